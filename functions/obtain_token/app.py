@@ -1,0 +1,34 @@
+"""POST /auth/token/ — email and password for a simplejwt-compatible token pair."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import http
+from shared.services import login_service
+
+PATH = "/auth/token/"
+
+logger = Logger()
+metrics = Metrics()
+app = APIGatewayRestResolver()
+http.install(app, PATH, logger, metrics)
+service = login_service()
+
+
+@app.post(PATH)
+def obtain_token() -> Response[str]:
+    event = app.current_event
+    result = service.obtain_pair(http.raw_body(event), http.content_type(event))
+    logger.append_keys(customer_id=result.customer_id)
+    metrics.add_metric(name="Logins", unit=MetricUnit.Count, value=1)
+    return http.json_response(200, result.tokens)
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

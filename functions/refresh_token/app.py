@@ -1,0 +1,33 @@
+"""POST /auth/token/refresh/ — a refresh token for a new access token."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import http
+from shared.services import refresh_service
+
+PATH = "/auth/token/refresh/"
+
+logger = Logger()
+metrics = Metrics()
+app = APIGatewayRestResolver()
+http.install(app, PATH, logger, metrics)
+service = refresh_service()
+
+
+@app.post(PATH)
+def refresh_token() -> Response[str]:
+    event = app.current_event
+    tokens = service.refresh(http.raw_body(event), http.content_type(event))
+    metrics.add_metric(name="Refreshes", unit=MetricUnit.Count, value=1)
+    return http.json_response(200, tokens)
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,276 @@
+"""The customer store on DynamoDB: the only module that knows the table's item layout.
+
+One table, partition key ``pk`` (string), TTL attribute ``expires_at``:
+
+=====================  ==========================================================  ======================
+item                   attributes                                                  written by
+=====================  ==========================================================  ======================
+``CUSTOMER#<id>``      customer_id, email, password_hash, is_active (BOOL),        authctl, login
+                       last_login (ISO-8601 or NULL), date_joined (ISO-8601)
+``EMAIL#<email>``      customer_id, password_hash, is_active (copies)              same transaction
+``COUNTER#customer``   next_id (N, ADD)                                            create without an id
+=====================  ==========================================================  ======================
+
+Requests per operation:
+
+- login: one consistent GetItem of ``EMAIL#`` (it carries the hash and the flag), then
+  one UpdateItem of ``last_login`` or, when the hash is upgraded, one TransactWriteItems
+  touching both items. At most 2.
+- refresh: one consistent GetItem of ``CUSTOMER#<id>``.
+- create: one TransactWriteItems putting both items with ``attribute_not_exists``, so an
+  email is unique without a read-then-write race (plus one ADD on the counter when no id
+  is given).
+
+Emails are keys as stored: Django matches ``email`` exactly, and so does this store.
+Timestamps are fixed-width ISO-8601 UTC with microseconds, so string order is time order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import ClientError
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+CUSTOMER_PREFIX = "CUSTOMER#"
+EMAIL_PREFIX = "EMAIL#"
+COUNTER_KEY = "COUNTER#customer"
+# Django's AbstractBaseUser email field; longer values cannot belong to a customer.
+MAX_EMAIL_LENGTH = 254
+
+
+@dataclass(frozen=True)
+class LoginRecord:
+    """What a login needs, read from the ``EMAIL#`` item in one request."""
+
+    customer_id: str
+    email: str
+    password_hash: str
+    is_active: bool
+
+
+@dataclass(frozen=True)
+class Customer:
+    customer_id: str
+    email: str
+    password_hash: str
+    is_active: bool
+    last_login: str | None
+    date_joined: str
+
+
+class LoginOutcome:
+    """What a conditional last_login / hash write found."""
+
+    RECORDED = "recorded"
+    STALE = "stale"  # the hash or the flag changed since it was read: refuse the login
+
+
+class DuplicateCustomer(Exception):
+    """The email or the id is already taken."""
+
+
+def utc_now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class CustomerStore:
+    """Reads and conditional writes of customers through a low-level boto3 client."""
+
+    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+        self._client = client
+        self._table = table_name
+
+    def find_login(self, email: str) -> LoginRecord | None:
+        if not email or len(email) > MAX_EMAIL_LENGTH:
+            return None
+        item = self._client.get_item(TableName=self._table, Key=_key(EMAIL_PREFIX + email), ConsistentRead=True).get(
+            "Item"
+        )
+        if item is None:
+            return None
+        return LoginRecord(
+            customer_id=item["customer_id"]["S"],
+            email=email,
+            password_hash=item["password_hash"]["S"],
+            is_active=item["is_active"]["BOOL"],
+        )
+
+    def get(self, customer_id: str) -> Customer | None:
+        item = self._client.get_item(
+            TableName=self._table, Key=_key(CUSTOMER_PREFIX + customer_id), ConsistentRead=True
+        ).get("Item")
+        return None if item is None else _customer(item)
+
+    def record_login(self, login: LoginRecord, when: str) -> str:
+        """Set ``last_login`` if the customer still has the hash and flag the login checked.
+
+        UpdateItem, never PutItem: it cannot create a phantom item (``attribute_exists``)
+        and touches only ``last_login``, which only moves forward.
+        """
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(CUSTOMER_PREFIX + login.customer_id),
+                UpdateExpression="SET last_login = :now",
+                ConditionExpression=(
+                    "attribute_exists(pk) AND password_hash = :hash AND is_active = :true "
+                    "AND (attribute_type(last_login, :null_type) OR attribute_not_exists(last_login) "
+                    "OR last_login < :now)"
+                ),
+                ExpressionAttributeValues={
+                    ":now": {"S": when},
+                    ":hash": {"S": login.password_hash},
+                    ":true": {"BOOL": True},
+                    ":null_type": {"S": "NULL"},
+                },
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
+            old: dict[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
+            if old and old["password_hash"]["S"] == login.password_hash and old["is_active"].get("BOOL"):
+                return LoginOutcome.RECORDED  # a concurrent login already wrote a later time
+            return LoginOutcome.STALE
+        return LoginOutcome.RECORDED
+
+    def upgrade_hash_and_record_login(self, login: LoginRecord, new_hash: str, when: str | None) -> str:
+        """Replace an outdated hash on both items, only if neither changed since the read."""
+        customer_update = "SET password_hash = :new" + (", last_login = :now" if when else "")
+        values: dict[str, Any] = {":old": {"S": login.password_hash}, ":new": {"S": new_hash}, ":true": {"BOOL": True}}
+        customer_values = dict(values, **({":now": {"S": when}} if when else {}))
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": _key(CUSTOMER_PREFIX + login.customer_id),
+                            "UpdateExpression": customer_update,
+                            "ConditionExpression": "password_hash = :old AND is_active = :true",
+                            "ExpressionAttributeValues": customer_values,
+                        }
+                    },
+                    {
+                        "Update": {
+                            "TableName": self._table,
+                            "Key": _key(EMAIL_PREFIX + login.email),
+                            "UpdateExpression": "SET password_hash = :new",
+                            "ConditionExpression": "password_hash = :old AND is_active = :true AND customer_id = :id",
+                            "ExpressionAttributeValues": dict(values, **{":id": {"S": login.customer_id}}),
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if _code(error) == "TransactionCanceledException" and _cancelled_by_condition(error):
+                return LoginOutcome.STALE
+            raise
+        return LoginOutcome.RECORDED
+
+    def create(
+        self,
+        email: str,
+        password_hash: str,
+        *,
+        customer_id: str | None = None,
+        is_active: bool = True,
+        date_joined: str | None = None,
+        last_login: str | None = None,
+    ) -> Customer:
+        """Create a customer and its email item atomically; DuplicateCustomer if either exists."""
+        if not email or len(email) > MAX_EMAIL_LENGTH:
+            raise ValueError("email must be 1 to 254 characters")
+        customer = Customer(
+            customer_id=customer_id or self._next_id(),
+            email=email,
+            password_hash=password_hash,
+            is_active=is_active,
+            last_login=last_login,
+            date_joined=date_joined or utc_now_iso(),
+        )
+        try:
+            self._client.transact_write_items(
+                TransactItems=[
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": _customer_item(customer),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": _email_item(customer),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            if _code(error) == "TransactionCanceledException" and _cancelled_by_condition(error):
+                raise DuplicateCustomer(customer.email) from None
+            raise
+        return customer
+
+    def _next_id(self) -> str:
+        response = self._client.update_item(
+            TableName=self._table,
+            Key=_key(COUNTER_KEY),
+            UpdateExpression="ADD next_id :one",
+            ExpressionAttributeValues={":one": {"N": "1"}},
+            ReturnValues="UPDATED_NEW",
+        )
+        return response["Attributes"]["next_id"]["N"]
+
+
+def _key(pk: str) -> dict[str, Any]:
+    return {"pk": {"S": pk}}
+
+
+def _code(error: ClientError) -> str:
+    return str(error.response.get("Error", {}).get("Code", ""))
+
+
+def _cancelled_by_condition(error: ClientError) -> bool:
+    reasons = error.response.get("CancellationReasons", [])
+    return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
+
+
+def _customer_item(customer: Customer) -> dict[str, Any]:
+    return {
+        "pk": {"S": CUSTOMER_PREFIX + customer.customer_id},
+        "customer_id": {"S": customer.customer_id},
+        "email": {"S": customer.email},
+        "password_hash": {"S": customer.password_hash},
+        "is_active": {"BOOL": customer.is_active},
+        "last_login": {"S": customer.last_login} if customer.last_login else {"NULL": True},
+        "date_joined": {"S": customer.date_joined},
+    }
+
+
+def _email_item(customer: Customer) -> dict[str, Any]:
+    return {
+        "pk": {"S": EMAIL_PREFIX + customer.email},
+        "customer_id": {"S": customer.customer_id},
+        "password_hash": {"S": customer.password_hash},
+        "is_active": {"BOOL": customer.is_active},
+    }
+
+
+def _customer(item: dict[str, Any]) -> Customer:
+    last_login = item.get("last_login", {})
+    return Customer(
+        customer_id=item["customer_id"]["S"],
+        email=item["email"]["S"],
+        password_hash=item["password_hash"]["S"],
+        is_active=item["is_active"]["BOOL"],
+        last_login=last_login.get("S"),
+        date_joined=item["date_joined"]["S"],
+    )

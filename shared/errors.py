@@ -1,0 +1,123 @@
+"""Domain errors, each knowing the status and body simplejwt/DRF answer for it.
+
+Handlers map any ``ApiError`` to a response with ``shared.http.error_response``; the
+bodies are the wire contract (shared/contract/simplejwt-contract.md), key for key.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+WWW_AUTHENTICATE = 'Bearer realm="api"'
+
+
+class ApiError(Exception):
+    """An error the client is told about, with simplejwt's status and body."""
+
+    status = 500
+
+    def __init__(self, detail: str, code: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.code = code
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"detail": self.detail}
+        if self.code is not None:
+            body["code"] = self.code
+        return body
+
+    def headers(self) -> dict[str, str]:
+        return {}
+
+
+class ValidationFailed(ApiError):
+    """DRF serializer errors: ``{"field": ["message", ...]}``."""
+
+    status = 400
+
+    def __init__(self, errors: dict[str, list[str]]) -> None:
+        super().__init__("Invalid input.", "invalid")
+        self.errors = errors
+
+    def body(self) -> dict[str, Any]:
+        return dict(self.errors)
+
+
+class ParseError(ApiError):
+    status = 400
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+
+    def __init__(self) -> None:
+        super().__init__("Request body is too large.", "request_too_large")
+
+
+class UnsupportedMediaType(ApiError):
+    status = 415
+
+    def __init__(self, media_type: str) -> None:
+        super().__init__(f'Unsupported media type "{media_type}" in request.')
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+
+    def __init__(self, method: str) -> None:
+        super().__init__(f'Method "{method}" not allowed.')
+
+
+class AuthenticationFailed(ApiError):
+    """401 with DRF's ``WWW-Authenticate`` challenge."""
+
+    status = 401
+
+    def headers(self) -> dict[str, str]:
+        return {"WWW-Authenticate": WWW_AUTHENTICATE}
+
+
+class InvalidCredentials(AuthenticationFailed):
+    """Wrong password, unknown email and inactive customer answer alike."""
+
+    def __init__(self) -> None:
+        super().__init__("No active account found with the given credentials")
+
+
+class NoActiveAccount(AuthenticationFailed):
+    """The refresh token's customer is inactive (``code`` None) or gone (ours: a code)."""
+
+    def __init__(self, code: str | None = None) -> None:
+        super().__init__("No active account found for the given token.", code)
+
+
+class TokenError(AuthenticationFailed):
+    """A presented token failed validation; ``detail`` is simplejwt's message."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, "token_not_valid")
+
+
+class PermissionDenied(ApiError):
+    status = 403
+
+    def __init__(self) -> None:
+        super().__init__("You do not have permission to perform this action.")
+
+
+class ServiceUnavailable(ApiError):
+    """A dependency (DynamoDB, Secrets Manager) failed after the client's retries."""
+
+    status = 503
+
+    def __init__(self, retry_after: int = 1) -> None:
+        super().__init__("Service temporarily unavailable, try again later.", "service_unavailable")
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class SigningKeyTooShort(RuntimeError):
+    """Raised at start: an HMAC key under 32 bytes makes tokens forgeable by brute force."""

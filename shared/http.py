@@ -1,0 +1,72 @@
+"""JSON responses and error mapping shared by the HTTP handlers (Powertools resolver).
+
+Every error answer is JSON: an ``ApiError`` becomes its contract body, anything else a
+500 whose body says nothing about the fault (the log line has the exception type and
+traceback, never the request body).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
+
+from shared.errors import ApiError, MethodNotAllowed, ParseError
+
+JSON = "application/json"
+SERVER_ERROR_BODY = {"detail": "A server error occurred.", "code": "server_error"}
+NOT_FOUND_BODY = {"detail": "Not found."}
+OTHER_METHODS = ("GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+
+
+def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
+    return Response(
+        status_code=status,
+        content_type=JSON,
+        body=json.dumps(body, ensure_ascii=False),
+        headers=headers or {},
+    )
+
+
+def raw_body(event: APIGatewayProxyEvent) -> bytes:
+    """The request body as bytes, undoing API Gateway's base64 for binary media types."""
+    body = event.body or ""
+    if not event.is_base64_encoded:
+        return body.encode("utf-8", "surrogatepass")
+    try:
+        return base64.b64decode(body, validate=True)
+    except (binascii.Error, ValueError):
+        raise ParseError("Malformed request body encoding.") from None
+
+
+def content_type(event: APIGatewayProxyEvent) -> str | None:
+    return event.headers.get("content-type")
+
+
+def install(app: APIGatewayRestResolver, path: str, logger: Logger, metrics: Metrics) -> None:
+    """Map errors to JSON, answer 405 for the other methods on ``path``, JSON 404 elsewhere."""
+
+    @app.exception_handler(ApiError)
+    def api_error(error: ApiError) -> Response[str]:
+        metrics.add_metric(name=type(error).__name__, unit=MetricUnit.Count, value=1)
+        return json_response(error.status, error.body(), error.headers())
+
+    @app.exception_handler(Exception)
+    def unexpected(error: Exception) -> Response[str]:
+        logger.exception("unhandled error", extra={"error_type": type(error).__name__})
+        metrics.add_metric(name="UnhandledError", unit=MetricUnit.Count, value=1)
+        return json_response(500, SERVER_ERROR_BODY)
+
+    @app.not_found
+    def not_found(_: Exception) -> Response[str]:
+        return json_response(404, NOT_FOUND_BODY)
+
+    @app.route(path, method=list(OTHER_METHODS))
+    def other_method() -> Response[str]:
+        raise MethodNotAllowed(app.current_event.http_method)

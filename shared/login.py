@@ -1,0 +1,74 @@
+"""POST /auth/token/ logic: credentials in, a simplejwt token pair out.
+
+The service takes what the handler read off the request (raw body bytes and the content
+type), so the handler stays one call deep and the logic is testable without events.
+Dependency faults that survive the clients' retries become ServiceUnavailable
+(503) before any token is minted: no token is ever issued on half-written state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from aws_lambda_powertools import Logger
+
+from shared.aws import unavailable_on_fault
+from shared.customers import CustomerStore, LoginOutcome, utc_now_iso
+from shared.errors import InvalidCredentials
+from shared.forms import Field, parse_body, validate_fields
+from shared.passwords import PasswordHasher
+from shared.settings import Settings
+from shared.tokens import TokenService
+
+logger = Logger(child=True)
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    customer_id: str
+    tokens: dict[str, str]
+
+
+class LoginService:
+    def __init__(
+        self,
+        settings: Settings,
+        customers: CustomerStore,
+        passwords: PasswordHasher,
+        tokens: TokenService,
+        now_iso: Callable[[], str] = utc_now_iso,
+    ) -> None:
+        self._settings = settings
+        self._customers = customers
+        self._passwords = passwords
+        self._tokens = tokens
+        self._now_iso = now_iso
+        self._credential_fields = (
+            Field("email"),
+            Field("password", max_length=settings.MAX_PASSWORD_CHARS),
+        )
+
+    def obtain_pair(self, raw_body: bytes, content_type: str | None) -> LoginResult:
+        """POST /auth/token/: simplejwt's TokenObtainPairView."""
+        data = parse_body(raw_body, content_type, self._settings.MAX_BODY_BYTES)
+        values = validate_fields(data, self._credential_fields)
+        email, password = values["email"], values["password"]
+        with unavailable_on_fault(self._settings):
+            login = self._customers.find_login(email)
+            if login is None:
+                self._passwords.burn_dummy_verify(password)
+                raise InvalidCredentials()
+            if not self._passwords.verify(password, login.password_hash) or not login.is_active:
+                raise InvalidCredentials()
+            when = self._now_iso() if self._settings.UPDATE_LAST_LOGIN else None
+            if self._passwords.needs_upgrade(login.password_hash):
+                outcome = self._customers.upgrade_hash_and_record_login(login, self._passwords.hash(password), when)
+                logger.info("password hash upgraded", extra={"customer_id": login.customer_id, "outcome": outcome})
+            elif when is not None:
+                outcome = self._customers.record_login(login, when)
+            else:
+                outcome = LoginOutcome.RECORDED
+            if outcome == LoginOutcome.STALE:
+                raise InvalidCredentials()
+            return LoginResult(login.customer_id, self._tokens.issue_pair(login.customer_id))

@@ -1,0 +1,70 @@
+"""The one settings model, read from the environment once per container.
+
+Names mirror djangorestframework-simplejwt's ``SIMPLE_JWT`` keys where they apply, so a
+shop moving off Django can carry its settings over one to one. Lifetimes are seconds.
+Powertools reads its own ``POWERTOOLS_*`` variables (service name, metrics namespace, log
+level). Nothing else in the project reads ``os.environ``: the template sets these variables on
+AWS, ``make local`` sets them from the same template, tests set them in fixtures.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
+
+
+class Settings(BaseModel):
+    """Every knob of the service; unknown environment variables are ignored."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    # Where things live.
+    TABLE_NAME: str = "ecommerce-auth-customers"
+    SIGNING_KEY_SECRET_ID: str = "ecommerce-auth/signing-key"
+    SIGNING_KEY_MAX_AGE: int = Field(default=300, ge=0, description="seconds a fetched key is trusted")
+    AWS_REGION: str = "us-east-1"
+
+    # SIMPLE_JWT equivalents.
+    ACCESS_TOKEN_LIFETIME: int = Field(default=3600, gt=0)
+    REFRESH_TOKEN_LIFETIME: int = Field(default=3 * 24 * 3600, gt=0)
+    UPDATE_LAST_LOGIN: bool = True
+    ROTATE_REFRESH_TOKENS: bool = False
+    ALGORITHM: Literal["HS256", "HS384", "HS512"] = "HS256"
+    AUDIENCE: str | None = None
+    ISSUER: str | None = None
+    LEEWAY: int = Field(default=0, ge=0)
+    USER_ID_CLAIM: str = "user_id"
+    TOKEN_TYPE_CLAIM: str = "token_type"
+    JTI_CLAIM: str = "jti"
+
+    # Passwords: argon2id at OWASP's minimum (19 MiB, t=2, p=1) unless raised.
+    ARGON2_TIME_COST: int = Field(default=2, ge=2)
+    ARGON2_MEMORY_COST_KIB: int = Field(default=19 * 1024, ge=19 * 1024)
+    ARGON2_PARALLELISM: int = Field(default=1, ge=1)
+
+    # Request limits checked before any hashing.
+    MAX_BODY_BYTES: int = Field(default=64 * 1024, gt=0)
+    MAX_PASSWORD_CHARS: int = Field(default=4096, gt=0)
+
+    # AWS client behaviour: a few quick retries that fit the function's timeout.
+    AWS_MAX_ATTEMPTS: int = Field(default=3, ge=1)
+    AWS_CONNECT_TIMEOUT: float = Field(default=1.0, gt=0)
+    AWS_READ_TIMEOUT: float = Field(default=2.0, gt=0)
+    RETRY_AFTER_SECONDS: int = Field(default=1, ge=1)
+
+    @classmethod
+    def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
+        source = os.environ if environ is None else environ
+        blank_is_unset = {name: value for name, value in source.items() if name in cls.model_fields and value != ""}
+        return cls.model_validate(blank_is_unset)
+
+
+@cache
+def get_settings() -> Settings:
+    """The container's settings, validated on first use (at cold start)."""
+    return Settings.from_environ()

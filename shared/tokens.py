@@ -1,0 +1,129 @@
+"""The one token module: simplejwt-compatible access and refresh tokens through pyjwt.
+
+A token minted here is byte-for-byte what simplejwt 5.5 mints for the same settings:
+header ``{"alg":"HS256","typ":"JWT"}``, payload keys ``token_type, exp, iat, jti,
+user_id`` in that order (then ``aud`` / ``iss`` when configured), integer epoch seconds,
+``jti`` a uuid4 hex, ``user_id`` a string. Validation follows simplejwt's order and
+messages: signature and algorithm (only the configured one), expiry, then ``exp``
+present, ``jti`` present, ``token_type`` right.
+
+This module imports pyjwt and nothing from AWS, so the authorizer stays light.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import jwt
+
+from shared.errors import TokenError
+from shared.settings import Settings
+
+ACCESS = "access"
+REFRESH = "refresh"
+
+
+class KeySource(Protocol):
+    def get(self) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class ValidToken:
+    """A token that passed every check; ``user_id`` is None when the claim is absent."""
+
+    token_type: str
+    exp: int
+    iat: int | None
+    jti: str
+    user_id: str | None
+    payload: dict[str, Any]
+
+
+class TokenService:
+    """Mints and validates tokens with the container's signing key."""
+
+    def __init__(self, settings: Settings, key: KeySource, clock: Callable[[], float] = time.time) -> None:
+        self._settings = settings
+        self._key = key
+        self._clock = clock
+        self._lifetimes = {ACCESS: settings.ACCESS_TOKEN_LIFETIME, REFRESH: settings.REFRESH_TOKEN_LIFETIME}
+
+    def issue_pair(self, user_id: str) -> dict[str, str]:
+        """simplejwt's ``RefreshToken.for_user`` plus its ``access_token``, same instant."""
+        now = int(self._clock())
+        return {"refresh": self._mint(REFRESH, user_id, now), "access": self._mint(ACCESS, user_id, now)}
+
+    def issue_access(self, user_id: str) -> str:
+        return self._mint(ACCESS, user_id, int(self._clock()))
+
+    def validate(self, token: str, expected_type: str) -> ValidToken:
+        """Decode and check ``token`` as simplejwt's Token class does, or raise TokenError."""
+        settings = self._settings
+        payload = self._decode(token)
+        if "exp" not in payload:
+            raise TokenError("Token has no 'exp' claim")
+        if settings.JTI_CLAIM not in payload:
+            raise TokenError("Token has no id")
+        token_type = payload.get(settings.TOKEN_TYPE_CLAIM)
+        if token_type is None:
+            raise TokenError("Token has no type")
+        if token_type != expected_type:
+            raise TokenError("Token has wrong type")
+        return ValidToken(
+            token_type=token_type,
+            exp=int(payload["exp"]),
+            iat=_int_or_none(payload.get("iat")),
+            jti=str(payload[settings.JTI_CLAIM]),
+            user_id=_user_id(payload.get(settings.USER_ID_CLAIM)),
+            payload=payload,
+        )
+
+    def _decode(self, token: str) -> dict[str, Any]:
+        settings = self._settings
+        key = self._key.get()
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[settings.ALGORITHM],
+                audience=settings.AUDIENCE,
+                issuer=settings.ISSUER,
+                leeway=settings.LEEWAY,
+                options={"verify_aud": settings.AUDIENCE is not None},
+            )
+        except jwt.ExpiredSignatureError:
+            raise TokenError("Token is expired") from None
+        except (jwt.InvalidTokenError, ValueError, TypeError):
+            raise TokenError("Token is invalid") from None
+
+    def _mint(self, token_type: str, user_id: str, now: int) -> str:
+        settings = self._settings
+        payload: dict[str, Any] = {
+            settings.TOKEN_TYPE_CLAIM: token_type,
+            "exp": now + self._lifetimes[token_type],
+            "iat": now,
+            settings.JTI_CLAIM: uuid.uuid4().hex,
+            settings.USER_ID_CLAIM: user_id,
+        }
+        if settings.AUDIENCE is not None:
+            payload["aud"] = settings.AUDIENCE
+        if settings.ISSUER is not None:
+            payload["iss"] = settings.ISSUER
+        return jwt.encode(payload, self._key.get(), algorithm=settings.ALGORITHM)
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _user_id(value: object) -> str | None:
+    """simplejwt >= 5.3 writes a string; older releases wrote Django's integer pk."""
+    if isinstance(value, str) and value:
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return None
