@@ -55,7 +55,7 @@ def is_transient(error: Exception) -> bool:
 def client_config(settings: Settings) -> Config:
     return Config(
         region_name=settings.AWS_REGION,
-        retries={"mode": "standard", "max_attempts": settings.AWS_MAX_ATTEMPTS},
+        retries={"mode": "standard", "total_max_attempts": settings.AWS_MAX_ATTEMPTS},
         connect_timeout=settings.AWS_CONNECT_TIMEOUT,
         read_timeout=settings.AWS_READ_TIMEOUT,
     )

@@ -61,6 +61,9 @@ class LoginService:
                 raise InvalidCredentials()
             if not self._passwords.verify(password, login.password_hash) or not login.is_active:
                 raise InvalidCredentials()
+            # Mint first (needs the key), write second: a fault on either leaves no token out
+            # and no last_login recorded for a login that never completed.
+            tokens = self._tokens.issue_pair(login.customer_id)
             when = self._now_iso() if self._settings.UPDATE_LAST_LOGIN else None
             if self._passwords.needs_upgrade(login.password_hash):
                 outcome = self._customers.upgrade_hash_and_record_login(login, self._passwords.hash(password), when)
@@ -71,4 +74,4 @@ class LoginService:
                 outcome = LoginOutcome.RECORDED
             if outcome == LoginOutcome.STALE:
                 raise InvalidCredentials()
-            return LoginResult(login.customer_id, self._tokens.issue_pair(login.customer_id))
+            return LoginResult(login.customer_id, tokens)

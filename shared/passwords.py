@@ -58,13 +58,24 @@ class PasswordHasher:
         self.verify(password, self._dummy_hash)
 
     def needs_upgrade(self, encoded: str) -> bool:
+        """True unless ``encoded`` is argon2id at least as costly as the configured cost.
+
+        A stronger hash (Django's argon2 default is m=100 MiB) is kept, not weakened.
+        """
         algorithm, _, rest = encoded.partition("$")
-        if algorithm != ARGON2_PREFIX or not rest.startswith("argon2id$"):
+        if algorithm != ARGON2_PREFIX:
             return True
         try:
-            return self._argon2.check_needs_rehash("$" + rest)
+            stored = argon2.extract_parameters("$" + rest)
         except (InvalidHashError, ValueError):
             return True
+        wanted = self._argon2
+        return (
+            stored.type is not argon2.Type.ID
+            or stored.version != argon2.low_level.ARGON2_VERSION
+            or stored.time_cost < wanted.time_cost
+            or stored.memory_cost < wanted.memory_cost
+        )
 
 
 def _verify_pbkdf2(digest: str, password: str, encoded_rest: str) -> bool:

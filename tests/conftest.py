@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import copy
 import importlib
 import json
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
@@ -17,15 +16,10 @@ import pytest
 from moto import mock_aws
 
 from shared import services
-
-ROOT = Path(__file__).resolve().parent.parent
-EVENTS = ROOT / "events"
-TABLE_NAME = "test-customers"
-SECRET_ID = "test/signing-key"
-SIGNING_KEY = "k" * 24 + "-a-test-signing-key-of-50-bytes!!!"
-REGION = "us-east-1"
-PASSWORD = "SecurePass123!"
-EMAIL = "customer@example.com"
+from shared.customers import Customer
+from shared.settings import get_settings
+from tests.faults import FaultInjector
+from tests.helpers import EMAIL, PASSWORD, REGION, SECRET_ID, SIGNING_KEY, TABLE_NAME, HttpAnswer
 
 
 @dataclass
@@ -91,12 +85,30 @@ def aws(environment: dict[str, str]) -> Iterator[None]:
 
 
 @pytest.fixture
-def customer(aws: None) -> Any:
-    """An active customer with an argon2id hash, as authctl would create one."""
+def make_customer(aws: None) -> Callable[..., Customer]:
+    """Create customers as authctl would: argon2id hashes unless a hash is given."""
     from shared.passwords import PasswordHasher
 
-    hasher = PasswordHasher(services.get_settings())
-    return services.customer_store().create(EMAIL, hasher.hash(PASSWORD), customer_id="1")
+    hasher = PasswordHasher(get_settings())
+
+    def make(
+        email: str,
+        password: str = PASSWORD,
+        *,
+        customer_id: str | None = None,
+        password_hash: str | None = None,
+        is_active: bool = True,
+    ) -> Customer:
+        encoded = password_hash or hasher.hash(password)
+        return services.customer_store().create(email, encoded, customer_id=customer_id, is_active=is_active)
+
+    return make
+
+
+@pytest.fixture
+def customer(make_customer: Callable[..., Customer]) -> Customer:
+    """The seed's demo customer, id "1"."""
+    return make_customer(EMAIL, customer_id="1")
 
 
 @pytest.fixture
@@ -110,22 +122,6 @@ def load_handler(aws: None) -> Callable[[str], ModuleType]:
         return importlib.import_module(module_name)
 
     return load
-
-
-def load_event(name: str, **overrides: Any) -> dict[str, Any]:
-    """A copy of ``events/<name>.json`` with top-level keys replaced."""
-    event = json.loads((EVENTS / f"{name}.json").read_text())
-    event = copy.deepcopy(event)
-    event.update(overrides)
-    return event
-
-
-@dataclass
-class HttpAnswer:
-    status: int
-    headers: dict[str, str]
-    body: Any
-    raw_body: str
 
 
 @pytest.fixture
@@ -146,15 +142,48 @@ def call(load_handler: Callable[[str], ModuleType], lambda_context: FakeLambdaCo
     return invoke
 
 
-def json_event(name: str, body: Any, *, content_type: str = "application/json", method: str = "POST") -> dict[str, Any]:
-    """An event from ``events/`` carrying ``body`` (a str is sent as is, anything else as JSON)."""
-    event = load_event(name)
-    event["httpMethod"] = method
-    event["requestContext"]["httpMethod"] = method
-    event["body"] = body if isinstance(body, str) or body is None else json.dumps(body)
-    headers = {k: v for k, v in event["headers"].items() if k.lower() != "content-type"}
-    if content_type:
-        headers["Content-Type"] = content_type
-    event["headers"] = headers
-    event["multiValueHeaders"] = {k: [v] for k, v in headers.items()}
-    return event
+@pytest.fixture
+def faults(monkeypatch: pytest.MonkeyPatch) -> FaultInjector:
+    """A FaultInjector on every client created from now on; retries do not sleep.
+
+    botocore emits ``before-send`` to every handler, so a fault answered beside moto
+    would still let moto apply the write. The injector wraps moto's handler instead and
+    only passes an attempt on to moto when it injects nothing.
+    """
+    import time
+
+    import botocore.handlers
+    from moto.core.models import botocore_stubber
+
+    injector = FaultInjector(passthrough=botocore_stubber)
+    handlers = [
+        (spec[0], injector, *spec[2:]) if spec[1] is botocore_stubber else spec
+        for spec in botocore.handlers.BUILTIN_HANDLERS
+    ]
+    assert any(spec[1] is injector for spec in handlers), "moto's stubber is not registered"
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", handlers)
+    monkeypatch.setattr(time, "sleep", lambda seconds: None)
+    return injector
+
+
+@pytest.fixture(scope="session")
+def django_configured() -> None:
+    """Django and simplejwt configured as the seed configures them (dev-only, for interop)."""
+    import django
+    from django.conf import settings
+
+    if not settings.configured:
+        settings.configure(
+            SECRET_KEY=SIGNING_KEY,
+            INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes", "rest_framework"],
+            DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+            SIMPLE_JWT={
+                "SIGNING_KEY": SIGNING_KEY,
+                "ACCESS_TOKEN_LIFETIME": timedelta(hours=1),
+                "REFRESH_TOKEN_LIFETIME": timedelta(days=3),
+                "UPDATE_LAST_LOGIN": True,
+                "AUTH_HEADER_TYPES": ("Bearer",),
+            },
+            USE_TZ=True,
+        )
+        django.setup()

@@ -8,7 +8,7 @@ from typing import Any
 import jwt
 import pytest
 
-from tests.conftest import EMAIL, PASSWORD, SIGNING_KEY, HttpAnswer, json_event
+from tests.helpers import EMAIL, PASSWORD, SIGNING_KEY, HttpAnswer, json_event
 
 NO_ACCOUNT = {"detail": "No active account found with the given credentials"}
 
@@ -83,14 +83,10 @@ def test_email_in_another_case_is_refused_because_emails_match_exactly(obtain: C
 
 
 def test_inactive_customer_with_the_right_password_is_refused(
-    call: Callable[..., HttpAnswer], aws: None
+    obtain: Callable[..., HttpAnswer], make_customer: Callable[..., Any]
 ) -> None:
-    from shared import services
-    from shared.passwords import PasswordHasher
-
-    hasher = PasswordHasher(services.get_settings())
-    services.customer_store().create("gone@example.com", hasher.hash(PASSWORD), customer_id="7", is_active=False)
-    assert_unauthorized(call("obtain_token", json_event("obtain_token_ok", {"email": "gone@example.com", "password": PASSWORD})))
+    make_customer("inactive@example.com", customer_id="7", is_active=False)
+    assert_unauthorized(obtain({"email": "inactive@example.com", "password": PASSWORD}))
 
 
 def test_form_encoded_credentials_get_a_token_pair(obtain: Callable[..., HttpAnswer]) -> None:

@@ -1,0 +1,72 @@
+"""Test helpers: constants, events from ``events/``, decoded answers, crafted tokens."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jwt
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = ROOT / "events"
+TABLE_NAME = "test-customers"
+SECRET_ID = "test/signing-key"
+SIGNING_KEY = "k" * 24 + "-a-test-signing-key-of-50-bytes!!!"
+REGION = "us-east-1"
+PASSWORD = "SecurePass123!"
+EMAIL = "customer@example.com"
+
+
+def load_event(name: str, **overrides: Any) -> dict[str, Any]:
+    """A copy of ``events/<name>.json`` with top-level keys replaced."""
+    event: dict[str, Any] = json.loads((EVENTS / f"{name}.json").read_text())
+    event.update(overrides)
+    return event
+
+
+@dataclass
+class HttpAnswer:
+    status: int
+    headers: dict[str, str]
+    body: Any
+    raw_body: str
+
+
+def json_event(name: str, body: Any, *, content_type: str = "application/json", method: str = "POST") -> dict[str, Any]:
+    """An event from ``events/`` carrying ``body`` (a str is sent as is, anything else as JSON)."""
+    event = load_event(name)
+    event["httpMethod"] = method
+    event["requestContext"]["httpMethod"] = method
+    event["body"] = body if isinstance(body, str) or body is None else json.dumps(body)
+    headers = {k: v for k, v in event["headers"].items() if k.lower() != "content-type"}
+    if content_type:
+        headers["Content-Type"] = content_type
+    event["headers"] = headers
+    event["multiValueHeaders"] = {k: [v] for k, v in headers.items()}
+    return event
+
+
+def claims(kind: str, user_id: str = "1", lifetime: int = 3600, **changes: Any) -> dict[str, Any]:
+    """simplejwt's payload for a ``kind`` of token; ``changes`` replace claims, None removes one."""
+    now = int(time.time())
+    payload: dict[str, Any] = {
+        "token_type": kind,
+        "exp": now + lifetime,
+        "iat": now,
+        "jti": uuid.uuid4().hex,
+        "user_id": user_id,
+    }
+    for name, value in changes.items():
+        if value is None:
+            payload.pop(name, None)
+        else:
+            payload[name] = value
+    return payload
+
+
+def mint(payload: dict[str, Any], key: str = SIGNING_KEY, algorithm: str = "HS256") -> str:
+    return jwt.encode(payload, key, algorithm=algorithm)
