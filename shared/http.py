@@ -22,7 +22,7 @@ from shared.errors import ApiError, MethodNotAllowed, ParseError
 JSON = "application/json"
 SERVER_ERROR_BODY = {"detail": "A server error occurred.", "code": "server_error"}
 NOT_FOUND_BODY = {"detail": "Not found."}
-OTHER_METHODS = ("GET", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
 def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
@@ -49,7 +49,9 @@ def content_type(event: APIGatewayProxyEvent) -> str | None:
     return event.headers.get("content-type")
 
 
-def install(app: APIGatewayRestResolver, path: str, logger: Logger, metrics: Metrics) -> None:
+def install(
+    app: APIGatewayRestResolver, path: str, logger: Logger, metrics: Metrics, allowed: tuple[str, ...] = ("POST",)
+) -> None:
     """Map errors to JSON, answer 405 for the other methods on ``path``, JSON 404 elsewhere."""
 
     @app.exception_handler(ApiError)
@@ -67,6 +69,6 @@ def install(app: APIGatewayRestResolver, path: str, logger: Logger, metrics: Met
     def not_found(_: Exception) -> Response[str]:
         return json_response(404, NOT_FOUND_BODY)
 
-    @app.route(path, method=list(OTHER_METHODS))
+    @app.route(path, method=[method for method in METHODS if method not in allowed])
     def other_method() -> Response[str]:
         raise MethodNotAllowed(app.current_event.http_method)

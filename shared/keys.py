@@ -9,9 +9,12 @@ the hash.
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from threading import Lock
+from urllib.parse import quote
+from urllib.request import Request, urlopen
 
 from shared.errors import SigningKeyTooShort
 
@@ -47,6 +50,23 @@ class CachedSigningKey:
                 self._key = check_signing_key(self._fetch().encode())
                 self._fetched_at = self._clock()
             return self._key
+
+
+def secrets_extension_fetcher(secret_id: str, port: int, session_token: str, timeout: float) -> Callable[[], str]:
+    """Reads the secret through the AWS Parameters and Secrets Lambda Extension (no boto3).
+
+    The extension listens on localhost and authenticates callers by the function's own
+    session token; it caches the secret too. Network errors surface as ``OSError``.
+    """
+    url = f"http://localhost:{port}/secretsmanager/get?secretId={quote(secret_id, safe='')}"
+    headers = {"X-Aws-Parameters-Secrets-Token": session_token}
+
+    def fetch() -> str:
+        request = Request(url, headers=headers)
+        with urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return str(json.loads(response.read())["SecretString"])
+
+    return fetch
 
 
 def secrets_manager_fetcher(client: object, secret_id: str) -> Callable[[], str]:

@@ -1,8 +1,9 @@
 """The composition root: each container builds its settings, clients and services once.
 
 Handlers call these at import time (the Lambda init phase), so a cold start pays for
-them once and warm invocations reuse them. Each factory imports its own modules so a
-function loads only what it uses (the refresh function never imports argon2).
+them once and warm invocations reuse them. Each factory imports the modules it needs,
+so a function loads only what it uses: the refresh function never imports argon2, and
+the authorizer imports neither boto3 nor argon2 unless its customer check is on.
 Tests call ``reset()`` to get a fresh container.
 """
 
@@ -11,29 +12,44 @@ from __future__ import annotations
 from functools import cache
 from typing import TYPE_CHECKING
 
-from aws_lambda_powertools import Logger
-
-from shared.aws import dynamodb_client, is_transient, secretsmanager_client
-from shared.customers import CustomerStore
-from shared.keys import CachedSigningKey, secrets_manager_fetcher
+from shared.keys import CachedSigningKey, secrets_extension_fetcher
 from shared.settings import get_settings
 from shared.tokens import TokenService
 
 if TYPE_CHECKING:
+    from shared.authorizer import RequestAuthorizer
+    from shared.customers import CustomerStore
     from shared.login import LoginService
+    from shared.profiles import ProfileService
     from shared.refresh import RefreshService
-
-logger = Logger(child=True)
 
 
 @cache
 def signing_key() -> CachedSigningKey:
-    """The key, fetched now so a short key stops the function at start with a clear error.
+    """The container's key, read from the source the settings name.
 
-    A Secrets Manager fault at start is not fatal: the first request retries it and
-    answers 503 if it still fails.
+    Through Secrets Manager (the token functions) the key is fetched now, so a short key
+    stops the function at start with a clear error; a Secrets Manager fault at start is
+    not fatal, the first request retries it and answers 503 if it still fails. Through
+    the Lambda extension (the authorizer) the first request fetches it: the extension is
+    not guaranteed to serve during the init phase.
     """
     settings = get_settings()
+    if settings.SIGNING_KEY_SOURCE == "extension":
+        token = settings.AWS_SESSION_TOKEN.get_secret_value() if settings.AWS_SESSION_TOKEN else ""
+        fetch = secrets_extension_fetcher(
+            settings.SIGNING_KEY_SECRET_ID,
+            settings.PARAMETERS_SECRETS_EXTENSION_HTTP_PORT,
+            token,
+            timeout=settings.AWS_READ_TIMEOUT,
+        )
+        return CachedSigningKey(fetch, max_age=settings.SIGNING_KEY_MAX_AGE)
+
+    from aws_lambda_powertools import Logger
+
+    from shared.aws import is_transient, secretsmanager_client
+    from shared.keys import secrets_manager_fetcher
+
     key = CachedSigningKey(
         secrets_manager_fetcher(secretsmanager_client(), settings.SIGNING_KEY_SECRET_ID),
         max_age=settings.SIGNING_KEY_MAX_AGE,
@@ -43,7 +59,7 @@ def signing_key() -> CachedSigningKey:
     except Exception as error:
         if not is_transient(error):
             raise
-        logger.warning("signing key not fetched at start", extra={"error_type": type(error).__name__})
+        Logger(child=True).warning("signing key not fetched at start", extra={"error_type": type(error).__name__})
     return key
 
 
@@ -54,6 +70,9 @@ def token_service() -> TokenService:
 
 @cache
 def customer_store() -> CustomerStore:
+    from shared.aws import dynamodb_client
+    from shared.customers import CustomerStore
+
     return CustomerStore(dynamodb_client(), get_settings().TABLE_NAME)
 
 
@@ -73,8 +92,39 @@ def refresh_service() -> RefreshService:
     return RefreshService(get_settings(), customer_store(), token_service())
 
 
+@cache
+def profile_service() -> ProfileService:
+    from shared.profiles import ProfileService
+
+    return ProfileService(get_settings(), customer_store())
+
+
+@cache
+def request_authorizer() -> RequestAuthorizer:
+    from shared.authorizer import RequestAuthorizer
+
+    settings = get_settings()
+    if not settings.AUTHORIZER_CHECK_CUSTOMER:
+        return RequestAuthorizer(token_service())
+    from shared.customer_status import CachedCustomerStatus
+
+    return RequestAuthorizer(
+        token_service(), CachedCustomerStatus(customer_store(), settings.AUTHORIZER_CHECK_CACHE_SECONDS)
+    )
+
+
 def reset() -> None:
     """Forget every cached object (tests only: a new container)."""
-    factories = (signing_key, token_service, customer_store, login_service, refresh_service)
-    for factory in (*factories, dynamodb_client, secretsmanager_client, get_settings):
+    from shared import aws
+
+    factories = (
+        signing_key,
+        token_service,
+        customer_store,
+        login_service,
+        refresh_service,
+        profile_service,
+        request_authorizer,
+    )
+    for factory in (*factories, aws.dynamodb_client, aws.secretsmanager_client, get_settings):
         factory.cache_clear()

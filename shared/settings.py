@@ -13,7 +13,7 @@ import os
 from functools import cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 
@@ -27,6 +27,11 @@ class Settings(BaseModel):
     TABLE_NAME: str = "ecommerce-auth-customers"
     SIGNING_KEY_SECRET_ID: str = "ecommerce-auth/signing-key"
     SIGNING_KEY_MAX_AGE: int = Field(default=300, ge=0, description="seconds a fetched key is trusted")
+    # "extension": read the key through the AWS Parameters and Secrets Lambda Extension over
+    # localhost HTTP, so a function (the authorizer) needs no boto3 at all.
+    SIGNING_KEY_SOURCE: Literal["secretsmanager", "extension"] = "secretsmanager"
+    PARAMETERS_SECRETS_EXTENSION_HTTP_PORT: int = Field(default=2773, gt=0, lt=65536)
+    AWS_SESSION_TOKEN: SecretStr | None = None
     AWS_REGION: str = "us-east-1"
 
     # SIMPLE_JWT equivalents.
@@ -50,6 +55,11 @@ class Settings(BaseModel):
     # Request limits checked before any hashing.
     MAX_BODY_BYTES: int = Field(default=64 * 1024, gt=0)
     MAX_PASSWORD_CHARS: int = Field(default=4096, gt=0)
+
+    # Authorizer: one DynamoDB read per decision (cached this many seconds per container) to
+    # refuse deleted and inactive customers. Off: the authorizer checks the token only.
+    AUTHORIZER_CHECK_CUSTOMER: bool = False
+    AUTHORIZER_CHECK_CACHE_SECONDS: int = Field(default=5, ge=0, le=60)
 
     # AWS client behaviour: a few quick retries that fit the function's timeout.
     AWS_MAX_ATTEMPTS: int = Field(default=3, ge=1)

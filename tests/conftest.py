@@ -20,6 +20,7 @@ from shared.customers import Customer
 from shared.settings import get_settings
 from tests.faults import FaultInjector
 from tests.helpers import EMAIL, PASSWORD, REGION, SECRET_ID, SIGNING_KEY, TABLE_NAME, HttpAnswer
+from tools.secrets_extension import SecretsExtensionServer
 
 
 @dataclass
@@ -187,3 +188,26 @@ def django_configured() -> None:
             USE_TZ=True,
         )
         django.setup()
+
+
+@pytest.fixture
+def secrets_extension(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretsExtensionServer]:
+    """The Lambda extension stand-in on a free port; the authorizer reads its key through it."""
+    server = SecretsExtensionServer(0, session_token="testing", region=REGION).start()
+    monkeypatch.setenv("SIGNING_KEY_SOURCE", "extension")
+    monkeypatch.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", str(server.port))
+    services.reset()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture
+def authorizer(
+    secrets_extension: SecretsExtensionServer,
+    load_handler: Callable[[str], ModuleType],
+    lambda_context: FakeLambdaContext,
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
+    """The real authorizer handler, cold-started with its key from the extension."""
+    module = load_handler("authorizer")
+    return lambda event: module.lambda_handler(event, lambda_context)

@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parent.parent
 EVENTS = ROOT / "events"
 TABLE_NAME = "test-customers"
 SECRET_ID = "test/signing-key"
-SIGNING_KEY = "k" * 24 + "-a-test-signing-key-of-50-bytes!!!"
+SIGNING_KEY = "local-dev-signing-key-not-for-production-0123456789"  # also signs events/*.json
 REGION = "us-east-1"
 PASSWORD = "SecurePass123!"
 EMAIL = "customer@example.com"
@@ -50,7 +50,7 @@ def json_event(name: str, body: Any, *, content_type: str = "application/json", 
     return event
 
 
-def claims(kind: str, user_id: str = "1", lifetime: int = 3600, **changes: Any) -> dict[str, Any]:
+def claims(kind: str, user_id: str | None = "1", lifetime: int = 3600, **changes: Any) -> dict[str, Any]:
     """simplejwt's payload for a ``kind`` of token; ``changes`` replace claims, None removes one."""
     now = int(time.time())
     payload: dict[str, Any] = {
@@ -60,6 +60,8 @@ def claims(kind: str, user_id: str = "1", lifetime: int = 3600, **changes: Any) 
         "jti": uuid.uuid4().hex,
         "user_id": user_id,
     }
+    if user_id is None:
+        del payload["user_id"]
     for name, value in changes.items():
         if value is None:
             payload.pop(name, None)

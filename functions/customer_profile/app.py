@@ -1,0 +1,33 @@
+"""GET /api/v1/customers/{id}/ — a protected route, consuming the authorizer's context."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import http
+from shared.services import profile_service
+
+PATH = "/api/v1/customers/<customer_id>/"
+
+logger = Logger()
+metrics = Metrics()
+app = APIGatewayRestResolver()
+http.install(app, PATH, logger, metrics, allowed=("GET",))
+service = profile_service()
+
+
+@app.get(PATH)
+def get_customer(customer_id: str) -> Response[str]:
+    authorizer = app.current_event.raw_event.get("requestContext", {}).get("authorizer") or {}
+    profile = service.own_profile(authorizer.get("user_id"), customer_id)
+    metrics.add_metric(name="ProfileReads", unit=MetricUnit.Count, value=1)
+    return http.json_response(200, profile)
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

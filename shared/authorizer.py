@@ -1,0 +1,94 @@
+"""The API Gateway TOKEN authorizer's decision, with simplejwt's JWTAuthentication answers.
+
+``decide`` turns the ``Authorization`` header into an Allow (customer id as principal,
+a flat context for the route's function) or a Deny that carries the exact JSON body
+simplejwt would have answered. API Gateway cannot run logic in a gateway response, so
+the Deny puts the whole body, already serialised, in ``context.body`` and the template's
+``ACCESS_DENIED`` response renders ``$context.authorizer.body`` with status 401.
+
+Stateless by default: only the token is checked. ``customer_check`` (a setting) adds one
+DynamoDB read per decision to refuse deleted or inactive customers; it is the caller's
+job to cache it (see shared/customer_status.py).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+
+from shared.errors import TokenError
+from shared.tokens import ACCESS, TokenService
+
+AUTH_HEADER_TYPE = "Bearer"
+
+NOT_PROVIDED = {"detail": "Authentication credentials were not provided."}
+BAD_HEADER = {
+    "detail": "Authorization header must contain two space-delimited values",
+    "code": "bad_authorization_header",
+}
+NO_USER_ID = {"detail": "Token contained no recognizable user identification", "code": "token_not_valid"}
+USER_NOT_FOUND = {"detail": "User not found", "code": "user_not_found"}
+USER_INACTIVE = {"detail": "User is inactive", "code": "user_inactive"}
+
+# What a customer check can say about a customer id.
+ACTIVE = "active"
+INACTIVE = "inactive"
+MISSING = "missing"
+
+ContextValue = str | int | bool
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    principal_id: str
+    context: dict[str, ContextValue] = field(default_factory=dict)
+
+    @property
+    def reason(self) -> str:
+        return str(self.context.get("reason", ""))
+
+
+def _deny(body: Mapping[str, object], reason: str) -> Decision:
+    return Decision(False, "anonymous", {"body": json.dumps(body), "reason": reason})
+
+
+def not_valid_for_any_token_type(message: str) -> dict[str, object]:
+    """simplejwt's InvalidToken from JWTAuthentication.get_validated_token."""
+    return {
+        "detail": "Given token not valid for any token type",
+        "code": "token_not_valid",
+        "messages": [{"token_class": "AccessToken", "token_type": "access", "message": message}],
+    }
+
+
+class RequestAuthorizer:
+    def __init__(self, tokens: TokenService, customer_check: Callable[[str], str] | None = None) -> None:
+        self._tokens = tokens
+        self._customer_check = customer_check
+
+    def decide(self, authorization: str | None) -> Decision:
+        """simplejwt's JWTAuthentication.authenticate, as an authorizer decision."""
+        parts = (authorization or "").split()
+        if not parts or parts[0] != AUTH_HEADER_TYPE:
+            return _deny(NOT_PROVIDED, "not_provided")
+        if len(parts) != 2:
+            return _deny(BAD_HEADER, "bad_authorization_header")
+        try:
+            token = self._tokens.validate(parts[1], ACCESS)
+        except TokenError as error:
+            return _deny(not_valid_for_any_token_type(error.detail), "token_not_valid")
+        if token.user_id is None:
+            return _deny(NO_USER_ID, "no_user_id")
+        if self._customer_check is not None:
+            status = self._customer_check(token.user_id)
+            if status == MISSING:
+                return _deny(USER_NOT_FOUND, "user_not_found")
+            if status == INACTIVE:
+                return _deny(USER_INACTIVE, "user_inactive")
+        return Decision(
+            True,
+            token.user_id,
+            {"user_id": token.user_id, "jti": token.jti, "token_type": token.token_type, "exp": token.exp},
+        )

@@ -1,0 +1,93 @@
+"""The TOKEN authorizer driven with the events in events/ and directly."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from tests.helpers import ROOT, claims, load_event, mint
+from tools.secrets_extension import SecretsExtensionServer
+
+Authorizer = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+def token_event(header: str) -> dict[str, Any]:
+    return load_event("authorizer_allow", authorizationToken=header)
+
+
+def deny_body(policy: dict[str, Any]) -> dict[str, Any]:
+    assert policy["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    return dict(json.loads(policy["context"]["body"]))
+
+
+def test_allow_event_with_a_live_token_allows_every_route_of_the_stage(authorizer: Authorizer) -> None:
+    access = mint(claims("access", user_id="1"))
+
+    policy = authorizer(token_event(f"Bearer {access}"))
+
+    assert policy["principalId"] == "1"
+    [statement] = policy["policyDocument"]["Statement"]
+    assert statement["Effect"] == "Allow"
+    assert statement["Resource"] == ["arn:aws:execute-api:us-east-1:123456789012:abc123def4/prod/*/*"]
+    context = policy["context"]
+    assert set(context) == {"user_id", "jti", "token_type", "exp"}
+    assert (context["user_id"], context["token_type"]) == ("1", "access")
+    assert all(isinstance(value, str | int | bool) for value in context.values())
+
+
+def test_deny_event_with_an_expired_token_carries_simplejwts_body(authorizer: Authorizer) -> None:
+    assert deny_body(authorizer(load_event("authorizer_deny_expired"))) == {
+        "detail": "Given token not valid for any token type",
+        "code": "token_not_valid",
+        "messages": [{"token_class": "AccessToken", "token_type": "access", "message": "Token is expired"}],
+    }
+
+
+def test_malformed_header_event_is_denied_as_a_bad_authorization_header(authorizer: Authorizer) -> None:
+    assert deny_body(authorizer(load_event("authorizer_malformed_header"))) == {
+        "detail": "Authorization header must contain two space-delimited values",
+        "code": "bad_authorization_header",
+    }
+
+
+@pytest.mark.parametrize("header", ["", "Token abc", "bearer abc", "Basic dXNlcjpwYXNz"])
+def test_headers_without_the_bearer_type_are_denied_as_not_provided(authorizer: Authorizer, header: str) -> None:
+    body = deny_body(authorizer(token_event(header)))
+    assert body == {"detail": "Authentication credentials were not provided."}
+
+
+def test_the_authorizer_fails_closed_when_its_key_cannot_be_read(
+    authorizer: Authorizer, secrets_extension: SecretsExtensionServer
+) -> None:
+    secrets_extension.shutdown()
+    secrets_extension.server_close()
+
+    with pytest.raises(RuntimeError, match="authorization is unavailable"):
+        authorizer(token_event(f"Bearer {mint(claims('access'))}"))
+
+
+def test_the_authorizer_fails_closed_on_a_malformed_method_arn(authorizer: Authorizer) -> None:
+    event = token_event(f"Bearer {mint(claims('access'))}")
+    event["methodArn"] = "not-an-arn"
+
+    with pytest.raises(RuntimeError, match="authorization is unavailable"):
+        authorizer(event)
+
+
+def test_the_authorizer_imports_neither_boto3_nor_argon2_nor_cryptography() -> None:
+    probe = (
+        "import os, sys; os.environ.update(SIGNING_KEY_SOURCE='extension', AWS_REGION='us-east-1'); "
+        "import functions.authorizer.app; "
+        "heavy = ('boto3', 'argon2', 'cryptography', 'pydantic'); "
+        "print(sorted(name for name in heavy if sys.modules.get(name) is not None))"
+    )
+    blocked = "import sys; sys.modules['cryptography'] = None; "  # the Lambda bundle has no cryptography
+    result = subprocess.run(
+        [sys.executable, "-c", blocked + probe], cwd=ROOT, capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip() == "['pydantic']"

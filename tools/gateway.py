@@ -1,0 +1,360 @@
+"""API Gateway (REST) as `template.yaml` describes it, for the local server and the tests.
+
+Reads the routes, the TOKEN authorizer (header, ``ValidationExpression``,
+``ReauthorizeEvery``), the ``GatewayResponses`` and each function's environment from the
+template itself, so what runs locally is what deploys. Given a request it decides what
+API Gateway would: UNAUTHORIZED without calling the authorizer when the header is
+missing or fails the expression, a cached or fresh authorizer decision, the gateway
+response a Deny or an authorizer error turns into, or a proxy event for the route's
+function with the authorizer's context in ``requestContext.authorizer``.
+
+Not emulated: IAM and resource policies (only the authorizer's own policy is evaluated),
+mapping templates and request validation, integration timeouts, usage plans, WAF,
+stage throttling, binary media types, CORS.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import json
+import re
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
+REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"
+API_ID = "local"
+
+# API Gateway's own status per response type, used when the template gives none.
+DEFAULT_STATUS = {
+    "UNAUTHORIZED": 401,
+    "ACCESS_DENIED": 403,
+    "AUTHORIZER_FAILURE": 500,
+    "AUTHORIZER_CONFIGURATION_ERROR": 500,
+    "MISSING_AUTHENTICATION_TOKEN": 403,
+    "THROTTLED": 429,
+    "DEFAULT_4XX": 400,
+    "DEFAULT_5XX": 500,
+}
+DEFAULT_MESSAGES = {
+    "UNAUTHORIZED": "Unauthorized",
+    "ACCESS_DENIED": "User is not authorized to access this resource",
+    "AUTHORIZER_FAILURE": None,
+    "AUTHORIZER_CONFIGURATION_ERROR": None,
+    "MISSING_AUTHENTICATION_TOKEN": "Missing Authentication Token",
+}
+
+
+class _CfnLoader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags turned into their long forms."""
+
+
+def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    elif isinstance(node, yaml.MappingNode):
+        value = loader.construct_mapping(node, deep=True)
+    else:
+        raise yaml.constructor.ConstructorError(None, None, f"unexpected node for !{suffix}", node.start_mark)
+    return {name: value}
+
+
+_CfnLoader.add_multi_constructor("!", _construct_tag)
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    path: str  # API Gateway resource path, e.g. /api/v1/customers/{id}
+    function: str  # logical id
+    code_dir: str  # functions/<name>
+    public: bool  # Auth: Authorizer: NONE
+
+    def match(self, method: str, path: str) -> dict[str, str] | None:
+        if self.method not in ("ANY", method):
+            return None
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path.rstrip("/")))
+        found = re.fullmatch(pattern + "/?", path)
+        return found.groupdict() if found else None
+
+
+@dataclass(frozen=True)
+class GatewayResponse:
+    status: int
+    headers: dict[str, str]
+    template: str
+
+
+@dataclass(frozen=True)
+class TokenAuthorizer:
+    function: str
+    header: str
+    validation: re.Pattern[str] | None
+    ttl: int
+
+
+@dataclass
+class Answer:
+    """What the client sees."""
+
+    status: int
+    headers: dict[str, str]
+    body: str
+
+
+@dataclass
+class ApiModel:
+    stage: str
+    routes: list[Route]
+    authorizer: TokenAuthorizer
+    responses: dict[str, GatewayResponse]
+    environments: dict[str, dict[str, str]]
+    table: dict[str, Any]
+    cache: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+
+    def route_for(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        for route in self.routes:
+            params = route.match(method, path)
+            if params is not None:
+                return route, params
+        return None
+
+    def gateway_response(self, kind: str, context: dict[str, Any] | None = None, message: str | None = None) -> Answer:
+        """Render a gateway response as API Gateway does: its template, its headers."""
+        configured = self.responses.get(kind)
+        family = "DEFAULT_5XX" if DEFAULT_STATUS.get(kind, 500) >= 500 else "DEFAULT_4XX"
+        fallback = self.responses.get(family)
+        status = configured.status if configured and configured.status else DEFAULT_STATUS.get(kind, 500)
+        template = (configured and configured.template) or (fallback and fallback.template) or ""
+        headers = {**(fallback.headers if fallback else {}), **(configured.headers if configured else {})}
+        text = DEFAULT_MESSAGES.get(kind, message)
+        values = {"$context.error.messageString": json.dumps(text), "$context.error.message": text or ""}
+        for name, value in (context or {}).items():
+            values[f"$context.authorizer.{name}"] = str(value)
+        # Longest names first, so $context.authorizer.body is not cut by a shorter prefix.
+        for name in sorted(values, key=len, reverse=True):
+            template = template.replace(name, values[name])
+        template = re.sub(r"\$context\.authorizer\.\w+", "", template)
+        return Answer(status, {"Content-Type": "application/json", **headers}, template)
+
+    def authorize(
+        self, headers: dict[str, str], method: str, path: str, invoke: Callable[[dict[str, Any]], dict[str, Any]]
+    ) -> dict[str, Any] | Answer:
+        """The authorizer step: the Allow's ``requestContext.authorizer``, or the client's answer."""
+        token = _header(headers, self.authorizer.header)
+        if not token or (self.authorizer.validation and not self.authorizer.validation.fullmatch(token)):
+            return self.gateway_response("UNAUTHORIZED")
+        now = time.monotonic()
+        cached = self.cache.get(token)
+        if cached is not None and now - cached[0] < self.authorizer.ttl:
+            policy = cached[1]
+        else:
+            method_arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{self.stage}/{method}{path}"
+            try:
+                policy = invoke({"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn})
+            except Exception as error:
+                kind = "UNAUTHORIZED" if str(error) == "Unauthorized" else "AUTHORIZER_FAILURE"
+                return self.gateway_response(kind)
+            if self.authorizer.ttl > 0:
+                self.cache[token] = (now, policy)
+        return self._evaluate(policy, method, path)
+
+    def _evaluate(self, policy: dict[str, Any], method: str, path: str) -> dict[str, Any] | Answer:
+        try:
+            statements = policy["policyDocument"]["Statement"]
+            principal = str(policy["principalId"])
+        except (KeyError, TypeError):
+            return self.gateway_response("AUTHORIZER_CONFIGURATION_ERROR")
+        context = dict(policy.get("context") or {})
+        arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{self.stage}/{method}{path}"
+        effects = set()
+        for statement in statements:
+            resources = statement.get("Resource", [])
+            for resource in [resources] if isinstance(resources, str) else resources:
+                if fnmatch.fnmatchcase(arn, resource):
+                    effects.add(statement.get("Effect"))
+        if "Allow" in effects and "Deny" not in effects:
+            return {"principalId": principal, **context, "integrationLatency": 0}
+        return self.gateway_response("ACCESS_DENIED", context)
+
+
+def proxy_event(
+    route: Route,
+    params: dict[str, str],
+    stage: str,
+    method: str,
+    path: str,
+    headers: dict[str, str],
+    query: dict[str, list[str]],
+    body: bytes,
+    source_ip: str,
+    authorizer: dict[str, Any] | None,
+) -> dict[str, Any]:
+    """The REST API proxy event API Gateway hands a function."""
+    try:
+        text, encoded = body.decode("utf-8"), False
+    except UnicodeDecodeError:
+        import base64
+
+        text, encoded = base64.b64encode(body).decode(), True
+    now = datetime.now(UTC)
+    context: dict[str, Any] = {
+        "resourcePath": route.path,
+        "httpMethod": method,
+        "path": f"/{stage}{path}",
+        "stage": stage,
+        "requestId": str(uuid.uuid4()),
+        "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
+        "requestTimeEpoch": int(now.timestamp() * 1000),
+        "accountId": ACCOUNT_ID,
+        "apiId": API_ID,
+        "protocol": "HTTP/1.1",
+        "identity": {"sourceIp": source_ip, "userAgent": _header(headers, "User-Agent")},
+    }
+    if authorizer is not None:
+        context["authorizer"] = authorizer
+    return {
+        "resource": route.path,
+        "path": path,
+        "httpMethod": method,
+        "headers": dict(headers) or None,
+        "multiValueHeaders": {name: [value] for name, value in headers.items()} or None,
+        "queryStringParameters": {name: values[-1] for name, values in query.items()} or None,
+        "multiValueQueryStringParameters": query or None,
+        "pathParameters": params or None,
+        "stageVariables": None,
+        "requestContext": context,
+        "body": text if body else None,
+        "isBase64Encoded": encoded,
+    }
+
+
+def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None) -> ApiModel:
+    """Read the API, its functions and the table from the SAM template."""
+    template = yaml.load(template_path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    parameters = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
+    parameters.update(overrides or {})
+    resources = template["Resources"]
+    resolve = _Resolver(parameters, resources, template.get("Conditions", {}))
+
+    api_id, api = next((name, res) for name, res in resources.items() if res["Type"] == "AWS::Serverless::Api")
+    api_props = api["Properties"]
+    stage = str(resolve(api_props["StageName"]))
+    auth = api_props["Auth"]
+    default_name = auth["DefaultAuthorizer"]
+    spec = auth["Authorizers"][default_name]
+    identity = spec.get("Identity", {})
+    expression = identity.get("ValidationExpression")
+    authorizer = TokenAuthorizer(
+        function=spec["FunctionArn"]["Fn::GetAtt"][0],
+        header=identity.get("Header", "Authorization"),
+        validation=re.compile(expression) if expression else None,
+        ttl=int(resolve(identity.get("ReauthorizeEvery", 300))),
+    )
+    responses = {
+        kind: GatewayResponse(
+            status=int(value.get("StatusCode", 0) or 0),
+            headers={
+                name: str(resolve(header)).strip("'")
+                for name, header in value.get("ResponseParameters", {}).get("Headers", {}).items()
+            },
+            template=next(iter(value.get("ResponseTemplates", {}).values()), ""),
+        )
+        for kind, value in api_props.get("GatewayResponses", {}).items()
+    }
+
+    global_env = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
+    routes: list[Route] = []
+    environments: dict[str, dict[str, str]] = {}
+    for name, res in resources.items():
+        if res["Type"] != "AWS::Serverless::Function":
+            continue
+        props = res["Properties"]
+        variables = {**global_env, **props.get("Environment", {}).get("Variables", {})}
+        environments[name] = {key: str(resolve(value)) for key, value in variables.items()}
+        for event in props.get("Events", {}).values():
+            if event["Type"] != "Api" or event["Properties"].get("RestApiId", {}).get("Ref") != api_id:
+                continue
+            event_props = event["Properties"]
+            routes.append(
+                Route(
+                    method=event_props["Method"].upper(),
+                    path=event_props["Path"],
+                    function=name,
+                    code_dir=props["CodeUri"].rstrip("/"),
+                    public=event_props.get("Auth", {}).get("Authorizer") == "NONE",
+                )
+            )
+    # Fixed paths before parameterised ones, as API Gateway prefers the most specific.
+    routes.sort(key=lambda route: route.path.count("{"))
+    table = next(res["Properties"] for res in resources.values() if res["Type"] == "AWS::DynamoDB::Table")
+    return ApiModel(stage, routes, authorizer, responses, environments, resolve(table))
+
+
+class _Resolver:
+    """Resolves the intrinsics the local run needs; resource references become local names."""
+
+    def __init__(self, parameters: dict[str, str], resources: dict[str, Any], conditions: dict[str, Any]) -> None:
+        self._parameters = parameters
+        self._resources = resources
+        self._conditions = conditions
+
+    def __call__(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self(item) for item in value]
+        if not isinstance(value, dict):
+            return value
+        if "Ref" in value:
+            return self._ref(value["Ref"])
+        if "Fn::Sub" in value:
+            text = value["Fn::Sub"] if isinstance(value["Fn::Sub"], str) else value["Fn::Sub"][0]
+            return re.sub(r"\$\{([\w:.]+)\}", lambda found: str(self._ref(found.group(1))), text)
+        if "Fn::If" in value:
+            condition, when_true, when_false = value["Fn::If"]
+            return self(when_true if self._condition(condition) else when_false)
+        return {key: self(item) for key, item in value.items()}
+
+    def _ref(self, name: str) -> Any:
+        if name in self._parameters:
+            return self._parameters[name]
+        if name == "AWS::Region":
+            return REGION
+        if name == "AWS::AccountId":
+            return ACCOUNT_ID
+        resource = self._resources.get(name, {})
+        props = resource.get("Properties", {})
+        for key in ("TableName", "Name"):
+            if key in props:
+                return self(props[key])
+        return name
+
+    def _condition(self, name: str) -> bool:
+        spec = self._conditions[name]
+        if "Fn::Equals" in spec:
+            left, right = (self(item) for item in spec["Fn::Equals"])
+            return bool(left == right)
+        if "Fn::Not" in spec:
+            return not self._condition_value(spec["Fn::Not"][0])
+        raise ValueError(f"unsupported condition {name}")
+
+    def _condition_value(self, spec: dict[str, Any]) -> bool:
+        left, right = (self(item) for item in spec["Fn::Equals"])
+        return bool(left == right)
+
+
+def _header(headers: dict[str, str], name: str) -> str | None:
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
