@@ -14,7 +14,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test lint format template build local bench deploy clean
+.PHONY: help install test lint format template build check-build local bench deploy clean
 
 help:
 	@echo "make local     run the API on http://127.0.0.1:3000 (no Docker, no AWS account)"
@@ -52,11 +52,21 @@ $(SAM):
 build: $(SAM)
 	$(SAM) build
 
+# sam build for Lambda (arm64), the same recipe for this machine, then every built handler
+# imported and served one event in a clean interpreter with only its bundle on sys.path.
+check-build: $(SAM)
+	$(SAM) build
+	LAMBDA_ARCH=$$(uname -m) $(SAM) build --build-dir .aws-sam/build-host --cache-dir .aws-sam/cache-host
+	$(PYTHON) tools/check_bundles.py .aws-sam/build .aws-sam/build-host
+
 # One bundle per function, for python3.13 on arm64: its own requirements (manylinux wheels,
 # so no Docker), the handler and the shared package. Byte-compiled for a faster cold start.
+# LAMBDA_ARCH=x86_64 builds the same bundles for this machine, so check-build can import them.
+LAMBDA_ARCH ?= aarch64
 LAMBDA_PIP = $(PYTHON) -m pip install --quiet --no-compile --disable-pip-version-check \
 	--target "$(ARTIFACTS_DIR)" --implementation cp --root-user-action=ignore \
-	--platform manylinux_2_28_aarch64 --platform manylinux_2_17_aarch64 --platform manylinux2014_aarch64 \
+	--platform manylinux_2_28_$(LAMBDA_ARCH) --platform manylinux_2_17_$(LAMBDA_ARCH) \
+	--platform manylinux2014_$(LAMBDA_ARCH) \
 	--python-version 3.13 --only-binary=:all: -c $(ROOT)constraints.txt
 define lambda_bundle
 	$(LAMBDA_PIP) -r $(ROOT)functions/$(1)/requirements.txt

@@ -1,0 +1,119 @@
+"""Checks what `sam build` produced, as Lambda will see it.
+
+Usage: check_bundles.py LAMBDA_BUILD_DIR HOST_BUILD_DIR
+
+The Lambda build is arm64: its native libraries cannot load on an x86_64 machine, so the
+same Makefile recipe is also built for this machine (HOST_BUILD_DIR). Each host bundle's
+handler is imported and served one event from events/ in a fresh interpreter started with
+``-I -S`` and only that bundle on ``sys.path`` (no site-packages, no project checkout).
+The arm64 bundles must hold the same top-level modules as the host ones, and every
+native library in them must be an aarch64 ELF file.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ELF_MACHINE_AARCH64 = 183
+# One event per function that needs no AWS call to answer, and what it must answer.
+PROBES = {
+    "ObtainTokenFunction": ("obtain_token_missing_field", "statusCode", 400),
+    "RefreshTokenFunction": ("refresh_token_missing_field", "statusCode", 400),
+    "CustomerProfileFunction": ("customer_profile_other", "statusCode", 403),
+    "AuthorizerFunction": ("authorizer_malformed_header", "principalId", "anonymous"),
+}
+SERVE = """
+import json, sys
+from types import SimpleNamespace
+sys.path[:0] = [sys.argv[1]]
+import app
+event = json.loads(open(sys.argv[2]).read())
+context = SimpleNamespace(function_name="check", memory_limit_in_mb=512, aws_request_id="check",
+                          invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:check")
+answer = app.lambda_handler(event, context)
+print(json.dumps({"answer": answer, "outside": sorted({m.__file__ for m in list(sys.modules.values())
+      if getattr(m, "__file__", None) and "site-packages" in m.__file__})}))
+"""
+ENVIRONMENT = {
+    "PATH": "/usr/bin:/bin",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "check",
+    "AWS_SECRET_ACCESS_KEY": "check",
+    "AWS_SESSION_TOKEN": "check",
+    # Nothing listens here: an AWS call at start fails at once and is deferred, as on a cold start.
+    "AWS_ENDPOINT_URL": "http://127.0.0.1:9",
+    "AWS_MAX_ATTEMPTS": "1",
+    "SIGNING_KEY_SECRET_ID": "check/signing-key",
+    "TABLE_NAME": "check-customers",
+    "POWERTOOLS_SERVICE_NAME": "check",
+    "POWERTOOLS_METRICS_NAMESPACE": "Check",
+}
+
+
+def serve_one_event(bundle: Path, function: str) -> list[str]:
+    event_name, field, expected = PROBES[function]
+    environment = dict(ENVIRONMENT)
+    if function == "AuthorizerFunction":
+        environment.update(SIGNING_KEY_SOURCE="extension", PARAMETERS_SECRETS_EXTENSION_HTTP_PORT="9")
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", "-c", SERVE, str(bundle), str(ROOT / "events" / f"{event_name}.json")],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+    if result.returncode != 0:
+        return [f"{function}: handler failed in a clean interpreter:\n{result.stderr[-2000:]}"]
+    report = json.loads(result.stdout.strip().splitlines()[-1])
+    problems = []
+    if report["answer"].get(field) != expected:
+        problems.append(f"{function}: {event_name} answered {report['answer'].get(field)!r}, expected {expected!r}")
+    if report["outside"]:
+        problems.append(f"{function}: imported modules from outside its bundle: {report['outside'][:3]}")
+    return problems
+
+
+def top_level(bundle: Path) -> set[str]:
+    """Top-level modules, with the machine name taken out of native module file names."""
+    names = {path.name for path in bundle.iterdir() if not path.name.endswith(".dist-info")} - {"__pycache__"}
+    return {re.sub(r"aarch64|x86_64", "<arch>", name) for name in names}
+
+
+def foreign_libraries(bundle: Path) -> list[str]:
+    wrong = []
+    for library in bundle.rglob("*.so*"):
+        header = library.read_bytes()[:20]
+        if header[:4] == b"\x7fELF" and int.from_bytes(header[18:20], "little") != ELF_MACHINE_AARCH64:
+            wrong.append(str(library.relative_to(bundle)))
+    return wrong
+
+
+def main(lambda_dir: Path, host_dir: Path) -> int:
+    problems: list[str] = []
+    for function in PROBES:
+        arm, host = lambda_dir / function, host_dir / function
+        for bundle in (arm, host):
+            if not (bundle / "app.py").is_file() or not (bundle / "shared" / "tokens.py").is_file():
+                problems.append(f"{bundle}: no app.py or shared/ package")
+        if problems:
+            continue
+        problems += serve_one_event(host, function)
+        if top_level(arm) != top_level(host):
+            problems.append(f"{function}: arm64 and host bundles differ: {top_level(arm) ^ top_level(host)}")
+        problems += [f"{function}: not aarch64: {name}" for name in foreign_libraries(arm)]
+        size = sum(path.stat().st_size for path in arm.rglob("*") if path.is_file()) / 2**20
+        print(f"{function}: arm64 bundle {size:.1f} MiB, host bundle served {PROBES[function][0]}")
+    for problem in problems:
+        print("FAIL", problem, file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(Path(sys.argv[1]), Path(sys.argv[2])))
