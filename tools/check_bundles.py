@@ -61,7 +61,7 @@ def serve_one_event(bundle: Path, function: str) -> list[str]:
     environment = dict(ENVIRONMENT)
     if function == "AuthorizerFunction":
         environment.update(SIGNING_KEY_SOURCE="extension", PARAMETERS_SECRETS_EXTENSION_HTTP_PORT="9")
-    result = subprocess.run(
+    result = subprocess.run(  # noqa: S603 - our own interpreter and files
         [sys.executable, "-I", "-S", "-c", SERVE, str(bundle), str(ROOT / "events" / f"{event_name}.json")],
         capture_output=True,
         text=True,
