@@ -32,13 +32,26 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
 	touch $(STAMP)
 
+# make local needs only the runtime, moto's server and the template reader: a quick install.
+LOCAL_STAMP := $(VENV)/.installed-local
+PORT ?= 3000
+
+$(LOCAL_STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local]'
+	touch $(LOCAL_STAMP)
+
+local: $(LOCAL_STAMP)
+	$(BIN)/python -m tools.local_server --port $(PORT)
+
 test: install
 	$(BIN)/python -m pytest
 
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared functions tools tests
+	$(BIN)/mypy shared functions tools tests bench
 
 template: install $(SAM)
 	$(BIN)/cfn-lint template.yaml
@@ -84,6 +97,9 @@ build-AuthorizerFunction:
 	$(call lambda_bundle,authorizer)
 build-CustomerProfileFunction:
 	$(call lambda_bundle,customer_profile)
+
+bench: install
+	$(BIN)/python bench/run.py
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -1,6 +1,6 @@
 """boto3 clients, one per container, with retries and timeouts that fit a Lambda budget.
 
-``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL_SECRETSMANAGER`` (read by botocore
+``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL_SECRETS_MANAGER`` (read by botocore
 itself) point the same clients at moto's server, DynamoDB Local or AWS: the domain has
 no ``if local`` branch.
 """

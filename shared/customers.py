@@ -74,6 +74,10 @@ class DuplicateCustomer(Exception):
     """The email or the id is already taken."""
 
 
+class CustomerChanged(Exception):
+    """The customer was deleted or changed email between the read and the write."""
+
+
 def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
@@ -218,6 +222,109 @@ class CustomerStore:
                 raise DuplicateCustomer(customer.email) from None
             raise
         return customer
+
+    def find_by_email(self, email: str) -> Customer | None:
+        login = self.find_login(email)
+        return None if login is None else self.get(login.customer_id)
+
+    def set_password_hash(self, customer: Customer, new_hash: str) -> None:
+        """Replace the hash on both items; fails if the customer changed email or vanished."""
+        self._update_both(customer, "password_hash = :value", {":value": {"S": new_hash}})
+
+    def set_active(self, customer: Customer, active: bool) -> None:
+        self._update_both(customer, "is_active = :value", {":value": {"BOOL": active}})
+
+    def delete(self, customer: Customer) -> None:
+        owned = "customer_id = :id"
+        values = {":id": {"S": customer.customer_id}}
+        self._transact(
+            [
+                {"Delete": self._conditioned(CUSTOMER_PREFIX + customer.customer_id, owned, values)},
+                {"Delete": self._conditioned(EMAIL_PREFIX + customer.email, owned, values)},
+            ]
+        )
+
+    def reserve_ids_up_to(self, largest_id: int) -> None:
+        """Move the id counter past ``largest_id`` (imported ids) so new ids never collide."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(COUNTER_KEY),
+                UpdateExpression="SET next_id = :largest",
+                ConditionExpression="attribute_not_exists(next_id) OR next_id < :largest",
+                ExpressionAttributeValues={":largest": {"N": str(largest_id)}},
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
+
+    def _update_both(self, customer: Customer, assignment: str, values: dict[str, Any]) -> None:
+        owned = "customer_id = :id"
+        values = {**values, ":id": {"S": customer.customer_id}}
+        update = {"UpdateExpression": f"SET {assignment}"}
+        self._transact(
+            [
+                {"Update": {**self._conditioned(CUSTOMER_PREFIX + customer.customer_id, owned, values), **update}},
+                {"Update": {**self._conditioned(EMAIL_PREFIX + customer.email, owned, values), **update}},
+            ]
+        )
+
+    def _conditioned(self, pk: str, condition: str, values: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "TableName": self._table,
+            "Key": _key(pk),
+            "ConditionExpression": condition,
+            "ExpressionAttributeValues": values,
+        }
+
+    def _transact(self, items: list[dict[str, Any]]) -> None:
+        try:
+            self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
+        except ClientError as error:
+            if _code(error) == "TransactionCanceledException" and _cancelled_by_condition(error):
+                raise CustomerChanged() from None
+            raise
+
+    def import_customer(self, customer: Customer) -> str:
+        """Write a migrated customer with two conditional puts; safe to run again.
+
+        Half the write units of a transaction, which matters for a bulk import. The email
+        put decides: a free email is claimed, an email already claimed by the same id is a
+        rerun (it finishes a half-written customer and never overwrites one), an email
+        owned by another id is a conflict. Returns "imported", "present" or "conflict".
+        """
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=_email_item(customer),
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+            claimed = True
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
+            owner = (error.response.get("Item") or {}).get("customer_id", {}).get("S")  # type: ignore[attr-defined]
+            if owner != customer.customer_id:
+                return "conflict"
+            claimed = False
+        try:
+            self._client.put_item(
+                TableName=self._table, Item=_customer_item(customer), ConditionExpression="attribute_not_exists(pk)"
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
+            if not claimed:
+                return "present"
+            self._client.delete_item(  # the id belongs to someone else: give the email back
+                TableName=self._table,
+                Key=_key(EMAIL_PREFIX + customer.email),
+                ConditionExpression="customer_id = :id",
+                ExpressionAttributeValues={":id": {"S": customer.customer_id}},
+            )
+            return "conflict"
+        return "imported"
 
     def _next_id(self) -> str:
         response = self._client.update_item(

@@ -24,8 +24,9 @@ class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     # Where things live.
-    TABLE_NAME: str = "ecommerce-auth-customers"
-    SIGNING_KEY_SECRET_ID: str = "ecommerce-auth/signing-key"
+    # Defaults are the names `make local` (the template at Stage=dev) uses.
+    TABLE_NAME: str = "ecommerce-auth-dev-customers"
+    SIGNING_KEY_SECRET_ID: str = "ecommerce-auth/dev/signing-key"
     SIGNING_KEY_MAX_AGE: int = Field(default=300, ge=0, description="seconds a fetched key is trusted")
     # "extension": read the key through the AWS Parameters and Secrets Lambda Extension over
     # localhost HTTP, so a function (the authorizer) needs no boto3 at all.

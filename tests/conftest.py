@@ -57,7 +57,7 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         "POWERTOOLS_METRICS_NAMESPACE": "EcommerceAuthTest",
         "POWERTOOLS_LOG_LEVEL": "INFO",
     }
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETSMANAGER", "AWS_PROFILE"):
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_PROFILE"):
         monkeypatch.delenv(name, raising=False)
     for name, value in values.items():
         monkeypatch.setenv(name, value)

@@ -80,7 +80,6 @@ class Route:
     method: str
     path: str  # API Gateway resource path, e.g. /api/v1/customers/{id}
     function: str  # logical id
-    code_dir: str  # functions/<name>
     public: bool  # Auth: Authorizer: NONE
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
@@ -122,6 +121,7 @@ class ApiModel:
     authorizer: TokenAuthorizer
     responses: dict[str, GatewayResponse]
     environments: dict[str, dict[str, str]]
+    code_dirs: dict[str, str]  # logical id -> functions/<name>
     table: dict[str, Any]
     cache: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
 
@@ -279,10 +279,12 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
     global_env = template.get("Globals", {}).get("Function", {}).get("Environment", {}).get("Variables", {})
     routes: list[Route] = []
     environments: dict[str, dict[str, str]] = {}
+    code_dirs: dict[str, str] = {}
     for name, res in resources.items():
         if res["Type"] != "AWS::Serverless::Function":
             continue
         props = res["Properties"]
+        code_dirs[name] = props["CodeUri"].rstrip("/")
         variables = {**global_env, **props.get("Environment", {}).get("Variables", {})}
         environments[name] = {key: str(resolve(value)) for key, value in variables.items()}
         for event in props.get("Events", {}).values():
@@ -294,14 +296,13 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
                     method=event_props["Method"].upper(),
                     path=event_props["Path"],
                     function=name,
-                    code_dir=props["CodeUri"].rstrip("/"),
                     public=event_props.get("Auth", {}).get("Authorizer") == "NONE",
                 )
             )
     # Fixed paths before parameterised ones, as API Gateway prefers the most specific.
     routes.sort(key=lambda route: route.path.count("{"))
     table = next(res["Properties"] for res in resources.values() if res["Type"] == "AWS::DynamoDB::Table")
-    return ApiModel(stage, routes, authorizer, responses, environments, resolve(table))
+    return ApiModel(stage, routes, authorizer, responses, environments, code_dirs, resolve(table))
 
 
 class _Resolver:

@@ -1,0 +1,63 @@
+"""One cold start of one function: import its handler, serve one event, report, exit.
+
+Usage: cold_child.py FUNCTION EVENT [--with-cryptography], started by bench/coldstart.py
+in a fresh interpreter of the project venv with the environment the template gives the
+function. Packages the venv has and no Lambda bundle ships are made unimportable, as in
+the bundles: ``cryptography`` (pyjwt needs it only for RSA and EC; ``--with-cryptography``
+shows what it would add) and ``certifi`` (botocore falls back to its own CA bundle).
+Prints one JSON line.
+"""
+
+import time
+
+STARTED_NS = time.monotonic_ns()  # first thing: the cold start's "interpreter ready" mark
+
+import io  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import sys  # noqa: E402
+from contextlib import redirect_stdout  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
+# os.path, not pathlib: the harness should import nothing the handler might need.
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+NOT_IN_BUNDLES = ("cryptography", "certifi")
+CONTEXT = SimpleNamespace(
+    function_name="bench",
+    memory_limit_in_mb=512,
+    invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:bench",
+    aws_request_id="bench",
+)
+
+
+def main(function: str, event_path: str, with_cryptography: bool) -> dict[str, object]:
+    sys.path[0] = ROOT  # the project, as the bundle's root; not bench/
+    for name in NOT_IN_BUNDLES:
+        if name != "cryptography" or not with_cryptography:
+            sys.modules[name] = None  # type: ignore[assignment]
+    with open(event_path, encoding="utf-8") as file:
+        event = json.load(file)
+    with redirect_stdout(io.StringIO()):  # logs and EMF metrics: CloudWatch's, not ours
+        init_started = time.monotonic_ns()
+        # __import__, not importlib.import_module: only the former shows in -X importtime.
+        __import__(f"functions.{function}.app")
+        module = sys.modules[f"functions.{function}.app"]
+        init_done = time.monotonic_ns()
+        answer = module.lambda_handler(event, CONTEXT)
+        answered = time.monotonic_ns()
+    sys.path.append(os.path.dirname(os.path.abspath(__file__)))
+    from measure import peak_rss_kib  # after the answer: not part of the cold start
+
+    return {
+        "started_ns": STARTED_NS,
+        "init_started_ns": init_started,
+        "init_done_ns": init_done,
+        "answered_ns": answered,
+        "peak_rss_kib": peak_rss_kib(),
+        "answer": {name: answer.get(name) for name in ("statusCode", "principalId")},
+        "cryptography_loaded": any(name.startswith("cryptography") for name in sys.modules if sys.modules[name]),
+    }
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1], sys.argv[2], "--with-cryptography" in sys.argv[3:])))

@@ -1,0 +1,141 @@
+"""authctl against moto: customer management and the Django dumpdata import."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from shared import services
+from shared.settings import Settings
+from tests.helpers import TABLE_NAME, HttpAnswer, json_event
+from tools import authctl, gateway
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run(aws: None, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
+    """authctl's main() with ``stdin`` as standard input; returns (exit code, stdout, stderr)."""
+
+    def invoke(*arguments: str, stdin: str = "") -> tuple[int, str, str]:
+        monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+        code = authctl.main(["--table", TABLE_NAME, *arguments])
+        captured = capsys.readouterr()
+        return code, captured.out, captured.err
+
+    return invoke
+
+
+def test_default_table_is_the_one_make_local_creates() -> None:
+    assert gateway.load().table["TableName"] == Settings().TABLE_NAME
+
+
+def test_every_command_has_help(capsys: pytest.CaptureFixture[str]) -> None:
+    commands = ["create-customer", "set-password", "deactivate", "activate", "delete", "show", "import-django"]
+    for command in commands:
+        with pytest.raises(SystemExit) as exited:
+            authctl.main([command, "--help"])
+        assert exited.value.code == 0
+        assert command in capsys.readouterr().out
+
+
+def test_create_show_and_never_print_the_hash(run: Run) -> None:
+    code, out, _ = run("create-customer", "--email", "New@Example.COM", "--password-stdin", stdin="s3cret-pass\n")
+    assert code == 0
+    created = json.loads(out)
+    assert created["email"] == "New@example.com", "the domain is lower-cased as Django does"
+
+    code, out, _ = run("show", "--email", "New@example.com")
+    shown = json.loads(out)
+    assert (code, shown["id"], shown["is_active"], shown["password"]) == (0, created["id"], True, "argon2$...")
+    assert "s3cret" not in out
+
+
+def test_duplicate_email_is_refused_with_exit_code_2(run: Run) -> None:
+    run("create-customer", "--email", "dup@example.com", "--password-stdin", stdin="one-password\n")
+    code, _, err = run("create-customer", "--email", "dup@example.com", "--password-stdin", stdin="two-password\n")
+    assert code == 2
+    assert "already exists" in err
+
+
+def test_unknown_customer_and_bad_file_are_usage_errors(run: Run, tmp_path: Path) -> None:
+    assert run("deactivate", "--email", "ghost@example.com")[0] == 2
+    broken = tmp_path / "broken.json"
+    broken.write_text("{not json")
+    code, _, err = run("import-django", str(broken))
+    assert code == 2
+    assert "cannot read" in err
+
+
+def test_set_password_deactivate_activate_delete(run: Run, call: Callable[..., HttpAnswer]) -> None:
+    run("create-customer", "--email", "ops@example.com", "--password-stdin", stdin="first-password\n")
+
+    def login(password: str) -> int:
+        return call(
+            "obtain_token", json_event("obtain_token_ok", {"email": "ops@example.com", "password": password})
+        ).status
+
+    assert run("set-password", "--email", "ops@example.com", "--password-stdin", stdin="second-password\n")[0] == 0
+    assert (login("first-password"), login("second-password")) == (401, 200)
+    assert run("deactivate", "--email", "ops@example.com")[0] == 0
+    assert login("second-password") == 401
+    assert run("activate", "--email", "ops@example.com")[0] == 0
+    assert login("second-password") == 200
+    assert run("delete", "--email", "ops@example.com")[0] == 0
+    assert login("second-password") == 401
+    assert run("show", "--email", "ops@example.com")[0] == 2
+
+
+def dumpdata(path: Path, count: int, sample_pk: int, sample_hash: str) -> None:
+    """A `manage.py dumpdata` of the seed's Customer model; cheap hashes except the sample's."""
+    records: list[dict[str, Any]] = []
+    for pk in range(1, count + 1):
+        records.append(
+            {
+                "model": "customers.customer",
+                "pk": pk,
+                "fields": {
+                    "password": sample_hash if pk == sample_pk else f"pbkdf2_sha256$1000$salt{pk}$notarealhash{pk}=",
+                    "last_login": None if pk % 3 else "2025-06-01T12:00:00.123Z",
+                    "is_superuser": False,
+                    "email": f"customer{pk}@example.com",
+                    "is_active": pk % 50 != 0,
+                    "date_joined": "2024-01-15T10:30:00Z",
+                    "groups": [],
+                    "user_permissions": [],
+                },
+            }
+        )
+    path.write_text(json.dumps(records))
+
+
+def test_import_django_10000_customers_twice_then_a_sample_logs_in(
+    run: Run, tmp_path: Path, django_configured: None, call: Callable[..., HttpAnswer]
+) -> None:
+    from django.contrib.auth.hashers import make_password
+
+    file = tmp_path / "customers.json"
+    dumpdata(file, 10_000, sample_pk=4321, sample_hash=make_password("original-pass-4321"))
+
+    # One writer: moto's in-process backend is not thread-safe (the moto server and AWS are).
+    code, out, err = run("import-django", str(file), "--threads", "1")
+    assert code == 0, err
+    first = json.loads(out)
+    assert code == 0
+    assert (first["read"], first["imported"], first["already_present"], first["conflicts"]) == (10_000, 10_000, 0, 0)
+
+    code, out, _ = run("import-django", str(file), "--threads", "1")
+    second = json.loads(out)
+    assert (code, second["imported"], second["already_present"]) == (0, 0, 10_000)
+
+    answer = call("obtain_token", json_event("obtain_token_ok", {"email": "customer4321@example.com",
+                                                                  "password": "original-pass-4321"}))  # fmt: skip
+    assert answer.status == 200
+    created = services.customer_store().create("fresh@example.com", "argon2$x")
+    assert int(created.customer_id) > 10_000, "new ids never collide with imported pks"
+    print(f"import rate (moto in-process, one writer): {first['per_second']} customers/s")

@@ -1,0 +1,114 @@
+"""`make local` end to end: the server as a subprocess, the seed's curl flow over real HTTP."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.helpers import ROOT
+
+DEMO = {"email": "customer@example.com", "password": "SecurePass123!"}
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def local_api() -> Iterator[str]:
+    port, storage_port = free_port(), free_port()
+    environment = {name: value for name, value in __import__("os").environ.items() if not name.startswith("AWS_")}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "tools.local_server", "--port", str(port), "--storage-port", str(storage_port)],
+        cwd=ROOT,
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert server.stdout is not None
+    deadline = time.monotonic() + 60
+    banner = []
+    while time.monotonic() < deadline:
+        line = server.stdout.readline()
+        banner.append(line)
+        if "Ctrl-C stops everything" in line:
+            break
+        assert server.poll() is None, "".join(banner)
+    yield f"http://127.0.0.1:{port}"
+    server.send_signal(signal.SIGINT)
+    assert server.wait(timeout=20) == 0, "Ctrl-C stops the server cleanly"
+
+
+def curl(*arguments: str) -> tuple[int, dict[str, object]]:
+    """The seed's curl commands, with the status code appended on its own line."""
+    assert shutil.which("curl"), "curl is needed for the seed's examples"
+    result = subprocess.run(
+        ["curl", "-s", "-w", "\n%{http_code}", *arguments], capture_output=True, text=True, check=True, timeout=30
+    )
+    body, _, status = result.stdout.rpartition("\n")
+    return int(status), json.loads(body)
+
+
+def test_seed_curl_flow_obtain_protected_refresh_protected(local_api: str) -> None:
+    status, pair = curl(
+        "-X", "POST", f"{local_api}/auth/token/", "-H", "Content-Type: application/json", "-d", json.dumps(DEMO)
+    )
+    assert status == 200
+    assert list(pair) == ["refresh", "access"]
+
+    status, profile = curl(f"{local_api}/api/v1/customers/1/", "-H", f"Authorization: Bearer {pair['access']}")
+    assert status == 200
+    assert profile["email"] == DEMO["email"]
+    assert profile["last_login"] is not None
+
+    status, refreshed = curl(
+        "-X", "POST", f"{local_api}/auth/token/refresh/", "-H", "Content-Type: application/json",
+        "-d", json.dumps({"refresh": pair["refresh"]}),
+    )  # fmt: skip
+    assert status == 200
+    assert list(refreshed) == ["access"]
+
+    status, profile = curl(f"{local_api}/api/v1/customers/1/", "-H", f"Authorization: Bearer {refreshed['access']}")
+    assert (status, profile["id"]) == (200, 1)
+
+
+@pytest.mark.parametrize(
+    ("header", "body"),
+    [
+        (None, {"detail": "Authentication credentials were not provided."}),
+        ("Token abc", {"detail": "Authentication credentials were not provided."}),
+        (
+            "Bearer a b",
+            {
+                "detail": "Authorization header must contain two space-delimited values",
+                "code": "bad_authorization_header",
+            },
+        ),
+        (
+            "Bearer garbage",
+            {
+                "detail": "Given token not valid for any token type",
+                "code": "token_not_valid",
+                "messages": [{"token_class": "AccessToken", "token_type": "access", "message": "Token is invalid"}],
+            },
+        ),
+    ],
+)
+def test_protected_route_refusals_over_http(local_api: str, header: str | None, body: dict[str, object]) -> None:
+    arguments = [f"{local_api}/api/v1/customers/1/"] + (["-H", f"Authorization: {header}"] if header else [])
+    assert curl(*arguments) == (401, body)
+
+
+def test_unknown_route_is_a_json_404(local_api: str) -> None:
+    assert curl(f"{local_api}/no/such/route/") == (404, {"detail": "Not found."})

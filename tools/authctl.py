@@ -1,0 +1,305 @@
+"""authctl: manage the customers of a deployed stack or of `make local`.
+
+The table is, in order: ``--table``, the ``CustomerTableName`` output of ``--stack``,
+``TABLE_NAME`` from the environment, else the one `make local` uses. The endpoint is
+botocore's own: ``AWS_ENDPOINT_URL_DYNAMODB`` points authctl at `make local`'s moto
+server, DynamoDB Local or nothing (AWS). Passwords are read from a prompt or, with
+``--password-stdin``, from standard input; they are never taken as arguments (shell
+history) and never printed. Exit codes: 0 done, 1 failed, 2 bad usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import sys
+import time
+from collections import Counter
+from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import boto3
+
+from shared.aws import client_config
+from shared.customers import Customer, CustomerChanged, CustomerStore, DuplicateCustomer
+from shared.passwords import PasswordHasher
+from shared.settings import Settings
+
+IMPORT_THREADS = 8
+
+
+class UsageError(Exception):
+    """Bad input from the operator: exit code 2 with the message."""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.command(args))
+    except UsageError as error:
+        print(f"authctl: {error}", file=sys.stderr)
+        return 2
+    except Exception as error:  # an AWS or network fault: say what failed, not a traceback
+        print(f"authctl: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="authctl", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--table", help="DynamoDB table name (default: TABLE_NAME or make local's table)")
+    parser.add_argument("--region", help="AWS region (default: AWS_REGION or us-east-1)")
+    parser.add_argument("--stack", metavar="NAME", help="read the table name from this stack's outputs")
+    commands = parser.add_subparsers(required=True, metavar="COMMAND")
+
+    def command(name: str, handler: Any, help_text: str, by_email: bool = True) -> argparse.ArgumentParser:
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.set_defaults(command=handler)
+        if by_email:
+            sub.add_argument("--email", required=True, help="the customer's email, exactly as stored")
+        return sub
+
+    create = command("create-customer", _create, "create a customer (password prompted or from stdin)")
+    create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    create.add_argument("--inactive", action="store_true", help="create the customer deactivated")
+    create.add_argument("--id", help="use this id instead of the next free one")
+    set_password = command("set-password", _set_password, "replace a customer's password")
+    set_password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    command("deactivate", _deactivate, "refuse the customer's logins and refreshes")
+    command("activate", _activate, "allow the customer again")
+    command("delete", _delete, "delete the customer and their email")
+    show = command("show", _show, "print a customer as JSON (never the hash)", by_email=False)
+    who = show.add_mutually_exclusive_group(required=True)
+    who.add_argument("--email")
+    who.add_argument("--id")
+    load = command("import-django", _import_django, "import a Django dumpdata JSON of customers", by_email=False)
+    load.add_argument("file", type=Path, help="output of `manage.py dumpdata <app>.Customer`")
+    load.add_argument("--threads", type=int, default=IMPORT_THREADS, help="parallel writers (default: %(default)s)")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    settings = Settings.from_environ()
+    region = args.region or settings.AWS_REGION
+    table = args.table or (_stack_table(args.stack, region) if args.stack else settings.TABLE_NAME)
+    return settings.model_copy(update={"AWS_REGION": region, "TABLE_NAME": table})
+
+
+def _stack_table(stack: str, region: str) -> str:
+    outputs = boto3.client("cloudformation", region_name=region).describe_stacks(StackName=stack)["Stacks"][0]
+    for output in outputs.get("Outputs", []):
+        if output["OutputKey"] == "CustomerTableName":
+            return str(output["OutputValue"])
+    raise UsageError(f"stack {stack} has no CustomerTableName output")
+
+
+def _store(settings: Settings) -> CustomerStore:
+    client = boto3.session.Session().client("dynamodb", config=client_config(settings))
+    return CustomerStore(client, settings.TABLE_NAME)
+
+
+def _customer(store: CustomerStore, email: str) -> Customer:
+    customer = store.find_by_email(email)
+    if customer is None:
+        raise UsageError(f"no customer with email {email}")
+    return customer
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = getpass.getpass("Password: ")
+        if getpass.getpass("Password (again): ") != password:
+            raise UsageError("the passwords do not match")
+    if not password.strip():
+        raise UsageError("the password is empty")
+    return password
+
+
+def _create(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    password = _read_password(args.password_stdin)
+    try:
+        customer = _store(settings).create(
+            _normalise_email(args.email),
+            PasswordHasher(settings).hash(password),
+            customer_id=args.id,
+            is_active=not args.inactive,
+        )
+    except DuplicateCustomer:
+        raise UsageError(f"a customer with email {args.email} or id {args.id} already exists") from None
+    print(json.dumps(_public(customer)))
+    return 0
+
+
+def _set_password(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    store = _store(settings)
+    customer = _customer(store, args.email)
+    password = _read_password(args.password_stdin)
+    _apply_change(lambda: store.set_password_hash(customer, PasswordHasher(settings).hash(password)))
+    print(f"password changed for customer {customer.customer_id}")
+    return 0
+
+
+def _deactivate(args: argparse.Namespace) -> int:
+    store = _store(_settings(args))
+    customer = _customer(store, args.email)
+    _apply_change(lambda: store.set_active(customer, False))
+    print(f"customer {customer.customer_id} deactivated")
+    return 0
+
+
+def _activate(args: argparse.Namespace) -> int:
+    store = _store(_settings(args))
+    customer = _customer(store, args.email)
+    _apply_change(lambda: store.set_active(customer, True))
+    print(f"customer {customer.customer_id} activated")
+    return 0
+
+
+def _delete(args: argparse.Namespace) -> int:
+    store = _store(_settings(args))
+    customer = _customer(store, args.email)
+    _apply_change(lambda: store.delete(customer))
+    print(f"customer {customer.customer_id} deleted")
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    store = _store(_settings(args))
+    customer = store.find_by_email(args.email) if args.email else store.get(args.id)
+    if customer is None:
+        raise UsageError("no such customer")
+    print(json.dumps(_public(customer), indent=2))
+    return 0
+
+
+def _apply_change(change: Any) -> None:
+    try:
+        change()
+    except CustomerChanged:
+        raise UsageError("the customer changed while this ran; run the command again") from None
+
+
+def _public(customer: Customer) -> dict[str, Any]:
+    return {
+        "id": customer.customer_id,
+        "email": customer.email,
+        "is_active": customer.is_active,
+        "last_login": customer.last_login,
+        "date_joined": customer.date_joined,
+        "password": customer.password_hash.split("$", 1)[0] + "$...",
+    }
+
+
+def _normalise_email(email: str) -> str:
+    """Django's BaseUserManager.normalize_email: the domain part in lower case."""
+    local, at, domain = email.strip().rpartition("@")
+    if not at or not local or not domain:
+        raise UsageError(f"not an email address: {email}")
+    return f"{local}@{domain.lower()}"
+
+
+@dataclass(frozen=True)
+class DjangoCustomer:
+    customer_id: str
+    email: str
+    password_hash: str
+    is_active: bool
+    last_login: str | None
+    date_joined: str
+
+
+def _import_django(args: argparse.Namespace) -> int:
+    settings = _settings(args)
+    rows = list(_read_dumpdata(args.file))
+    store = _store(settings)
+    numeric_ids = [int(row.customer_id) for row in rows if row.customer_id.isdigit()]
+    if numeric_ids:
+        store.reserve_ids_up_to(max(numeric_ids))
+    outcomes: Counter[str] = Counter()
+    conflicts: list[str] = []
+    started = time.monotonic()
+
+    def put(row: DjangoCustomer) -> tuple[str, str]:
+        customer = Customer(
+            customer_id=row.customer_id,
+            email=row.email,
+            password_hash=row.password_hash,
+            is_active=row.is_active,
+            last_login=row.last_login,
+            date_joined=row.date_joined,
+        )
+        return row.customer_id, store.import_customer(customer)
+
+    if args.threads < 1:
+        raise UsageError("--threads must be at least 1")
+    with ThreadPoolExecutor(max_workers=args.threads) as pool:
+        for done, (customer_id, outcome) in enumerate(pool.map(put, rows), start=1):
+            outcomes[outcome] += 1
+            if outcome == "conflict":
+                conflicts.append(customer_id)
+            if done % 1000 == 0 or done == len(rows):
+                rate = done / max(time.monotonic() - started, 1e-9)
+                print(f"\r{done}/{len(rows)} processed, {rate:.0f}/s", end="", file=sys.stderr, flush=True)
+    print(file=sys.stderr)
+    elapsed = time.monotonic() - started
+    report: dict[str, Any] = {
+        "read": len(rows),
+        "imported": outcomes["imported"],
+        "already_present": outcomes["present"],
+        "conflicts": outcomes["conflict"],
+        "seconds": round(elapsed, 2),
+        "per_second": round(len(rows) / elapsed, 1) if elapsed else None,
+    }
+    if conflicts:  # the email belongs to another id, or the id to another email
+        report["conflicting_ids"] = conflicts[:20]
+    print(json.dumps(report))
+    return 0
+
+
+def _read_dumpdata(path: Path) -> Iterator[DjangoCustomer]:
+    try:
+        records = json.loads(path.read_text())
+    except (OSError, ValueError) as error:
+        raise UsageError(f"cannot read {path}: {error}") from None
+    if not isinstance(records, list):
+        raise UsageError(f"{path} is not a dumpdata list")
+    for index, record in enumerate(records):
+        try:
+            fields = record["fields"]
+            email, password = fields["email"], fields["password"]
+            if not isinstance(email, str) or not email or not isinstance(password, str):
+                raise ValueError("email and password must be non-empty strings")
+            yield DjangoCustomer(
+                customer_id=str(record["pk"]),
+                email=email,
+                password_hash=password,
+                is_active=bool(fields.get("is_active", True)),
+                last_login=_timestamp(fields.get("last_login")),
+                date_joined=_timestamp(fields.get("date_joined"))
+                or datetime.now(UTC).isoformat(timespec="microseconds"),
+            )
+        except (KeyError, TypeError, ValueError) as error:
+            raise UsageError(f"{path}: record {index} is not a customer: {error}") from None
+
+
+def _timestamp(value: Any) -> str | None:
+    """Django's dumpdata datetimes in the store's fixed-width UTC form."""
+    if value in (None, ""):
+        return None
+    moment = datetime.fromisoformat(str(value))
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,284 @@
+"""`make local`: the whole API on http://127.0.0.1:3000 with no Docker and no AWS account.
+
+What it does:
+- reads template.yaml (tools/gateway.py): routes, the TOKEN authorizer with its
+  ValidationExpression and ReauthorizeEvery cache, GatewayResponses, each function's
+  environment and the table definition;
+- storage: unless AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SECRETS_MANAGER already
+  point somewhere, starts moto's server on 127.0.0.1:8000 for what is missing; creates the
+  table and the signing-key secret if absent and seeds the demo customer;
+- runs each function in its own worker process (tools/lambda_worker.py), a container
+  with the function's own environment, handed real API Gateway proxy events;
+- serves the authorizer's key through a stand-in of the Parameters and Secrets extension;
+- logs one line per request: method, path, status, milliseconds (no bodies, no query
+  strings, no headers: they can carry tokens). Function logs go to .local/logs/.
+
+What it does not emulate: IAM and resource policies, mapping templates and request
+validation, integration timeouts, stage throttling, usage plans, WAF, CORS, TLS.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import logging
+import os
+import secrets
+import subprocess
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import IO, Any
+from urllib.parse import parse_qs, urlsplit
+
+import boto3
+
+from tools import gateway
+from tools.secrets_extension import SecretsExtensionServer
+
+ROOT = Path(__file__).resolve().parent.parent
+LOGS = ROOT / ".local" / "logs"
+DEMO_EMAIL = "customer@example.com"
+DEMO_PASSWORD = "SecurePass123!"
+DEV_SIGNING_KEY = "local-dev-signing-key-not-for-production-0123456789"
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
+REGION = gateway.REGION
+
+
+class Worker:
+    """A function's container: one process, one event at a time."""
+
+    def __init__(self, function: str, code_dir: str, environment: dict[str, str]) -> None:
+        LOGS.mkdir(parents=True, exist_ok=True)
+        self._log = (LOGS / f"{function}.log").open("a")
+        module = code_dir.replace("/", ".") + ".app"
+        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            [sys.executable, "-m", "tools.lambda_worker", module],
+            cwd=ROOT,
+            env=environment,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+        )
+        self._lock = threading.Lock()
+        self._started = threading.Event()
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        """The handler's return value; RuntimeError when the function errored or died."""
+        with self._lock:
+            stdin, stdout = self._pipes()
+            if not self._started.is_set():
+                json.loads(stdout.readline() or '{"ready": false}')
+                self._started.set()
+            stdin.write(json.dumps(event) + "\n")
+            stdin.flush()
+            line = stdout.readline()
+        if not line:
+            raise RuntimeError("function process exited; see .local/logs/")
+        answer = json.loads(line)
+        if "error" in answer:
+            raise RuntimeError(answer["message"] or answer["error"])
+        return dict(answer["result"])
+
+    def _pipes(self) -> tuple[IO[str], IO[str]]:
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
+        return self._process.stdin, self._process.stdout
+
+    def stop(self) -> None:
+        self._process.terminate()
+        self._process.wait(timeout=5)
+        self._log.close()
+
+
+class LocalApi(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int, model: gateway.ApiModel, workers: dict[str, Worker]) -> None:
+        self.model = model
+        self.workers = workers
+        super().__init__(("127.0.0.1", port), _Handler)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: LocalApi
+    protocol_version = "HTTP/1.1"
+
+    def do_GET(self) -> None:
+        self._serve()
+
+    do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
+
+    def _serve(self) -> None:
+        started = time.perf_counter()
+        url = urlsplit(self.path)
+        body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        headers = dict(self.headers.items())
+        answer = self._answer(url.path, parse_qs(url.query, keep_blank_values=True), headers, body)
+        payload = answer.body.encode()
+        self.send_response(answer.status)
+        for name, value in answer.headers.items():
+            if name.lower() not in ("content-length", "connection"):
+                self.send_header(name, value)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(payload)
+        elapsed = (time.perf_counter() - started) * 1000
+        print(f"{self.command} {url.path} {answer.status} {elapsed:.1f}ms", flush=True)
+
+    def _answer(self, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes) -> gateway.Answer:
+        model, method = self.server.model, self.command
+        found = model.route_for(method, path)
+        if found is None:
+            return model.gateway_response("MISSING_AUTHENTICATION_TOKEN")
+        route, params = found
+        authorizer_context = None
+        if not route.public:
+            worker = self.server.workers[model.authorizer.function]
+            decision = model.authorize(headers, method, path, worker.invoke)
+            if isinstance(decision, gateway.Answer):
+                return decision
+            authorizer_context = decision
+        event = gateway.proxy_event(
+            route, params, model.stage, method, path, headers, query, body, self.client_address[0], authorizer_context
+        )
+        try:
+            result = self.server.workers[route.function].invoke(event)
+        except RuntimeError:
+            return model.gateway_response("DEFAULT_5XX")
+        answer_headers = dict(result.get("headers") or {})
+        for name, values in (result.get("multiValueHeaders") or {}).items():
+            answer_headers[name] = ", ".join(str(value) for value in values)
+        return gateway.Answer(int(result["statusCode"]), answer_headers, result.get("body") or "")
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: _serve logs its own line without the query string."""
+
+
+def prepare_storage(model: gateway.ApiModel, storage_port: int) -> tuple[dict[str, str], Any]:
+    """Endpoints for the functions and authctl, starting moto's server where none is given."""
+    endpoints = {
+        name: os.environ[name]
+        for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER")
+        if os.environ.get(name)
+    }
+    moto_server = None
+    if len(endpoints) < 2:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request lines from moto
+        moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=storage_port, verbose=False)
+        moto_server.start()
+        url = f"http://127.0.0.1:{storage_port}"
+        endpoints.setdefault("AWS_ENDPOINT_URL_DYNAMODB", url)
+        endpoints.setdefault("AWS_ENDPOINT_URL_SECRETS_MANAGER", url)
+        os.environ.update(FAKE_CREDENTIALS)
+    os.environ.update(endpoints)
+    os.environ.setdefault("AWS_REGION", REGION)
+    return endpoints, moto_server
+
+
+def create_resources(model: gateway.ApiModel, environment: dict[str, str]) -> None:
+    """The table (as the template defines it) and the secret, if they do not exist yet."""
+    dynamodb = boto3.client("dynamodb", region_name=REGION)
+    table = model.table
+    if table["TableName"] not in dynamodb.list_tables()["TableNames"]:
+        dynamodb.create_table(
+            TableName=table["TableName"],
+            AttributeDefinitions=table["AttributeDefinitions"],
+            KeySchema=table["KeySchema"],
+            BillingMode=table["BillingMode"],
+        )
+    secrets_client = boto3.client("secretsmanager", region_name=REGION)
+    with contextlib.suppress(secrets_client.exceptions.ResourceExistsException):
+        secrets_client.create_secret(Name=environment["SIGNING_KEY_SECRET_ID"], SecretString=DEV_SIGNING_KEY)
+
+
+def seed_demo_customer(environment: dict[str, str]) -> str:
+    from shared.aws import client_config
+    from shared.customers import CustomerStore, DuplicateCustomer
+    from shared.passwords import PasswordHasher
+    from shared.settings import Settings
+
+    settings = Settings.from_environ(environment)
+    client = boto3.session.Session().client("dynamodb", config=client_config(settings))
+    store = CustomerStore(client, settings.TABLE_NAME)
+    try:
+        return store.create(DEMO_EMAIL, PasswordHasher(settings).hash(DEMO_PASSWORD)).customer_id
+    except DuplicateCustomer:
+        existing = store.find_by_email(DEMO_EMAIL)
+        return existing.customer_id if existing else "?"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
+    parser.add_argument("--storage-port", type=int, default=int(os.environ.get("STORAGE_PORT", "8000")))
+    parser.add_argument(
+        "--parameter-overrides", nargs="*", default=[], metavar="NAME=VALUE", help="template parameters"
+    )
+    args = parser.parse_args(argv)
+    overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
+    model = gateway.load(overrides=overrides)
+
+    endpoints, moto_server = prepare_storage(model, args.storage_port)
+    shared_environment = {**endpoints, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
+    for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        if os.environ.get(name):
+            shared_environment[name] = os.environ[name]
+    first_function = next(iter(model.environments.values()))
+    create_resources(model, first_function)
+    customer_id = seed_demo_customer({**os.environ, **first_function})
+
+    session_token = secrets.token_urlsafe(16)
+    extension = SecretsExtensionServer(0, session_token, REGION).start()
+    workers = {}
+    for function, code_dir in model.code_dirs.items():
+        environment = _function_environment(model, function, shared_environment)
+        if function == model.authorizer.function:
+            environment.update(
+                PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=str(extension.port), AWS_SESSION_TOKEN=session_token
+            )
+        workers[function] = Worker(function, code_dir, environment)
+
+    api = LocalApi(args.port, model, workers)
+    _announce(args.port, endpoints, moto_server is not None, first_function, customer_id)
+    try:
+        api.serve_forever()
+    except KeyboardInterrupt:
+        print("\nstopping", flush=True)
+    finally:
+        api.server_close()
+        for worker in workers.values():
+            worker.stop()
+        extension.shutdown()
+        if moto_server is not None:
+            moto_server.stop()
+    return 0
+
+
+def _function_environment(model: gateway.ApiModel, function: str, shared: dict[str, str]) -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **model.environments[function], **shared}
+
+
+def _announce(port: int, endpoints: dict[str, str], started_moto: bool, environment: dict[str, str], cid: str) -> None:
+    storage = "moto server (started here)" if started_moto else "your endpoints"
+    exports = {**endpoints, "AWS_REGION": REGION, "TABLE_NAME": environment["TABLE_NAME"]}
+    if started_moto:
+        exports.update(FAKE_CREDENTIALS)
+    print(f"ecommerce-auth local API on http://127.0.0.1:{port}")
+    print(f"storage: {storage} at {endpoints['AWS_ENDPOINT_URL_DYNAMODB']}, table {environment['TABLE_NAME']}")
+    print(f"demo customer: {DEMO_EMAIL} / {DEMO_PASSWORD} (id {cid})")
+    print("for authctl in another terminal:")
+    for name, value in exports.items():
+        print(f"export {name}={value}")
+    print("function logs: .local/logs/   Ctrl-C stops everything started here", flush=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
