@@ -62,15 +62,19 @@ def client_config(settings: Settings) -> Config:
 
 
 @cache
+def boto3_session() -> boto3.session.Session:
+    """One session for all of a container's clients: each new session reloads botocore's data."""
+    return boto3.session.Session()
+
+
+@cache
 def dynamodb_client() -> DynamoDBClient:
-    settings = get_settings()
-    return boto3.session.Session().client("dynamodb", config=client_config(settings))
+    return boto3_session().client("dynamodb", config=client_config(get_settings()))
 
 
 @cache
 def secretsmanager_client() -> SecretsManagerClient:
-    settings = get_settings()
-    return boto3.session.Session().client("secretsmanager", config=client_config(settings))
+    return boto3_session().client("secretsmanager", config=client_config(get_settings()))
 
 
 @contextmanager

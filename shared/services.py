@@ -126,5 +126,5 @@ def reset() -> None:
         profile_service,
         request_authorizer,
     )
-    for factory in (*factories, aws.dynamodb_client, aws.secretsmanager_client, get_settings):
+    for factory in (*factories, aws.boto3_session, aws.dynamodb_client, aws.secretsmanager_client, get_settings):
         factory.cache_clear()
