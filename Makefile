@@ -93,6 +93,10 @@ build-ObtainTokenFunction:
 	$(call lambda_bundle,obtain_token)
 build-RefreshTokenFunction:
 	$(call lambda_bundle,refresh_token)
+build-VerifyTokenFunction:
+	$(call lambda_bundle,verify_token)
+build-BlacklistTokenFunction:
+	$(call lambda_bundle,blacklist_token)
 build-AuthorizerFunction:
 	$(call lambda_bundle,authorizer)
 build-CustomerProfileFunction:

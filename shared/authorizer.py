@@ -7,8 +7,9 @@ the Deny puts the whole body, already serialised, in ``context.body`` and the te
 ``ACCESS_DENIED`` response renders ``$context.authorizer.body`` with status 401.
 
 Stateless by default: only the token is checked. ``customer_check`` (a setting) adds one
-DynamoDB read per decision to refuse deleted or inactive customers; it is the caller's
-job to cache it (see shared/customer_status.py).
+DynamoDB read per decision to refuse deleted, inactive and revoked customers (tokens
+issued before ``tokens_valid_after``); shared/customer_status.py caches it for a few
+seconds per container.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from shared.errors import TokenError
 from shared.tokens import ACCESS, TokenService
@@ -31,12 +33,16 @@ NO_USER_ID = {"detail": "Token contained no recognizable user identification", "
 USER_NOT_FOUND = {"detail": "User not found", "code": "user_not_found"}
 USER_INACTIVE = {"detail": "User is inactive", "code": "user_inactive"}
 
-# What a customer check can say about a customer id.
-ACTIVE = "active"
-INACTIVE = "inactive"
-MISSING = "missing"
-
 ContextValue = str | int | bool
+
+
+class CustomerSnapshot(Protocol):
+    """What the optional customer check knows of a customer (shared.customers.Customer)."""
+
+    @property
+    def is_active(self) -> bool: ...
+
+    def revoked(self, issued_at: int | None) -> bool: ...
 
 
 @dataclass(frozen=True)
@@ -64,7 +70,9 @@ def not_valid_for_any_token_type(message: str) -> dict[str, object]:
 
 
 class RequestAuthorizer:
-    def __init__(self, tokens: TokenService, customer_check: Callable[[str], str] | None = None) -> None:
+    def __init__(
+        self, tokens: TokenService, customer_check: Callable[[str], CustomerSnapshot | None] | None = None
+    ) -> None:
         self._tokens = tokens
         self._customer_check = customer_check
 
@@ -82,11 +90,13 @@ class RequestAuthorizer:
         if token.user_id is None:
             return _deny(NO_USER_ID, "no_user_id")
         if self._customer_check is not None:
-            status = self._customer_check(token.user_id)
-            if status == MISSING:
+            customer = self._customer_check(token.user_id)
+            if customer is None:
                 return _deny(USER_NOT_FOUND, "user_not_found")
-            if status == INACTIVE:
+            if not customer.is_active:
                 return _deny(USER_INACTIVE, "user_inactive")
+            if customer.revoked(token.iat):
+                return _deny(not_valid_for_any_token_type("Token is blacklisted"), "revoked")
         return Decision(
             True,
             token.user_id,

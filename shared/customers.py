@@ -6,8 +6,10 @@ One table, partition key ``pk`` (string), TTL attribute ``expires_at``:
 item                   attributes                                                  written by
 =====================  ==========================================================  ======================
 ``CUSTOMER#<id>``      customer_id, email, password_hash, is_active (BOOL),        authctl, login
-                       last_login (ISO-8601 or NULL), date_joined (ISO-8601)
-``EMAIL#<email>``      customer_id, password_hash, is_active (copies)              same transaction
+                       last_login (ISO-8601 or NULL), date_joined (ISO-8601),
+                       tokens_valid_after (N, epoch seconds; absent = never)
+``EMAIL#<email>``      customer_id, password_hash, is_active, tokens_valid_after   same transaction
+                       (copies, so a login needs this one item)
 ``COUNTER#customer``   next_id (N, ADD)                                            create without an id
 =====================  ==========================================================  ======================
 
@@ -20,6 +22,9 @@ Requests per operation:
 - create: one TransactWriteItems putting both items with ``attribute_not_exists``, so an
   email is unique without a read-then-write race (plus one ADD on the counter when no id
   is given).
+
+The session items (``JTI#``, ``FAMILY#``) are described in shared/sessions.py, which reads
+them in the same BatchGetItem as ``CUSTOMER#``.
 
 Emails are keys as stored: Django matches ``email`` exactly, and so does this store.
 Timestamps are fixed-width ISO-8601 UTC with microseconds, so string order is time order.
@@ -51,6 +56,7 @@ class LoginRecord:
     email: str
     password_hash: str
     is_active: bool
+    tokens_valid_after: float | None = None
 
 
 @dataclass(frozen=True)
@@ -61,6 +67,16 @@ class Customer:
     is_active: bool
     last_login: str | None
     date_joined: str
+    # Epoch seconds: tokens issued before this moment are revoked (authctl revoke-sessions,
+    # set-password, deactivate).
+    tokens_valid_after: float | None = None
+
+    def revoked(self, issued_at: int | None) -> bool:
+        """simplejwt's integer ``iat`` cannot order two events within one second: a token from
+        the second of a revocation counts as revoked (login waits out that second)."""
+        if self.tokens_valid_after is None:
+            return False
+        return issued_at is None or issued_at < self.tokens_valid_after
 
 
 class LoginOutcome:
@@ -102,13 +118,14 @@ class CustomerStore:
             email=email,
             password_hash=item["password_hash"]["S"],
             is_active=item["is_active"]["BOOL"],
+            tokens_valid_after=_optional_number(item.get("tokens_valid_after")),
         )
 
     def get(self, customer_id: str) -> Customer | None:
         item = self._client.get_item(
             TableName=self._table, Key=_key(CUSTOMER_PREFIX + customer_id), ConsistentRead=True
         ).get("Item")
-        return None if item is None else _customer(item)
+        return None if item is None else customer_from_item(item)
 
     def record_login(self, login: LoginRecord, when: str) -> str:
         """Set ``last_login`` if the customer still has the hash and flag the login checked.
@@ -227,12 +244,28 @@ class CustomerStore:
         login = self.find_login(email)
         return None if login is None else self.get(login.customer_id)
 
-    def set_password_hash(self, customer: Customer, new_hash: str) -> None:
-        """Replace the hash on both items; fails if the customer changed email or vanished."""
-        self._update_both(customer, "password_hash = :value", {":value": {"S": new_hash}})
+    def set_password_hash(self, customer: Customer, new_hash: str, revoke_at: float) -> None:
+        """Replace the hash on both items and revoke every token issued before ``revoke_at``."""
+        self._update_both(
+            customer,
+            "password_hash = :value, tokens_valid_after = :revoke",
+            {":value": {"S": new_hash}, ":revoke": _number(revoke_at)},
+        )
 
-    def set_active(self, customer: Customer, active: bool) -> None:
-        self._update_both(customer, "is_active = :value", {":value": {"BOOL": active}})
+    def set_active(self, customer: Customer, active: bool, revoke_at: float | None = None) -> None:
+        if revoke_at is None:
+            self._update_both(customer, "is_active = :value", {":value": {"BOOL": active}})
+        else:
+            self._update_both(
+                customer,
+                "is_active = :value, tokens_valid_after = :revoke",
+                {":value": {"BOOL": active}, ":revoke": _number(revoke_at)},
+            )
+
+    def revoke_sessions(self, customer: Customer, revoke_at: float) -> None:
+        """Every token issued before ``revoke_at`` stops working (refresh now, access at the
+        authorizer when its customer check is on)."""
+        self._update_both(customer, "tokens_valid_after = :revoke", {":revoke": _number(revoke_at)})
 
     def delete(self, customer: Customer) -> None:
         owned = "customer_id = :id"
@@ -371,7 +404,7 @@ def _email_item(customer: Customer) -> dict[str, Any]:
     }
 
 
-def _customer(item: dict[str, Any]) -> Customer:
+def customer_from_item(item: dict[str, Any]) -> Customer:
     last_login = item.get("last_login", {})
     return Customer(
         customer_id=item["customer_id"]["S"],
@@ -380,4 +413,13 @@ def _customer(item: dict[str, Any]) -> Customer:
         is_active=item["is_active"]["BOOL"],
         last_login=last_login.get("S"),
         date_joined=item["date_joined"]["S"],
+        tokens_valid_after=_optional_number(item.get("tokens_valid_after")),
     )
+
+
+def _number(value: float) -> dict[str, str]:
+    return {"N": f"{value:.3f}"}
+
+
+def _optional_number(attribute: Any) -> float | None:
+    return float(attribute["N"]) if attribute and "N" in attribute else None

@@ -8,6 +8,8 @@ Dependency faults that survive the clients' retries become ServiceUnavailable
 
 from __future__ import annotations
 
+import math
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -38,12 +40,16 @@ class LoginService:
         passwords: PasswordHasher,
         tokens: TokenService,
         now_iso: Callable[[], str] = utc_now_iso,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._settings = settings
         self._customers = customers
         self._passwords = passwords
         self._tokens = tokens
         self._now_iso = now_iso
+        self._clock = clock
+        self._sleep = sleep
         self._credential_fields = (
             Field("email"),
             Field("password", max_length=settings.MAX_PASSWORD_CHARS),
@@ -61,6 +67,7 @@ class LoginService:
                 raise InvalidCredentials()
             if not self._passwords.verify(password, login.password_hash) or not login.is_active:
                 raise InvalidCredentials()
+            _wait_out_revocation_second(login.tokens_valid_after, self._clock, self._sleep)
             # Mint first (needs the key), write second: a fault on either leaves no token out
             # and no last_login recorded for a login that never completed.
             tokens = self._tokens.issue_pair(login.customer_id)
@@ -75,3 +82,16 @@ class LoginService:
             if outcome == LoginOutcome.STALE:
                 raise InvalidCredentials()
             return LoginResult(login.customer_id, tokens)
+
+
+def _wait_out_revocation_second(
+    tokens_valid_after: float | None, clock: Callable[[], float], sleep: Callable[[float], None]
+) -> None:
+    """A token's ``iat`` is whole seconds: a login in the same second as a revocation would
+    mint tokens that already count as revoked, so it waits for the next second (< 1 s, and
+    only right after a revocation)."""
+    if tokens_valid_after is None:
+        return
+    now = clock()
+    if int(now) < tokens_valid_after:
+        sleep(math.ceil(tokens_valid_after) - now)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from shared.customers import CustomerStore
     from shared.login import LoginService
     from shared.profiles import ProfileService
-    from shared.refresh import RefreshService
+    from shared.sessions import SessionService, SessionStore
 
 
 @cache
@@ -86,10 +86,18 @@ def login_service() -> LoginService:
 
 
 @cache
-def refresh_service() -> RefreshService:
-    from shared.refresh import RefreshService
+def session_store() -> SessionStore:
+    from shared.aws import dynamodb_client
+    from shared.sessions import SessionStore
 
-    return RefreshService(get_settings(), customer_store(), token_service())
+    return SessionStore(dynamodb_client(), get_settings().TABLE_NAME)
+
+
+@cache
+def session_service() -> SessionService:
+    from shared.sessions import SessionService
+
+    return SessionService(get_settings(), session_store(), token_service())
 
 
 @cache
@@ -122,7 +130,8 @@ def reset() -> None:
         token_service,
         customer_store,
         login_service,
-        refresh_service,
+        session_store,
+        session_service,
         profile_service,
         request_authorizer,
     )

@@ -40,6 +40,8 @@ class Settings(BaseModel):
     REFRESH_TOKEN_LIFETIME: int = Field(default=3 * 24 * 3600, gt=0)
     UPDATE_LAST_LOGIN: bool = True
     ROTATE_REFRESH_TOKENS: bool = False
+    # With rotation: retire the old refresh token, so it can be used once (reuse = theft).
+    BLACKLIST_AFTER_ROTATION: bool = False
     ALGORITHM: Literal["HS256", "HS384", "HS512"] = "HS256"
     AUDIENCE: str | None = None
     ISSUER: str | None = None

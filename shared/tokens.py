@@ -7,6 +7,10 @@ user_id`` in that order (then ``aud`` / ``iss`` when configured), integer epoch 
 messages: signature and algorithm (only the configured one), expiry, then ``exp``
 present, ``jti`` present, ``token_type`` right.
 
+Refresh tokens carry one claim simplejwt does not write, ``family``: the id of the login
+they descend from (rotation keeps it), so reuse of a retired refresh token can revoke the
+whole family. simplejwt ignores unknown claims; access tokens stay exactly simplejwt's.
+
 This module imports pyjwt and nothing from AWS, so the authorizer stays light.
 """
 
@@ -25,6 +29,7 @@ from shared.settings import Settings
 
 ACCESS = "access"
 REFRESH = "refresh"
+FAMILY_CLAIM = "family"
 
 
 class KeySource(Protocol):
@@ -42,6 +47,12 @@ class ValidToken:
     user_id: str | None
     payload: dict[str, Any]
 
+    @property
+    def family(self) -> str:
+        """The login this token descends from; a token without the claim is its own root."""
+        family = self.payload.get(FAMILY_CLAIM)
+        return family if isinstance(family, str) and family else self.jti
+
 
 class TokenService:
     """Mints and validates tokens with the container's signing key."""
@@ -52,16 +63,26 @@ class TokenService:
         self._clock = clock
         self._lifetimes = {ACCESS: settings.ACCESS_TOKEN_LIFETIME, REFRESH: settings.REFRESH_TOKEN_LIFETIME}
 
-    def issue_pair(self, user_id: str) -> dict[str, str]:
-        """simplejwt's ``RefreshToken.for_user`` plus its ``access_token``, same instant."""
+    def issue_pair(self, user_id: str, family: str | None = None) -> dict[str, str]:
+        """simplejwt's ``RefreshToken.for_user`` plus its ``access_token``, same instant.
+
+        A new login starts a new family; a rotation passes the old token's family on.
+        """
         now = int(self._clock())
-        return {"refresh": self._mint(REFRESH, user_id, now), "access": self._mint(ACCESS, user_id, now)}
+        family_claim = {FAMILY_CLAIM: family or uuid.uuid4().hex}
+        return {
+            "refresh": self._mint(REFRESH, user_id, now, family_claim),
+            "access": self._mint(ACCESS, user_id, now),
+        }
 
     def issue_access(self, user_id: str) -> str:
         return self._mint(ACCESS, user_id, int(self._clock()))
 
-    def validate(self, token: str, expected_type: str) -> ValidToken:
-        """Decode and check ``token`` as simplejwt's Token class does, or raise TokenError."""
+    def validate(self, token: str, expected_type: str | None) -> ValidToken:
+        """Decode and check ``token`` as simplejwt's Token class does, or raise TokenError.
+
+        ``expected_type`` None is simplejwt's UntypedToken (the verify endpoint): any type.
+        """
         settings = self._settings
         payload = self._decode(token)
         if "exp" not in payload:
@@ -69,12 +90,13 @@ class TokenService:
         if settings.JTI_CLAIM not in payload:
             raise TokenError("Token has no id")
         token_type = payload.get(settings.TOKEN_TYPE_CLAIM)
-        if token_type is None:
-            raise TokenError("Token has no type")
-        if token_type != expected_type:
-            raise TokenError("Token has wrong type")
+        if expected_type is not None:
+            if token_type is None:
+                raise TokenError("Token has no type")
+            if token_type != expected_type:
+                raise TokenError("Token has wrong type")
         return ValidToken(
-            token_type=token_type,
+            token_type=str(token_type),
             exp=int(payload["exp"]),
             iat=_int_or_none(payload.get("iat")),
             jti=str(payload[settings.JTI_CLAIM]),
@@ -100,7 +122,7 @@ class TokenService:
         except (jwt.InvalidTokenError, ValueError, TypeError):
             raise TokenError("Token is invalid") from None
 
-    def _mint(self, token_type: str, user_id: str, now: int) -> str:
+    def _mint(self, token_type: str, user_id: str, now: int, extra: dict[str, str] | None = None) -> str:
         settings = self._settings
         payload: dict[str, Any] = {
             settings.TOKEN_TYPE_CLAIM: token_type,
@@ -108,6 +130,7 @@ class TokenService:
             "iat": now,
             settings.JTI_CLAIM: uuid.uuid4().hex,
             settings.USER_ID_CLAIM: user_id,
+            **(extra or {}),
         }
         if settings.AUDIENCE is not None:
             payload["aud"] = settings.AUDIENCE

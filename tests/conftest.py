@@ -191,6 +191,33 @@ def django_configured() -> None:
 
 
 @pytest.fixture
+def atomic_requests(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make each moto request atomic, as each DynamoDB request is, for tests with threads.
+
+    moto's in-process backend checks a condition and writes in separate steps without a
+    lock; DynamoDB evaluates a conditional write atomically. Serialising requests gives
+    threads DynamoDB's guarantee, so a concurrency test checks this code, not moto.
+    """
+    import threading
+
+    import botocore.handlers
+    from moto.core.models import botocore_stubber
+
+    lock = threading.Lock()
+
+    def one_at_a_time(*args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return botocore_stubber(*args, **kwargs)
+
+    handlers = [
+        (spec[0], one_at_a_time, *spec[2:]) if spec[1] is botocore_stubber else spec
+        for spec in botocore.handlers.BUILTIN_HANDLERS
+    ]
+    monkeypatch.setattr(botocore.handlers, "BUILTIN_HANDLERS", handlers)
+    services.reset()
+
+
+@pytest.fixture
 def secrets_extension(aws: None, monkeypatch: pytest.MonkeyPatch) -> Iterator[SecretsExtensionServer]:
     """The Lambda extension stand-in on a free port; the authorizer reads its key through it."""
     server = SecretsExtensionServer(0, session_token="testing", region=REGION).start()

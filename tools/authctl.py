@@ -70,9 +70,10 @@ def _parser() -> argparse.ArgumentParser:
     create.add_argument("--id", help="use this id instead of the next free one")
     set_password = command("set-password", _set_password, "replace a customer's password")
     set_password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
-    command("deactivate", _deactivate, "refuse the customer's logins and refreshes")
+    command("deactivate", _deactivate, "refuse the customer's logins and refreshes; revoke their sessions")
     command("activate", _activate, "allow the customer again")
     command("delete", _delete, "delete the customer and their email")
+    command("revoke-sessions", _revoke_sessions, "end every session: tokens issued before now stop working")
     show = command("show", _show, "print a customer as JSON (never the hash)", by_email=False)
     who = show.add_mutually_exclusive_group(required=True)
     who.add_argument("--email")
@@ -143,16 +144,17 @@ def _set_password(args: argparse.Namespace) -> int:
     store = _store(settings)
     customer = _customer(store, args.email)
     password = _read_password(args.password_stdin)
-    _apply_change(lambda: store.set_password_hash(customer, PasswordHasher(settings).hash(password)))
-    print(f"password changed for customer {customer.customer_id}")
+    new_hash = PasswordHasher(settings).hash(password)
+    _apply_change(lambda: store.set_password_hash(customer, new_hash, revoke_at=time.time()))
+    print(f"password changed for customer {customer.customer_id}; their sessions are revoked")
     return 0
 
 
 def _deactivate(args: argparse.Namespace) -> int:
     store = _store(_settings(args))
     customer = _customer(store, args.email)
-    _apply_change(lambda: store.set_active(customer, False))
-    print(f"customer {customer.customer_id} deactivated")
+    _apply_change(lambda: store.set_active(customer, False, revoke_at=time.time()))
+    print(f"customer {customer.customer_id} deactivated; their sessions are revoked")
     return 0
 
 
@@ -169,6 +171,14 @@ def _delete(args: argparse.Namespace) -> int:
     customer = _customer(store, args.email)
     _apply_change(lambda: store.delete(customer))
     print(f"customer {customer.customer_id} deleted")
+    return 0
+
+
+def _revoke_sessions(args: argparse.Namespace) -> int:
+    store = _store(_settings(args))
+    customer = _customer(store, args.email)
+    _apply_change(lambda: store.revoke_sessions(customer, revoke_at=time.time()))
+    print(f"sessions of customer {customer.customer_id} revoked")
     return 0
 
 
@@ -195,6 +205,7 @@ def _public(customer: Customer) -> dict[str, Any]:
         "is_active": customer.is_active,
         "last_login": customer.last_login,
         "date_joined": customer.date_joined,
+        "tokens_valid_after": customer.tokens_valid_after,
         "password": customer.password_hash.split("$", 1)[0] + "$...",
     }
 

@@ -24,6 +24,8 @@ ELF_MACHINE_AARCH64 = 183
 PROBES = {
     "ObtainTokenFunction": ("obtain_token_missing_field", "statusCode", 400),
     "RefreshTokenFunction": ("refresh_token_missing_field", "statusCode", 400),
+    "VerifyTokenFunction": ("verify_token_missing_field", "statusCode", 400),
+    "BlacklistTokenFunction": ("blacklist_token_missing_field", "statusCode", 400),
     "CustomerProfileFunction": ("customer_profile_other", "statusCode", 403),
     "AuthorizerFunction": ("authorizer_malformed_header", "principalId", "anonymous"),
 }

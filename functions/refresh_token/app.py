@@ -1,4 +1,4 @@
-"""POST /auth/token/refresh/ — a refresh token for a new access token."""
+"""POST /auth/token/refresh/ — a refresh token for a new access token (and, rotating, a new refresh)."""
 
 from typing import Any
 
@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import http
-from shared.services import refresh_service
+from shared.services import session_service
 
 PATH = "/auth/token/refresh/"
 
@@ -16,15 +16,15 @@ logger = Logger()
 metrics = Metrics()
 app = APIGatewayRestResolver()
 http.install(app, PATH, logger, metrics)
-service = refresh_service()
+service = session_service()
 
 
 @app.post(PATH)
 def refresh_token() -> Response[str]:
     event = app.current_event
-    tokens = service.refresh(http.raw_body(event), http.content_type(event))
+    answer = service.refresh(http.raw_body(event), http.content_type(event))
     metrics.add_metric(name="Refreshes", unit=MetricUnit.Count, value=1)
-    return http.json_response(200, tokens)
+    return http.json_response(200, answer)
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)

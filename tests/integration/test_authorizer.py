@@ -91,3 +91,47 @@ def test_the_authorizer_imports_neither_boto3_nor_argon2_nor_cryptography() -> N
         [sys.executable, "-c", blocked + probe], cwd=ROOT, capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == "['pydantic']"
+
+
+@pytest.fixture
+def checking_authorizer(monkeypatch: pytest.MonkeyPatch, authorizer: Authorizer, request: pytest.FixtureRequest) -> Any:
+    """The authorizer with its per-request customer check on (AUTHORIZER_CHECK_CUSTOMER)."""
+    monkeypatch.setenv("AUTHORIZER_CHECK_CUSTOMER", "true")
+    monkeypatch.setenv("AUTHORIZER_CHECK_CACHE_SECONDS", "0")
+    load = request.getfixturevalue("load_handler")
+    context = request.getfixturevalue("lambda_context")
+    module = load("authorizer")
+    return lambda event: module.lambda_handler(event, context)
+
+
+def test_with_the_customer_check_a_revoked_access_token_is_blacklisted(
+    checking_authorizer: Authorizer, customer: Any
+) -> None:
+    import time
+
+    from shared import services
+
+    access = mint(claims("access"))
+    assert checking_authorizer(token_event(f"Bearer {access}"))["principalId"] == "1"
+    services.customer_store().revoke_sessions(customer, revoke_at=time.time() + 1)
+
+    assert deny_body(checking_authorizer(token_event(f"Bearer {access}"))) == {
+        "detail": "Given token not valid for any token type",
+        "code": "token_not_valid",
+        "messages": [{"token_class": "AccessToken", "token_type": "access", "message": "Token is blacklisted"}],
+    }
+
+
+def test_with_the_customer_check_inactive_and_deleted_customers_are_refused(
+    checking_authorizer: Authorizer, customer: Any
+) -> None:
+    from shared import services
+
+    access = f"Bearer {mint(claims('access'))}"
+    services.customer_store().set_active(customer, False)
+    assert deny_body(checking_authorizer(token_event(access))) == {
+        "detail": "User is inactive",
+        "code": "user_inactive",
+    }
+    services.customer_store().delete(customer)
+    assert deny_body(checking_authorizer(token_event(access))) == {"detail": "User not found", "code": "user_not_found"}

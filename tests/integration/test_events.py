@@ -1,6 +1,6 @@
 """Every file in events/ through its function's real handler, as `sam local invoke -e` would.
 
-Events whose committed token would expire (``*_ok``, ``*_allow``, ``*_own``) get a live one
+Events whose committed token would expire (``*_ok``, ``*_allow``) get a live one
 minted with the same key; everything else runs exactly as committed.
 """
 
@@ -24,6 +24,10 @@ EXPECTED: dict[str, tuple[str, object]] = {
     "refresh_token_ok": ("refresh_token", 200),
     "refresh_token_expired": ("refresh_token", 401),
     "refresh_token_missing_field": ("refresh_token", 400),
+    "verify_token_ok": ("verify_token", 200),
+    "verify_token_missing_field": ("verify_token", 400),
+    "blacklist_token_ok": ("blacklist_token", 200),
+    "blacklist_token_missing_field": ("blacklist_token", 400),
     "customer_profile_own": ("customer_profile", 200),
     "customer_profile_other": ("customer_profile", 403),
     "authorizer_allow": ("authorizer", "Allow"),
@@ -33,8 +37,10 @@ EXPECTED: dict[str, tuple[str, object]] = {
 
 
 def with_live_token(name: str, event: dict[str, Any]) -> dict[str, Any]:
-    if name == "refresh_token_ok":
+    if name in ("refresh_token_ok", "blacklist_token_ok"):
         event["body"] = json.dumps({"refresh": mint(claims("refresh"))})
+    elif name == "verify_token_ok":
+        event["body"] = json.dumps({"token": mint(claims("refresh"))})
     elif name == "authorizer_allow":
         event["authorizationToken"] = f"Bearer {mint(claims('access'))}"
     return event

@@ -68,7 +68,7 @@ def test_two_throttles_then_success_logs_in(
 def test_refresh_read_failing_with_500s_answers_503(
     customer: Any, faults: FaultInjector, call: Callable[..., HttpAnswer]
 ) -> None:
-    faults.fail_always("dynamodb.GetItem", SERVER_ERROR)
+    faults.fail_always("dynamodb.BatchGetItem", SERVER_ERROR)
 
     assert_unavailable(call("refresh_token", json_event("refresh_token_ok", {"refresh": mint(claims("refresh"))})))
 

@@ -77,7 +77,7 @@ def test_seed_curl_flow_obtain_protected_refresh_protected(local_api: str) -> No
         "-d", json.dumps({"refresh": pair["refresh"]}),
     )  # fmt: skip
     assert status == 200
-    assert list(refreshed) == ["access"]
+    assert list(refreshed) == ["access", "refresh"], "the template turns rotation on"
 
     status, profile = curl(f"{local_api}/api/v1/customers/1/", "-H", f"Authorization: Bearer {refreshed['access']}")
     assert (status, profile["id"]) == (200, 1)
