@@ -14,7 +14,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test lint format template build check-build local bench deploy clean
+.PHONY: help install test lint format template build check-build local bench bench-login-timing deploy clean
 
 help:
 	@echo "make local     run the API on http://127.0.0.1:3000 (no Docker, no AWS account)"
@@ -104,6 +104,9 @@ build-CustomerProfileFunction:
 
 bench: install
 	$(BIN)/python bench/run.py
+
+bench-login-timing: install
+	$(BIN)/python bench/login_timing.py
 
 format: install
 	$(BIN)/ruff check --fix .

@@ -103,6 +103,8 @@ def variants(django_python: Path, django_inputs: dict[str, Any]) -> list[Variant
     return [
         service_variant("obtain_token", "obtain_token_missing_field", {"statusCode": 400}),
         service_variant("refresh_token", "refresh_token_missing_field", {"statusCode": 400}),
+        service_variant("verify_token", "verify_token_missing_field", {"statusCode": 400}),
+        service_variant("blacklist_token", "blacklist_token_missing_field", {"statusCode": 400}),
         service_variant("authorizer", "authorizer_malformed_header", denied, EXTENSION),
         service_variant("customer_profile", "customer_profile_other", {"statusCode": 403}),
         service_variant("authorizer", "authorizer_malformed_header", denied, EXTENSION, cryptography=True),

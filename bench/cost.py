@@ -106,6 +106,16 @@ def gb_seconds_cost(milliseconds: float, memory_mb: int) -> float:
     return memory_mb / 1024 * milliseconds / 1000 * LAMBDA_ARM_GB_SECOND
 
 
+def units(size: int, unit_bytes: int) -> int:
+    """Request units for one item: its size rounded up to the unit, and at least one.
+
+    An item that is not there (a never-used token's ``JTI#``) is still billed one read, and a
+    conditional write whose condition fails still one write; ``item_sizes`` holds each kind's
+    largest measured item, so an absent one is priced as if present (under 4 KB: the same).
+    """
+    return max(1, math.ceil(size / unit_bytes))
+
+
 def request_units(calls: list[dict[str, Any]], item_sizes: dict[str, int]) -> tuple[float, float]:
     """(RRU, WRU) for counted DynamoDB calls on items of the measured sizes."""
     reads = writes = 0.0
@@ -113,12 +123,13 @@ def request_units(calls: list[dict[str, Any]], item_sizes: dict[str, int]) -> tu
         if call["service"] != "dynamodb":
             continue
         sizes = [item_sizes[prefix] for prefix in call["items"]]
-        if call["operation"] == "GetItem":
-            reads += sum(math.ceil(size / READ_UNIT_BYTES) for size in sizes) * (1 if call["consistent"] else 0.5)
+        if call["operation"] in ("GetItem", "BatchGetItem"):
+            # BatchGetItem is billed as one GetItem per key, each rounded up on its own.
+            reads += sum(units(size, READ_UNIT_BYTES) for size in sizes) * (1 if call["consistent"] else 0.5)
         elif call["operation"] in ("PutItem", "UpdateItem", "DeleteItem"):
-            writes += sum(math.ceil(size / WRITE_UNIT_BYTES) for size in sizes)
+            writes += sum(units(size, WRITE_UNIT_BYTES) for size in sizes)
         elif call["operation"] == "TransactWriteItems":
-            writes += TRANSACTION_FACTOR * sum(math.ceil(size / WRITE_UNIT_BYTES) for size in sizes)
+            writes += TRANSACTION_FACTOR * sum(units(size, WRITE_UNIT_BYTES) for size in sizes)
         else:
             raise ValueError(f"no request-unit rule for {call['operation']}")
     return reads, writes

@@ -7,6 +7,10 @@ rounds: anything else running on the machine lands on both alike. Per figure: on
 then a loop count doubling until a batch takes ``MIN_BATCH_S`` (the warm-up, never
 counted), then timed batches. The garbage collector stays on (it is part of what a call
 costs) but is emptied before each figure's warm-up.
+
+A figure may have a preparation, called with the loop count before every batch (warm-up
+batches included) and outside its timing: calls that use something up, such as a refresh
+token a rotating refresh retires, take a fresh one per call from what it made ready.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ MIN_BATCH_S = 0.05
 UNIT_SCALE = {"us": 1e3, "ms": 1e6, "MiB": 1024}
 
 Figures = dict[str, tuple[Callable[[], object], str]]  # name: (call, "us" or "ms")
+Preparations = dict[str, Callable[[int], object]]  # name: makes ready what ``loops`` calls use up
 
 
 def summary(samples: list[float], unit: str, **extra: Any) -> dict[str, Any]:
@@ -40,24 +45,31 @@ def summary(samples: list[float], unit: str, **extra: Any) -> dict[str, Any]:
     }
 
 
-def calibrate(fn: Callable[[], object]) -> int:
+def calibrate(fn: Callable[[], object], prepare: Callable[[int], object] | None = None) -> int:
     """Loops per batch: doubled until a batch takes MIN_BATCH_S (1 for slow calls); the warm-up."""
     gc.collect()
+    if prepare is not None:
+        prepare(1)
     fn()
     loops = 1
-    while batch_ns(fn, loops) < MIN_BATCH_S * 1e9:
+    while batch_ns(fn, loops, prepare) < MIN_BATCH_S * 1e9:
         loops *= 2
     return loops
 
 
-def batch_ns(fn: Callable[[], object], loops: int) -> int:
+def batch_ns(fn: Callable[[], object], loops: int, prepare: Callable[[int], object] | None = None) -> int:
+    """Nanoseconds for ``loops`` calls; the preparation runs before the clock starts."""
+    if prepare is not None:
+        prepare(loops)
     start = time.perf_counter_ns()
     for _ in range(loops):
         fn()
     return time.perf_counter_ns() - start
 
 
-def serve(figures: Figures, report: Callable[[], dict[str, Any]], out: TextIO) -> None:
+def serve(
+    figures: Figures, report: Callable[[], dict[str, Any]], out: TextIO, preparations: Preparations | None = None
+) -> None:
     """Answer bench/interleave.py: the figures' units, warm-ups, batches, then the side's report.
 
     One JSON object per line each way: ``{"calibrate": name}`` -> ``{"loops": n}``;
@@ -68,13 +80,16 @@ def serve(figures: Figures, report: Callable[[], dict[str, Any]], out: TextIO) -
         out.write(json.dumps(value) + "\n")
         out.flush()
 
+    prepared = preparations or {}
     answer({"units": {name: unit for name, (_, unit) in figures.items()}})
     for line in sys.stdin:
         command = json.loads(line)
         if "calibrate" in command:
-            answer({"loops": calibrate(figures[command["calibrate"]][0])})
+            name = command["calibrate"]
+            answer({"loops": calibrate(figures[name][0], prepared.get(name))})
         elif "batch" in command:
-            answer({"ns": batch_ns(figures[command["batch"]][0], command["loops"])})
+            name = command["batch"]
+            answer({"ns": batch_ns(figures[name][0], command["loops"], prepared.get(name))})
         else:
             answer(report())
             return

@@ -17,6 +17,13 @@ or mock leaks into the orchestrator. Two ways to answer DynamoDB:
   included, with neither moto's emulation nor a network round trip in it. The cost model
   adds the round trip as a stated assumption.
 
+Containers as the template deploys them and as simplejwt's defaults have them: refresh
+without rotation (simplejwt's default) and with ROTATE_REFRESH_TOKENS and
+BLACKLIST_AFTER_ROTATION (the template's); the authorizer without and with its customer
+check. A rotating refresh and a logout retire the refresh token they are given, so each of
+their calls gets a never-used token, minted before its batch, outside the timing
+(``FreshTokens``): the figure is a legitimate client's refresh, never a reuse.
+
 The handlers print their logs and EMF metrics to stdout; stdout goes to a sink that only
 counts bytes (CloudWatch Logs ingestion is billed per byte). pyjwt is loaded without
 ``cryptography``, as the Lambda bundles have it.
@@ -29,6 +36,7 @@ import io
 import json
 import os
 import sys
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
@@ -38,7 +46,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from measure import Figures, serve  # noqa: E402
+from measure import Figures, Preparations, serve  # noqa: E402
 
 REGION = "us-east-1"
 TABLE_NAME = "bench-customers"
@@ -56,7 +64,11 @@ ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "ecommerce-auth",
     "POWERTOOLS_METRICS_NAMESPACE": "EcommerceAuthBench",
     "POWERTOOLS_LOG_LEVEL": "INFO",
+    # simplejwt's defaults; the rotating container sets both to "true", as template.yaml does.
+    "ROTATE_REFRESH_TOKENS": "false",
+    "BLACKLIST_AFTER_ROTATION": "false",
 }
+ROTATING = {"ROTATE_REFRESH_TOKENS": "true", "BLACKLIST_AFTER_ROTATION": "true"}
 # Would send the clients somewhere moto does not intercept.
 UNSET = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_PROFILE")
 CONTEXT = SimpleNamespace(
@@ -91,21 +103,56 @@ class _Body(io.BytesIO):
 
 
 class CannedDynamoDB:
-    """Answers DynamoDB at ``before-send``: GetItem with the item whose key the request names."""
+    """Answers DynamoDB at ``before-send`` with the given items, as the table holds them.
 
-    def __init__(self, items: dict[str, dict[str, Any]]) -> None:
-        self._gets = [
-            (json.dumps(pk)[1:-1].encode(), json.dumps({"Item": item}).encode()) for pk, item in items.items()
-        ]
+    GetItem: the item whose key the request names. BatchGetItem: those of the given items
+    the request names, nothing unprocessed; the ``JTI#`` of a never-used refresh token and
+    the ``FAMILY#`` of a live family are not among them, as on the table. Writes (UpdateItem,
+    PutItem, their conditions) succeed. Answers are encoded once, not per call.
+    """
+
+    def __init__(self, table: str, items: dict[str, dict[str, Any]]) -> None:
+        self._table = table
+        # The key as botocore serialises it, quotes included: CUSTOMER#1 never matches CUSTOMER#10.
+        self._items = [(json.dumps(pk).encode(), item) for pk, item in items.items()]
+        self._gets = {needle: json.dumps({"Item": item}).encode() for needle, item in self._items}
+        self._batches: dict[tuple[int, ...], bytes] = {}
 
     def __call__(self, request: Any, **_: Any) -> Any:
         from botocore.awsrequest import AWSResponse
 
         body = b"{}"
         target = request.headers.get("X-Amz-Target") or b""
-        if (target.encode() if isinstance(target, str) else target).endswith(b"GetItem"):
-            body = next(answer for pk, answer in self._gets if pk in request.body)
+        operation = (target.encode() if isinstance(target, str) else target).rsplit(b".", 1)[-1]
+        if operation == b"GetItem":
+            body = next(answer for needle, answer in self._gets.items() if needle in request.body)
+        elif operation == b"BatchGetItem":
+            named = tuple(index for index, (needle, _) in enumerate(self._items) if needle in request.body)
+            if (body := self._batches.get(named, b"")) == b"":
+                found = [self._items[index][1] for index in named]
+                body = self._batches[named] = json.dumps({"Responses": {self._table: found}}).encode()
         return AWSResponse(request.url, 200, {"Content-Type": "application/x-amz-json-1.0"}, _Body(body))  # type: ignore[arg-type]
+
+
+class FreshTokens:
+    """Never-used refresh tokens, one per call: made ready before a batch, outside its timing.
+
+    A rotating refresh (BLACKLIST_AFTER_ROTATION) and a logout retire the token they are
+    given; presented again it is reuse (401, family revoked). So each call takes the next
+    event of a queue that ``prepare`` fills with ``loops`` events, each carrying a token
+    minted for it, as a client would present the one it last received.
+    """
+
+    def __init__(self, mint: Callable[[], str], template: dict[str, Any]) -> None:
+        self._mint = mint
+        self._template = template
+        self._ready: deque[dict[str, Any]] = deque()
+
+    def prepare(self, loops: int) -> None:
+        self._ready = deque(dict(self._template, body=json.dumps({"refresh": self._mint()})) for _ in range(loops))
+
+    def next_event(self) -> dict[str, Any]:
+        return self._ready.popleft()
 
 
 class RequestCounter:
@@ -113,21 +160,34 @@ class RequestCounter:
 
     def __init__(self) -> None:
         self.calls: list[dict[str, Any]] = []
+        self._clients: list[Any] = []
 
     def attach(self, *clients: Any) -> None:
         for client in clients:
             client.meta.events.register("before-parameter-build", self._record)
+            self._clients.append(client)
+
+    def detach(self) -> None:
+        """Stop counting: the timed calls carry no bench code but the canned answer."""
+        for client in self._clients:
+            client.meta.events.unregister("before-parameter-build", self._record)
+        self._clients.clear()
 
     def _record(self, params: dict[str, Any], model: Any, **_: Any) -> None:
-        keys = [params["Key"]["pk"]["S"]] if "Key" in params else []
+        consistent = bool(params.get("ConsistentRead"))
+        keys = [params[name]["pk"]["S"] for name in ("Key", "Item") if name in params]
         for item in params.get("TransactItems", []):
             (action,) = item.values()
             keys.append((action.get("Key") or action["Item"])["pk"]["S"])
+        for request in params.get("RequestItems", {}).values():  # BatchGetItem: {table: {Keys, ConsistentRead}}
+            keys.extend(key["pk"]["S"] for key in request["Keys"])
+            consistent = consistent or bool(request.get("ConsistentRead"))
         self.calls.append(
             {
                 "service": model.service_model.service_id.hyphenize(),
                 "operation": model.name,
-                "consistent": bool(params.get("ConsistentRead")),
+                "consistent": consistent,
+                "conditional": bool(params.get("ConditionExpression")),
                 "items": [key.split("#", 1)[0] + "#" for key in keys],
             }
         )
@@ -171,15 +231,20 @@ def outcome(answer: dict[str, Any], field: str) -> object:
     return answer.get(field)
 
 
-def checked(field: str, expected: object, call: Callable[[], dict[str, Any]]) -> Callable[[], object]:
-    """``call``, after making sure it answers what the figure claims to measure."""
-    if (actual := outcome(call(), field)) != expected:
+def checked(
+    field: str, expected: object, call: Callable[[], dict[str, Any]], body_keys: set[str] | None = None
+) -> Callable[[], object]:
+    """``call``, after making sure it answers what the figure claims to measure (never showing a token)."""
+    answer = call()
+    if (actual := outcome(answer, field)) != expected:
         raise RuntimeError(f"expected {field}={expected!r}, got {actual!r}")
+    if body_keys is not None and (keys := set(json.loads(answer["body"]))) != body_keys:
+        raise RuntimeError(f"expected an answer with {sorted(body_keys)}, got {sorted(keys)}")
     return call
 
 
-def setup(inputs: dict[str, Any], sink: ByteSink) -> tuple[Figures, dict[str, Any]]:
-    """Three containers on moto, every DynamoDB request counted; then the figures, on canned answers."""
+def setup(inputs: dict[str, Any], sink: ByteSink) -> tuple[Figures, Preparations, dict[str, Any]]:
+    """Containers on moto, every DynamoDB request counted; then the figures, on canned answers."""
     import boto3
     import jwt
 
@@ -204,6 +269,7 @@ def setup(inputs: dict[str, Any], sink: ByteSink) -> tuple[Figures, dict[str, An
     store = services.customer_store()
     store.create(email, argon2_hash, customer_id=CUSTOMER_ID)
 
+    # The first container: simplejwt's defaults (no rotation), no customer check.
     obtain_app, refresh_app, authorizer_app = load("obtain_token"), load("refresh_token"), load("authorizer")
     tokens, authorizer, clients = services.token_service(), services.request_authorizer(), [aws.dynamodb_client()]
     counter = RequestCounter()
@@ -241,9 +307,40 @@ def setup(inputs: dict[str, Any], sink: ByteSink) -> tuple[Figures, dict[str, An
         "authorize": log_bytes(handler(authorizer_app, allow_event)),
     }
 
-    # The per-request customer check: a new container each, cached 5 s (the default) or not at all.
+    # The second container, as template.yaml deploys the token functions: rotation, and the
+    # old refresh token retired (BLACKLIST_AFTER_ROTATION). Every call presents a fresh token.
+    os.environ.update(ROTATING)
+    services.reset()
+    rotating_app, verify_app, blacklist_app = load("refresh_token"), load("verify_token"), load("blacklist_token")
+    counter.attach(aws.dynamodb_client(), aws.secretsmanager_client())
+    clients.append(aws.dynamodb_client())
+    settings = get_settings()
+    if not (settings.ROTATE_REFRESH_TOKENS and settings.BLACKLIST_AFTER_ROTATION):
+        raise RuntimeError("the rotating container does not rotate")
+    rotating_tokens = services.token_service()
+
+    def fresh_refresh() -> str:
+        return rotating_tokens.issue_pair(CUSTOMER_ID)["refresh"]
+
+    def fresh(template: str) -> Callable[[], dict[str, Any]]:
+        return lambda: event(template, body=json.dumps({"refresh": fresh_refresh()}))
+
+    rotated = fresh("refresh_token_ok")()
+    counts["refresh_rotating"] = count(counter, handler(rotating_app, rotated), "statusCode", 200)
+    # The same token again: reuse, the whole family revoked (what a thief racing the client meets).
+    counts["refresh_rotating_reuse"] = count(counter, handler(rotating_app, rotated), "statusCode", 401)
+    verify_event = event("verify_token_ok", body=json.dumps({"token": access}))
+    counts["verify"] = count(counter, handler(verify_app, verify_event), "statusCode", 200)
+    counts["blacklist"] = count(counter, handler(blacklist_app, fresh("blacklist_token_ok")()), "statusCode", 200)
+    logs["refresh_rotating"] = log_bytes(handler(rotating_app, fresh("refresh_token_ok")()))
+    logs["verify"] = log_bytes(handler(verify_app, verify_event))
+    logs["blacklist"] = log_bytes(handler(blacklist_app, fresh("blacklist_token_ok")()))
+    rotating_pool = FreshTokens(fresh_refresh, event("refresh_token_ok"))
+
+    # The per-request customer check: a new container each, with the cache off, then with the
+    # 5 s cache (the default) last, so services.request_authorizer() is that container's.
     checking: dict[str, Any] = {}
-    for cache_seconds in ("5", "0"):
+    for cache_seconds in ("0", "5"):
         os.environ.update(AUTHORIZER_CHECK_CUSTOMER="true", AUTHORIZER_CHECK_CACHE_SECONDS=cache_seconds)
         services.reset()
         checked_app = handler(load("authorizer"), allow_event)
@@ -256,15 +353,34 @@ def setup(inputs: dict[str, Any], sink: ByteSink) -> tuple[Figures, dict[str, An
         checking[cache_seconds] = services.request_authorizer()
         clients.append(aws.dynamodb_client())
 
-    # The login wrote last_login: the canned items are the items as they now are.
+    def fresh_status_cache(_: int) -> None:
+        """A new authorizer container's cache, filled by one decision outside the timing.
+
+        A batch lasts ~50-100 ms, far less than the 5 s an entry lives, so every timed
+        decision is a cache hit (with one cache for the whole run, an entry read once would
+        expire during the rounds and a few timed calls would be misses).
+        """
+        services.request_authorizer.cache_clear()
+        checking["5"] = services.request_authorizer()
+        checking["5"].decide(header)
+
+    # The canned items are the items as they now are (the login wrote last_login); the JTI#
+    # and FAMILY# items the counting wrote give those items' sizes, and are not canned: a
+    # fresh token's are absent.
     items = {
         pk: raw.get_item(TableName=TABLE_NAME, Key={"pk": {"S": pk}})["Item"]
         for pk in ("CUSTOMER#" + CUSTOMER_ID, "EMAIL#" + email)
     }
-    canned = CannedDynamoDB(items)
+    sizes: dict[str, int] = {}
+    for item in raw.scan(TableName=TABLE_NAME, ConsistentRead=True)["Items"]:
+        prefix = item["pk"]["S"].split("#", 1)[0] + "#"
+        sizes[prefix] = max(sizes.get(prefix, 0), item_size(item))
+    canned = CannedDynamoDB(TABLE_NAME, items)
+    counter.detach()
     for client in clients:
         answer_with(client, canned)
 
+    rotating_pool.prepare(1)
     figures: Figures = {
         "jwt_decode": (lambda: jwt.decode(access, key, algorithms=["HS256"]), "us"),
         "decide": (lambda: authorizer.decide(header), "us"),
@@ -273,21 +389,35 @@ def setup(inputs: dict[str, Any], sink: ByteSink) -> tuple[Figures, dict[str, An
         "decide_checked_uncached": (lambda: checking["0"].decide(header), "us"),
         "issue_pair": (lambda: tokens.issue_pair(CUSTOMER_ID), "us"),
         "refresh_tokens": (lambda: tokens.issue_access(str(tokens.validate(refresh, REFRESH).user_id)), "us"),
-        "refresh_request": (checked("statusCode", 200, handler(refresh_app, refresh_event)), "us"),
+        "refresh_request": (checked("statusCode", 200, handler(refresh_app, refresh_event), {"access"}), "us"),
+        "refresh_request_rotating": (
+            checked(
+                "statusCode",
+                200,
+                lambda: rotating_app.lambda_handler(rotating_pool.next_event(), CONTEXT),
+                {"access", "refresh"},
+            ),
+            "us",
+        ),
         "dynamodb_get_item": (lambda: store.get(CUSTOMER_ID), "us"),
         "argon2_verify": (lambda: passwords.verify(password, argon2_hash), "ms"),
         "pbkdf2_verify": (lambda: passwords.verify(password, pbkdf2_hash), "ms"),
         "login_request": (checked("statusCode", 200, login), "ms"),
     }
+    preparations: Preparations = {
+        "refresh_request_rotating": rotating_pool.prepare,
+        "decide_checked_cached": fresh_status_cache,
+    }
+    fresh_status_cache(1)
     for name in ("decide", "decide_checked_cached", "decide_checked_uncached"):
         if not figures[name][0]().allowed:  # type: ignore[attr-defined]
             raise RuntimeError(f"{name} did not allow the shared token")
     report = {
         "dynamodb_calls": counts,
-        "item_sizes": {pk.split("#", 1)[0] + "#": item_size(item) for pk, item in items.items()},
+        "item_sizes": sizes,
         "log_bytes_per_invocation": logs,
     }
-    return figures, report
+    return figures, preparations, report
 
 
 def count(
@@ -334,8 +464,8 @@ def main() -> None:
 
     sink, protocol = ByteSink(), sys.stdout
     with redirect_stdout(sink), mock_aws():
-        figures, report = setup(inputs, sink)
-        serve(figures, lambda: report, protocol)
+        figures, preparations, report = setup(inputs, sink)
+        serve(figures, lambda: report, protocol, preparations)
 
 
 if __name__ == "__main__":

@@ -8,24 +8,23 @@ from typing import Any
 
 import cost
 
-ROTATION_PENDING = "n/a (rotation not implemented yet)"
 UNIT_LABEL = {"us": "µs", "ms": "ms", "MiB": "MiB", "$": "$"}
 
 
 @dataclass(frozen=True)
 class Row:
-    """One figure of this service beside its baseline; ``service`` is None where it has no number yet."""
+    """One figure of this service beside its baseline (None where the baseline has no counterpart)."""
 
     section: str
     figure: str
-    service: dict[str, Any] | None
+    service: dict[str, Any]
     baseline: dict[str, Any] | None
     baseline_label: str
     note: str = ""
 
     @property
     def ratio(self) -> float | None:
-        if self.service is None or self.baseline is None or not self.baseline["median"]:
+        if self.baseline is None or not self.baseline["median"]:
             return None
         return float(self.service["median"] / self.baseline["median"])
 
@@ -34,9 +33,9 @@ def number(value: float) -> str:
     return f"{value:.0f}" if abs(value) >= 100 else f"{value:.1f}" if abs(value) >= 10 else f"{value:.2f}"
 
 
-def shown(figure: dict[str, Any] | None, missing: str = ROTATION_PENDING) -> str:
+def shown(figure: dict[str, Any] | None) -> str:
     if figure is None:
-        return missing
+        return "—"
     unit = UNIT_LABEL[figure["unit"]]
     if unit == "$":
         return f"${figure['median']:.2f}"
@@ -47,7 +46,7 @@ def ratio_text(row: Row) -> str:
     ratio = row.ratio
     if ratio is None:
         return "—"
-    worse = "more" if row.service and row.service["unit"] in ("MiB", "$") else "slower"
+    worse = "more" if row.service["unit"] in ("MiB", "$") else "slower"
     better = "less" if worse == "more" else "faster"
     return f"{ratio:.2f}x " + (worse if ratio > 1.05 else better if ratio < 0.95 else "(same)")
 
@@ -76,8 +75,7 @@ def report(results: dict[str, Any], rows: list[Row], saved_to: Path) -> str:
             "5 DynamoDB requests per operation, counted from botocore's events, next to simplejwt's SQL statements\n"
             + dynamodb_table(results["dynamodb_requests"]),
             "6 USD per million operations (AWS list prices, us-east-1; Lambda arm64 at the template's memory sizes)\n"
-            + cost_table(model["per_million"])
-            + f"\nrefresh with rotation: {ROTATION_PENDING}",
+            + cost_table(model["per_million"]),
             f"Per monthly active customer ({pattern} a month) next to Cognito's per-MAU prices\n"
             + mau_table(model["per_mau"], model["monthly_at_mau"], model["priced_mau"]),
             f"Assumptions: {assumptions}\n"

@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from shared.errors import ServiceUnavailable
+
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
@@ -111,15 +113,7 @@ class CustomerStore:
         item = self._client.get_item(TableName=self._table, Key=_key(EMAIL_PREFIX + email), ConsistentRead=True).get(
             "Item"
         )
-        if item is None:
-            return None
-        return LoginRecord(
-            customer_id=item["customer_id"]["S"],
-            email=email,
-            password_hash=item["password_hash"]["S"],
-            is_active=item["is_active"]["BOOL"],
-            tokens_valid_after=_optional_number(item.get("tokens_valid_after")),
-        )
+        return None if item is None else login_record_from_item(email, item)
 
     def get(self, customer_id: str) -> Customer | None:
         item = self._client.get_item(
@@ -402,6 +396,33 @@ def _email_item(customer: Customer) -> dict[str, Any]:
         "password_hash": {"S": customer.password_hash},
         "is_active": {"BOOL": customer.is_active},
     }
+
+
+def login_record_from_item(email: str, item: dict[str, Any]) -> LoginRecord:
+    return LoginRecord(
+        customer_id=item["customer_id"]["S"],
+        email=email,
+        password_hash=item["password_hash"]["S"],
+        is_active=item["is_active"]["BOOL"],
+        tokens_valid_after=_optional_number(item.get("tokens_valid_after")),
+    )
+
+
+def batch_get(client: DynamoDBClient, table: str, keys: set[str], attempts: int = 3) -> dict[str, dict[str, Any]]:
+    """Strongly consistent BatchGetItem of ``pk`` values, re-asking for unprocessed keys.
+
+    Keys still unprocessed after ``attempts`` (sustained throttling) are a 503.
+    """
+    found: dict[str, dict[str, Any]] = {}
+    request: dict[str, Any] = {table: {"Keys": [_key(pk) for pk in sorted(keys)], "ConsistentRead": True}}
+    for _ in range(attempts):
+        response = client.batch_get_item(RequestItems=request)
+        for item in response.get("Responses", {}).get(table, []):
+            found[item["pk"]["S"]] = item
+        request = dict(response.get("UnprocessedKeys") or {})
+        if not request:
+            return found
+    raise ServiceUnavailable()
 
 
 def customer_from_item(item: dict[str, Any]) -> Customer:

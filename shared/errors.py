@@ -106,6 +106,19 @@ class PermissionDenied(ApiError):
         super().__init__("You do not have permission to perform this action.")
 
 
+class LoginLocked(ApiError):
+    """Too many failed logins for this account or source: DRF's throttled shape."""
+
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many failed login attempts. Try again later.", "throttled")
+        self.retry_after = max(retry_after, 1)
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class ServiceUnavailable(ApiError):
     """A dependency (DynamoDB, Secrets Manager) failed after the client's retries."""
 

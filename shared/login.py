@@ -17,8 +17,9 @@ from aws_lambda_powertools import Logger
 
 from shared.aws import unavailable_on_fault
 from shared.customers import CustomerStore, LoginOutcome, utc_now_iso
-from shared.errors import InvalidCredentials
+from shared.errors import InvalidCredentials, LoginLocked
 from shared.forms import Field, parse_body, validate_fields
+from shared.login_guard import LoginGuard
 from shared.passwords import PasswordHasher
 from shared.settings import Settings
 from shared.tokens import TokenService
@@ -37,14 +38,18 @@ class LoginService:
         self,
         settings: Settings,
         customers: CustomerStore,
+        guard: LoginGuard,
         passwords: PasswordHasher,
         tokens: TokenService,
+        on_lockout: Callable[[], None] = lambda: None,
         now_iso: Callable[[], str] = utc_now_iso,
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._settings = settings
         self._customers = customers
+        self._guard = guard
+        self._on_lockout = on_lockout
         self._passwords = passwords
         self._tokens = tokens
         self._now_iso = now_iso
@@ -55,18 +60,30 @@ class LoginService:
             Field("password", max_length=settings.MAX_PASSWORD_CHARS),
         )
 
-    def obtain_pair(self, raw_body: bytes, content_type: str | None) -> LoginResult:
-        """POST /auth/token/: simplejwt's TokenObtainPairView."""
+    def obtain_pair(self, raw_body: bytes, content_type: str | None, source_ip: str) -> LoginResult:
+        """POST /auth/token/: simplejwt's TokenObtainPairView, behind the login guard.
+
+        Every refusal costs the same: one read, one verify (a dummy one for an unknown
+        email), the same failure writes, the same body. A lock refuses before any hashing.
+        """
         data = parse_body(raw_body, content_type, self._settings.MAX_BODY_BYTES)
         values = validate_fields(data, self._credential_fields)
         email, password = values["email"], values["password"]
         with unavailable_on_fault(self._settings):
-            login = self._customers.find_login(email)
+            attempt = self._guard.read(email, source_ip)
+            if attempt.retry_after is not None:
+                raise LoginLocked(attempt.retry_after)
+            login = attempt.login
             if login is None:
                 self._passwords.burn_dummy_verify(password)
+            verified = login is not None and self._passwords.verify(password, login.password_hash)
+            if login is None or not verified or not login.is_active:
+                if self._guard.record_failure(email, source_ip):
+                    logger.warning("login lockout started", extra={"source_ip": source_ip})
+                    self._on_lockout()
                 raise InvalidCredentials()
-            if not self._passwords.verify(password, login.password_hash) or not login.is_active:
-                raise InvalidCredentials()
+            if attempt.account_failures:
+                self._guard.clear_account(email)
             _wait_out_revocation_second(login.tokens_valid_after, self._clock, self._sleep)
             # Mint first (needs the key), write second: a fault on either leaves no token out
             # and no last_login recorded for a login that never completed.

@@ -9,6 +9,7 @@ Tests call ``reset()`` to get a fresh container.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
@@ -77,12 +78,15 @@ def customer_store() -> CustomerStore:
 
 
 @cache
-def login_service() -> LoginService:
+def login_service(on_lockout: Callable[[], None] = lambda: None) -> LoginService:
+    from shared.aws import dynamodb_client
     from shared.login import LoginService
+    from shared.login_guard import LoginGuard
     from shared.passwords import PasswordHasher
 
     settings = get_settings()
-    return LoginService(settings, customer_store(), PasswordHasher(settings), token_service())
+    guard = LoginGuard(dynamodb_client(), settings.TABLE_NAME, settings)
+    return LoginService(settings, customer_store(), guard, PasswordHasher(settings), token_service(), on_lockout)
 
 
 @cache

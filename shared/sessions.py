@@ -33,8 +33,8 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from shared.aws import unavailable_on_fault
-from shared.customers import CUSTOMER_PREFIX, Customer, customer_from_item
-from shared.errors import NoActiveAccount, ServiceUnavailable, TokenError, ValidationFailed
+from shared.customers import CUSTOMER_PREFIX, Customer, batch_get, customer_from_item
+from shared.errors import NoActiveAccount, TokenError, ValidationFailed
 from shared.forms import Field, parse_body, validate_fields
 from shared.settings import Settings
 from shared.tokens import REFRESH, TokenService, ValidToken
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 
 JTI_PREFIX = "JTI#"
 FAMILY_PREFIX = "FAMILY#"
-BATCH_READ_ATTEMPTS = 3
 BLACKLISTED = "Token is blacklisted"
 
 logger = Logger(child=True)
@@ -66,19 +65,7 @@ class SessionStore:
     def state(self, customer_id: str, jti: str, family: str) -> SessionState:
         """The customer, the token's ``JTI#`` and its ``FAMILY#``, in one consistent read."""
         keys = {CUSTOMER_PREFIX + customer_id, JTI_PREFIX + jti, FAMILY_PREFIX + family}
-        found: dict[str, dict[str, Any]] = {}
-        request: dict[str, Any] = {
-            self._table: {"Keys": [{"pk": {"S": key}} for key in sorted(keys)], "ConsistentRead": True}
-        }
-        for _ in range(BATCH_READ_ATTEMPTS):
-            response = self._client.batch_get_item(RequestItems=request)
-            for item in response.get("Responses", {}).get(self._table, []):
-                found[item["pk"]["S"]] = item
-            request = dict(response.get("UnprocessedKeys") or {})
-            if not request:
-                break
-        else:
-            raise ServiceUnavailable()  # DynamoDB kept some keys unprocessed (throttling)
+        found = batch_get(self._client, self._table, keys)
         now = self._clock()
         customer_item = found.get(CUSTOMER_PREFIX + customer_id)
         return SessionState(

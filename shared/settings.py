@@ -55,6 +55,14 @@ class Settings(BaseModel):
     ARGON2_MEMORY_COST_KIB: int = Field(default=19 * 1024, ge=19 * 1024)
     ARGON2_PARALLELISM: int = Field(default=1, ge=1)
 
+    # Login abuse protection (shared/login_guard.py): failures per normalised email and per
+    # source IP within a window; reaching a threshold locks for base * 2**n seconds, capped.
+    LOGIN_MAX_FAILURES: int = Field(default=5, ge=1)
+    LOGIN_IP_MAX_FAILURES: int = Field(default=20, ge=1)
+    LOGIN_FAILURE_WINDOW: int = Field(default=900, gt=0)
+    LOGIN_LOCKOUT_BASE: int = Field(default=30, gt=0)
+    LOGIN_LOCKOUT_MAX: int = Field(default=900, gt=0)
+
     # Request limits checked before any hashing.
     MAX_BODY_BYTES: int = Field(default=64 * 1024, gt=0)
     MAX_PASSWORD_CHARS: int = Field(default=4096, gt=0)

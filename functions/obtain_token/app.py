@@ -16,13 +16,14 @@ logger = Logger()
 metrics = Metrics()
 app = APIGatewayRestResolver()
 http.install(app, PATH, logger, metrics)
-service = login_service()
+service = login_service(on_lockout=lambda: metrics.add_metric(name="Lockouts", unit=MetricUnit.Count, value=1))
 
 
 @app.post(PATH)
 def obtain_token() -> Response[str]:
     event = app.current_event
-    result = service.obtain_pair(http.raw_body(event), http.content_type(event))
+    source_ip = event.request_context.identity.source_ip or "unknown"
+    result = service.obtain_pair(http.raw_body(event), http.content_type(event), source_ip)
     logger.append_keys(customer_id=result.customer_id)
     metrics.add_metric(name="Logins", unit=MetricUnit.Count, value=1)
     return http.json_response(200, result.tokens)

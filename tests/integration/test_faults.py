@@ -32,12 +32,12 @@ def assert_unavailable(answer: HttpAnswer) -> None:
 def test_login_read_throttled_past_the_retries_answers_503_and_writes_nothing(
     customer: Any, faults: FaultInjector, call: Callable[..., HttpAnswer]
 ) -> None:
-    faults.fail_always("dynamodb.GetItem", THROTTLE)
+    faults.fail_always("dynamodb.BatchGetItem", THROTTLE)
 
     answer = call("obtain_token", json_event("obtain_token_ok", CREDENTIALS))
 
     assert_unavailable(answer)
-    assert faults.attempts["dynamodb.GetItem"] == 3, "standard mode made all its attempts"
+    assert faults.attempts["dynamodb.BatchGetItem"] == 3, "standard mode made all its attempts"
     assert faults.attempts["dynamodb.UpdateItem"] == 0
     assert last_login() == {"NULL": True}
 
@@ -55,13 +55,13 @@ def test_login_write_throttled_past_the_retries_issues_no_token_and_leaves_last_
 def test_two_throttles_then_success_logs_in(
     customer: Any, faults: FaultInjector, call: Callable[..., HttpAnswer]
 ) -> None:
-    faults.fail("dynamodb.GetItem", THROTTLE, THROTTLE)
+    faults.fail("dynamodb.BatchGetItem", THROTTLE, THROTTLE)
 
     answer = call("obtain_token", json_event("obtain_token_ok", CREDENTIALS))
 
     assert answer.status == 200
     assert list(answer.body) == ["refresh", "access"]
-    assert faults.attempts["dynamodb.GetItem"] == 3
+    assert faults.attempts["dynamodb.BatchGetItem"] == 3
     assert "S" in last_login()
 
 

@@ -1,0 +1,129 @@
+"""Login timing: do refusals tell an attacker which emails are customers?
+
+Runs the real POST /auth/token/ handler in-process on moto with the configured argon2id
+hasher, 50 tries per case (after 5 uncounted warm-ups), and prints the median latency of
+each refusal and the ratios to the wrong-password case. Lockouts are set high so they do
+not interfere. Each case repeats one email, as an attacker's repeated probe would (the
+first failure for any email, customer or not, costs one more conditional write: it opens
+the counting window). The two "locked" cases compare a locked existing account with a
+locked unknown email (both answer 429 without hashing).
+
+Run: .venv/bin/python bench/login_timing.py   (make bench-login-timing)
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TRIES = 50
+WARM_UPS = 5
+PASSWORD = "SecurePass123!"
+ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "bench",
+    "AWS_SECRET_ACCESS_KEY": "bench",
+    "AWS_REGION": "us-east-1",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "TABLE_NAME": "bench-customers",
+    "SIGNING_KEY_SECRET_ID": "bench/signing-key",
+    "POWERTOOLS_SERVICE_NAME": "bench",
+    "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+    "POWERTOOLS_LOG_LEVEL": "ERROR",
+    "LOGIN_MAX_FAILURES": "1000000",
+    "LOGIN_IP_MAX_FAILURES": "1000000",
+}
+
+
+def event(email: str, password: str, source_ip: str) -> dict[str, Any]:
+    loaded: dict[str, Any] = json.loads((ROOT / "events" / "obtain_token_ok.json").read_text())
+    loaded["body"] = json.dumps({"email": email, "password": password})
+    loaded["requestContext"]["identity"]["sourceIp"] = source_ip
+    return loaded
+
+
+def main() -> int:
+    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER"):
+        os.environ.pop(name, None)
+    os.environ.update(ENVIRONMENT)
+    import boto3
+    from moto import mock_aws
+
+    with mock_aws():
+        boto3.client("dynamodb").create_table(
+            TableName="bench-customers",
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        boto3.client("secretsmanager").create_secret(Name="bench/signing-key", SecretString=os.urandom(32).hex())
+        from shared import services
+        from shared.passwords import PasswordHasher
+        from shared.settings import get_settings
+
+        hasher = PasswordHasher(get_settings())
+        store = services.customer_store()
+        store.create("customer@example.com", hasher.hash(PASSWORD))
+        store.create("inactive@example.com", hasher.hash(PASSWORD), is_active=False)
+        from functions.obtain_token import app
+
+        context = SimpleNamespace(function_name="bench", memory_limit_in_mb=1024, aws_request_id="bench",
+                                  invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:bench")  # fmt: skip
+
+        def timed(email: str, password: str, source_ip: str, status: int) -> float:
+            started = time.perf_counter()
+            answer = app.lambda_handler(event(email, password, source_ip), context)
+            elapsed = time.perf_counter() - started
+            assert answer["statusCode"] == status, f"expected {status}, got {answer['statusCode']}"
+            return elapsed * 1000
+
+        cases = {
+            "wrong password": lambda n: timed("customer@example.com", f"wrong-{n}", f"10.0.0.{n % 250}", 401),
+            "unknown email": lambda n: timed("nobody@example.com", PASSWORD, f"10.0.1.{n % 250}", 401),
+            "inactive customer": lambda n: timed("inactive@example.com", PASSWORD, f"10.0.2.{n % 250}", 401),
+        }
+        results = {}
+        for name, run in cases.items():
+            for n in range(WARM_UPS):
+                run(n)
+            results[name] = [run(n) for n in range(TRIES)]
+
+        # Locked: an existing account and an unknown email, both past a lowered threshold.
+        get_settings.cache_clear()
+        os.environ["LOGIN_MAX_FAILURES"] = "3"
+        services.reset()
+        sys.modules.pop("functions.obtain_token.app", None)
+        locked_app = importlib.import_module("functions.obtain_token.app")  # a new container
+
+        for email in ("customer@example.com", "ghost@example.com"):
+            for n in range(3):
+                locked_app.lambda_handler(event(email, "wrong", f"10.0.3.{n}"), context)
+        app = locked_app
+        results["locked, existing account"] = [
+            timed("customer@example.com", PASSWORD, "10.0.4.1", 429) for _ in range(TRIES)
+        ]
+        results["locked, unknown email"] = [timed("ghost@example.com", PASSWORD, "10.0.4.2", 429) for _ in range(TRIES)]
+
+    base = statistics.median(results["wrong password"])
+    print(f"{'case':<28}{'median ms':>10}{'min':>9}{'max':>9}{'ratio':>8}")
+    for name, samples in results.items():
+        median = statistics.median(samples)
+        print(f"{name:<28}{median:>10.2f}{min(samples):>9.2f}{max(samples):>9.2f}{median / base:>8.3f}")
+    locked_ratio = statistics.median(results["locked, unknown email"]) / statistics.median(
+        results["locked, existing account"]
+    )
+    print(f"locked unknown / locked existing: {locked_ratio:.3f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
