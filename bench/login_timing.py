@@ -19,6 +19,7 @@ import os
 import statistics
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -89,7 +90,7 @@ def main() -> int:
             assert answer["statusCode"] == status, f"expected {status}, got {answer['statusCode']}"
             return elapsed * 1000
 
-        cases = {
+        cases: dict[str, Callable[[int], float]] = {
             "wrong password": lambda n: timed("customer@example.com", f"wrong-{n}", f"10.0.0.{n % 250}", 401),
             "unknown email": lambda n: timed("nobody@example.com", PASSWORD, f"10.0.1.{n % 250}", 401),
             "inactive customer": lambda n: timed("inactive@example.com", PASSWORD, f"10.0.2.{n % 250}", 401),
