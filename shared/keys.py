@@ -1,9 +1,10 @@
-"""The signing key, fetched from Secrets Manager once per container and cached.
+"""The key set, fetched from Secrets Manager once per container and cached.
 
-The secret's ``SecretString`` is the HMAC key itself (what Django's ``SECRET_KEY`` or
-``SIMPLE_JWT["SIGNING_KEY"]`` held, so tokens stay interoperable). It is refetched after
-``SIGNING_KEY_MAX_AGE`` seconds so a rotated secret reaches running containers. A key
-shorter than 32 bytes is refused: RFC 7518 asks HS256 keys to be at least as long as
+The secret (shared/keyset.py) is either the one HMAC key itself (what Django's
+``SIMPLE_JWT["SIGNING_KEY"]`` held, so tokens stay interoperable) or a key set. It is
+refetched after ``SIGNING_KEY_MAX_AGE`` seconds so a rotated key reaches running
+containers, and early (rate-limited) when a token names a ``kid`` not seen yet. An HMAC
+key shorter than 32 bytes is refused: RFC 7518 asks HS256 keys to be at least as long as
 the hash.
 """
 
@@ -13,8 +14,12 @@ import json
 import time
 from collections.abc import Callable
 from threading import Lock
+from typing import TYPE_CHECKING
 from urllib.parse import quote
 from urllib.request import Request, urlopen
+
+if TYPE_CHECKING:
+    from shared.keyset import KeySet
 
 from shared.errors import SigningKeyTooShort
 
@@ -30,26 +35,53 @@ def check_signing_key(key: bytes) -> bytes:
     return key
 
 
-class CachedSigningKey:
-    """A key read through ``fetch`` and trusted for ``max_age`` seconds."""
+class CachedKeySet:
+    """The key set read through ``fetch``, trusted for ``max_age`` seconds.
 
-    def __init__(self, fetch: Callable[[], str], max_age: float, clock: Callable[[], float] = time.monotonic) -> None:
+    A token whose ``kid`` is unknown may come from a key rotated in since the last fetch:
+    ``refetch_for_unknown_kid`` reads the secret again, at most once per
+    ``refetch_interval`` seconds, so a flood of bogus ``kid``s cannot hammer Secrets Manager.
+    """
+
+    def __init__(
+        self,
+        fetch: Callable[[], str],
+        max_age: float,
+        refetch_interval: float = 5.0,
+        legacy_algorithm: str = "HS256",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._fetch = fetch
+        self._legacy_algorithm = legacy_algorithm
         self._max_age = max_age
+        self._refetch_interval = refetch_interval
         self._clock = clock
         self._lock = Lock()
-        self._key: bytes | None = None
+        self._keyset: KeySet | None = None
         self._fetched_at = 0.0
 
-    def get(self) -> bytes:
-        now = self._clock()
-        if self._key is not None and now - self._fetched_at < self._max_age:
-            return self._key
+    def get(self) -> KeySet:
+        keyset = self._keyset
+        if keyset is not None and self._clock() - self._fetched_at < self._max_age:
+            return keyset
         with self._lock:
-            if self._key is None or self._clock() - self._fetched_at >= self._max_age:
-                self._key = check_signing_key(self._fetch().encode())
-                self._fetched_at = self._clock()
-            return self._key
+            if self._keyset is None or self._clock() - self._fetched_at >= self._max_age:
+                self._load()
+            assert self._keyset is not None
+            return self._keyset
+
+    def refetch_for_unknown_kid(self) -> KeySet:
+        with self._lock:
+            if self._keyset is None or self._clock() - self._fetched_at >= self._refetch_interval:
+                self._load()
+            assert self._keyset is not None
+            return self._keyset
+
+    def _load(self) -> None:
+        from shared.keyset import parse
+
+        self._keyset = parse(self._fetch(), self._legacy_algorithm)
+        self._fetched_at = self._clock()
 
 
 def secrets_extension_fetcher(secret_id: str, port: int, session_token: str, timeout: float) -> Callable[[], str]:

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING
 
-from shared.keys import CachedSigningKey, secrets_extension_fetcher
+from shared.keys import CachedKeySet, secrets_extension_fetcher
 from shared.settings import get_settings
 from shared.tokens import TokenService
 
@@ -26,14 +26,14 @@ if TYPE_CHECKING:
 
 
 @cache
-def signing_key() -> CachedSigningKey:
-    """The container's key, read from the source the settings name.
+def key_set() -> CachedKeySet:
+    """The container's key set, read from the source the settings name.
 
-    Through Secrets Manager (the token functions) the key is fetched now, so a short key
-    stops the function at start with a clear error; a Secrets Manager fault at start is
-    not fatal, the first request retries it and answers 503 if it still fails. Through
-    the Lambda extension (the authorizer) the first request fetches it: the extension is
-    not guaranteed to serve during the init phase.
+    Through Secrets Manager (the token functions) it is fetched now, so a short key or a
+    broken key set stops the function at start with a clear error; a Secrets Manager fault
+    at start is not fatal, the first request retries it and answers 503 if it still fails.
+    Through the Lambda extension (the authorizer) the first request fetches it: the
+    extension is not guaranteed to serve during the init phase.
     """
     settings = get_settings()
     if settings.SIGNING_KEY_SOURCE == "extension":
@@ -44,17 +44,14 @@ def signing_key() -> CachedSigningKey:
             token,
             timeout=settings.AWS_READ_TIMEOUT,
         )
-        return CachedSigningKey(fetch, max_age=settings.SIGNING_KEY_MAX_AGE)
+        return _cached(fetch)
 
     from aws_lambda_powertools import Logger
 
     from shared.aws import is_transient, secretsmanager_client
     from shared.keys import secrets_manager_fetcher
 
-    key = CachedSigningKey(
-        secrets_manager_fetcher(secretsmanager_client(), settings.SIGNING_KEY_SECRET_ID),
-        max_age=settings.SIGNING_KEY_MAX_AGE,
-    )
+    key = _cached(secrets_manager_fetcher(secretsmanager_client(), settings.SIGNING_KEY_SECRET_ID))
     try:
         key.get()
     except Exception as error:
@@ -64,9 +61,19 @@ def signing_key() -> CachedSigningKey:
     return key
 
 
+def _cached(fetch: Callable[[], str]) -> CachedKeySet:
+    settings = get_settings()
+    return CachedKeySet(
+        fetch,
+        max_age=settings.SIGNING_KEY_MAX_AGE,
+        refetch_interval=settings.KEY_REFETCH_INTERVAL,
+        legacy_algorithm=settings.legacy_algorithm,
+    )
+
+
 @cache
 def token_service() -> TokenService:
-    return TokenService(get_settings(), signing_key())
+    return TokenService(get_settings(), key_set())
 
 
 @cache
@@ -130,7 +137,7 @@ def reset() -> None:
     from shared import aws
 
     factories = (
-        signing_key,
+        key_set,
         token_service,
         customer_store,
         login_service,

@@ -26,8 +26,11 @@ class Settings(BaseModel):
     # Where things live.
     # Defaults are the names `make local` (the template at Stage=dev) uses.
     TABLE_NAME: str = "ecommerce-auth-dev-customers"
+    # The key set this function reads: signers read the signing-key secret (private keys);
+    # with an asymmetric ALGORITHM, verifiers read the verification secret (public keys only).
     SIGNING_KEY_SECRET_ID: str = "ecommerce-auth/dev/signing-key"
-    SIGNING_KEY_MAX_AGE: int = Field(default=300, ge=0, description="seconds a fetched key is trusted")
+    SIGNING_KEY_MAX_AGE: int = Field(default=300, ge=0, description="seconds a fetched key set is trusted")
+    KEY_REFETCH_INTERVAL: float = Field(default=5.0, ge=0, description="min seconds between refetches for a new kid")
     # "extension": read the key through the AWS Parameters and Secrets Lambda Extension over
     # localhost HTTP, so a function (the authorizer) needs no boto3 at all.
     SIGNING_KEY_SOURCE: Literal["secretsmanager", "extension"] = "secretsmanager"
@@ -42,7 +45,8 @@ class Settings(BaseModel):
     ROTATE_REFRESH_TOKENS: bool = False
     # With rotation: retire the old refresh token, so it can be used once (reuse = theft).
     BLACKLIST_AFTER_ROTATION: bool = False
-    ALGORITHM: Literal["HS256", "HS384", "HS512"] = "HS256"
+    # The algorithm of keys made by rotation, and of the legacy plain-string key if HMAC.
+    ALGORITHM: Literal["HS256", "HS384", "HS512", "RS256", "ES256", "EdDSA"] = "HS256"
     AUDIENCE: str | None = None
     ISSUER: str | None = None
     LEEWAY: int = Field(default=0, ge=0)
@@ -77,6 +81,11 @@ class Settings(BaseModel):
     AWS_CONNECT_TIMEOUT: float = Field(default=1.0, gt=0)
     AWS_READ_TIMEOUT: float = Field(default=2.0, gt=0)
     RETRY_AFTER_SECONDS: int = Field(default=1, ge=1)
+
+    @property
+    def legacy_algorithm(self) -> str:
+        """A plain-string secret is an HMAC key: simplejwt's ALGORITHM when that is HMAC."""
+        return self.ALGORITHM if self.ALGORITHM in HMAC_ALGORITHMS else "HS256"
 
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -4,7 +4,7 @@ A token minted here is byte-for-byte what simplejwt 5.5 mints for the same setti
 header ``{"alg":"HS256","typ":"JWT"}``, payload keys ``token_type, exp, iat, jti,
 user_id`` in that order (then ``aud`` / ``iss`` when configured), integer epoch seconds,
 ``jti`` a uuid4 hex, ``user_id`` a string. Validation follows simplejwt's order and
-messages: signature and algorithm (only the configured one), expiry, then ``exp``
+messages: signature and algorithm (only the algorithm of the key its ``kid`` names), expiry, then ``exp``
 present, ``jti`` present, ``token_type`` right.
 
 Refresh tokens carry one claim simplejwt does not write, ``family``: the id of the login
@@ -25,6 +25,7 @@ from typing import Any, Protocol
 import jwt
 
 from shared.errors import TokenError
+from shared.keyset import Key, KeySet
 from shared.settings import Settings
 
 ACCESS = "access"
@@ -33,7 +34,11 @@ FAMILY_CLAIM = "family"
 
 
 class KeySource(Protocol):
-    def get(self) -> bytes: ...
+    """shared.keys.CachedKeySet: the container's key set, refetched early for a new ``kid``."""
+
+    def get(self) -> KeySet: ...
+
+    def refetch_for_unknown_kid(self) -> KeySet: ...
 
 
 @dataclass(frozen=True)
@@ -106,12 +111,12 @@ class TokenService:
 
     def _decode(self, token: str) -> dict[str, Any]:
         settings = self._settings
-        key = self._key.get()
+        key = self._verifying_key(token)
         try:
             return jwt.decode(
                 token,
-                key,
-                algorithms=[settings.ALGORITHM],
+                key.verifying_key,
+                algorithms=[key.alg],
                 audience=settings.AUDIENCE,
                 issuer=settings.ISSUER,
                 leeway=settings.LEEWAY,
@@ -121,6 +126,21 @@ class TokenService:
             raise TokenError("Token is expired") from None
         except (jwt.InvalidTokenError, ValueError, TypeError):
             raise TokenError("Token is invalid") from None
+
+    def _verifying_key(self, token: str) -> Key:
+        """The key the token's ``kid`` names (no ``kid``: the legacy key), only its algorithm."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except (jwt.InvalidTokenError, ValueError, TypeError):
+            raise TokenError("Token is invalid") from None
+        if kid is not None and not isinstance(kid, str):
+            raise TokenError("Token is invalid")
+        key = self._key.get().for_token(kid)
+        if key is None and kid is not None:
+            key = self._key.refetch_for_unknown_kid().for_token(kid)
+        if key is None:
+            raise TokenError("Token is invalid")
+        return key
 
     def _mint(self, token_type: str, user_id: str, now: int, extra: dict[str, str] | None = None) -> str:
         settings = self._settings
@@ -136,7 +156,10 @@ class TokenService:
             payload["aud"] = settings.AUDIENCE
         if settings.ISSUER is not None:
             payload["iss"] = settings.ISSUER
-        return jwt.encode(payload, self._key.get(), algorithm=settings.ALGORITHM)
+        keyset = self._key.get()
+        key = keyset.current
+        headers = {"kid": key.kid} if keyset.has_kids else None
+        return jwt.encode(payload, key.signing_key, algorithm=key.alg, headers=headers)
 
 
 def _int_or_none(value: object) -> int | None:

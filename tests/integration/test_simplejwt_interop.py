@@ -12,14 +12,20 @@ from typing import Any
 
 import pytest
 
+from shared.keyset import KeySet, parse
 from shared.settings import Settings
 from shared.tokens import ACCESS, REFRESH, TokenService
 from tests.helpers import SIGNING_KEY, HttpAnswer, json_event
 
 
 class StaticKey:
-    def get(self) -> bytes:
-        return SIGNING_KEY.encode()
+    """The legacy plain-string key, as the signing-key secret holds it before any rotation."""
+
+    def get(self) -> KeySet:
+        return parse(SIGNING_KEY)
+
+    def refetch_for_unknown_kid(self) -> KeySet:
+        return parse(SIGNING_KEY)
 
 
 @pytest.fixture(scope="module")
