@@ -97,6 +97,12 @@ build-VerifyTokenFunction:
 	$(call lambda_bundle,verify_token)
 build-BlacklistTokenFunction:
 	$(call lambda_bundle,blacklist_token)
+build-JwksFunction:
+	$(call lambda_bundle,jwks)
+build-RotateKeysFunction:
+	$(call lambda_bundle,rotate_keys)
+build-CryptographyLayer:
+	$(LAMBDA_PIP) --target "$(ARTIFACTS_DIR)/python" cryptography
 build-AuthorizerFunction:
 	$(call lambda_bundle,authorizer)
 build-CustomerProfileFunction:

@@ -105,7 +105,7 @@ def secrets_manager_fetcher(client: object, secret_id: str) -> Callable[[], str]
     """Reads the secret's current version with an already-configured boto3 client."""
 
     def fetch() -> str:
-        response = client.get_secret_value(SecretId=secret_id)  # type: ignore[attr-defined]
+        response = client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")  # type: ignore[attr-defined]
         return str(response["SecretString"])
 
     return fetch

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared.keys import CachedKeySet, secrets_extension_fetcher
 from shared.settings import get_settings
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from shared.customers import CustomerStore
     from shared.login import LoginService
     from shared.profiles import ProfileService
+    from shared.rotation import KeyRotation
     from shared.sessions import SessionService, SessionStore
 
 
@@ -118,6 +119,25 @@ def profile_service() -> ProfileService:
     return ProfileService(get_settings(), customer_store())
 
 
+def jwks_document() -> dict[str, Any]:
+    """The JWK Set of the container's key set (cached with it)."""
+    from shared.aws import unavailable_on_fault
+    from shared.keyset import jwks
+
+    settings = get_settings()
+    with unavailable_on_fault(settings):
+        return jwks(key_set().get())
+
+
+@cache
+def key_rotation() -> KeyRotation:
+    from shared.aws import secretsmanager_client
+    from shared.rotation import KeyRotation
+
+    settings = get_settings()
+    return KeyRotation(secretsmanager_client(), settings, settings.VERIFICATION_KEY_SECRET_ID)
+
+
 @cache
 def request_authorizer() -> RequestAuthorizer:
     from shared.authorizer import RequestAuthorizer
@@ -144,6 +164,7 @@ def reset() -> None:
         session_store,
         session_service,
         profile_service,
+        key_rotation,
         request_authorizer,
     )
     for factory in (*factories, aws.boto3_session, aws.dynamodb_client, aws.secretsmanager_client, get_settings):

@@ -30,6 +30,8 @@ class Settings(BaseModel):
     # with an asymmetric ALGORITHM, verifiers read the verification secret (public keys only).
     SIGNING_KEY_SECRET_ID: str = "ecommerce-auth/dev/signing-key"
     SIGNING_KEY_MAX_AGE: int = Field(default=300, ge=0, description="seconds a fetched key set is trusted")
+    # Where rotation publishes the verification document (public keys only); read by verifiers.
+    VERIFICATION_KEY_SECRET_ID: str | None = None
     KEY_REFETCH_INTERVAL: float = Field(default=5.0, ge=0, description="min seconds between refetches for a new kid")
     # "extension": read the key through the AWS Parameters and Secrets Lambda Extension over
     # localhost HTTP, so a function (the authorizer) needs no boto3 at all.

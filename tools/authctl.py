@@ -74,6 +74,10 @@ def _parser() -> argparse.ArgumentParser:
     command("activate", _activate, "allow the customer again")
     command("delete", _delete, "delete the customer and their email")
     command("revoke-sessions", _revoke_sessions, "end every session: tokens issued before now stop working")
+    keys = command("rotate-keys", _rotate_keys, "add a signing key and make it current", by_email=False)
+    keys.add_argument("--secret-id", help="the signing-key secret (default: SIGNING_KEY_SECRET_ID)")
+    keys.add_argument("--verification-secret-id", help="where to publish the public keys (default: none)")
+    keys.add_argument("--algorithm", help="algorithm of the new key (default: ALGORITHM)")
     show = command("show", _show, "print a customer as JSON (never the hash)", by_email=False)
     who = show.add_mutually_exclusive_group(required=True)
     who.add_argument("--email")
@@ -179,6 +183,20 @@ def _revoke_sessions(args: argparse.Namespace) -> int:
     customer = _customer(store, args.email)
     _apply_change(lambda: store.revoke_sessions(customer, revoke_at=time.time()))
     print(f"sessions of customer {customer.customer_id} revoked")
+    return 0
+
+
+def _rotate_keys(args: argparse.Namespace) -> int:
+    from shared.rotation import KeyRotation
+
+    settings = _settings(args)
+    if args.algorithm:
+        settings = Settings.model_validate({**settings.model_dump(), "ALGORITHM": args.algorithm})
+    client = boto3.session.Session().client("secretsmanager", config=client_config(settings))
+    secret_id = args.secret_id or settings.SIGNING_KEY_SECRET_ID
+    verification = args.verification_secret_id or settings.VERIFICATION_KEY_SECRET_ID
+    kid = KeyRotation(client, settings, verification).rotate_now(secret_id)
+    print(f"signing key {kid} ({settings.ALGORITHM}) is current; older keys verify until their tokens expire")
     return 0
 
 

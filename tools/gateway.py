@@ -343,17 +343,21 @@ class _Resolver:
         return name
 
     def _condition(self, name: str) -> bool:
-        spec = self._conditions[name]
+        return self._evaluate(self._conditions[name])
+
+    def _evaluate(self, spec: dict[str, Any]) -> bool:
+        if "Condition" in spec:
+            return self._condition(spec["Condition"])
         if "Fn::Equals" in spec:
             left, right = (self(item) for item in spec["Fn::Equals"])
             return bool(left == right)
         if "Fn::Not" in spec:
-            return not self._condition_value(spec["Fn::Not"][0])
-        raise ValueError(f"unsupported condition {name}")
-
-    def _condition_value(self, spec: dict[str, Any]) -> bool:
-        left, right = (self(item) for item in spec["Fn::Equals"])
-        return bool(left == right)
+            return not self._evaluate(spec["Fn::Not"][0])
+        if "Fn::Or" in spec:
+            return any(self._evaluate(item) for item in spec["Fn::Or"])
+        if "Fn::And" in spec:
+            return all(self._evaluate(item) for item in spec["Fn::And"])
+        raise ValueError(f"unsupported condition {spec}")
 
 
 def _header(headers: dict[str, str], name: str) -> str | None:

@@ -36,6 +36,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 
+from shared.keyset import ASYMMETRIC, parse, verification_document
+from shared.rotation import KeyRotation
+from shared.settings import Settings
 from tools import gateway
 from tools.secrets_extension import SecretsExtensionServer
 
@@ -183,8 +186,13 @@ def prepare_storage(model: gateway.ApiModel, storage_port: int) -> tuple[dict[st
     return endpoints, moto_server
 
 
-def create_resources(model: gateway.ApiModel, environment: dict[str, str]) -> None:
-    """The table (as the template defines it) and the secret, if they do not exist yet."""
+def create_resources(model: gateway.ApiModel, environment: dict[str, str], rotation: dict[str, str]) -> None:
+    """The table (as the template defines it) and the secrets, if they do not exist yet.
+
+    The signing key starts as the well-known dev key (a plain HMAC key, as a fresh stack's
+    generated secret is); with an asymmetric Algorithm it is rotated once at start, which
+    publishes the public keys to the verification secret, as the stack's first rotation does.
+    """
     dynamodb = boto3.client("dynamodb", region_name=REGION)
     table = model.table
     if table["TableName"] not in dynamodb.list_tables()["TableNames"]:
@@ -195,15 +203,21 @@ def create_resources(model: gateway.ApiModel, environment: dict[str, str]) -> No
             BillingMode=table["BillingMode"],
         )
     secrets_client = boto3.client("secretsmanager", region_name=REGION)
+    signing, verification = environment["SIGNING_KEY_SECRET_ID"], rotation["VERIFICATION_KEY_SECRET_ID"]
     with contextlib.suppress(secrets_client.exceptions.ResourceExistsException):
-        secrets_client.create_secret(Name=environment["SIGNING_KEY_SECRET_ID"], SecretString=DEV_SIGNING_KEY)
+        secrets_client.create_secret(Name=signing, SecretString=DEV_SIGNING_KEY)
+    with contextlib.suppress(secrets_client.exceptions.ResourceExistsException):
+        secrets_client.create_secret(Name=verification, SecretString=verification_document(DEV_SIGNING_KEY))
+    settings = Settings.from_environ({**environment, **rotation})
+    current = parse(secrets_client.get_secret_value(SecretId=signing)["SecretString"], settings.legacy_algorithm)
+    if settings.ALGORITHM in ASYMMETRIC and current.current.alg != settings.ALGORITHM:
+        KeyRotation(secrets_client, settings, verification).rotate_now(signing)
 
 
 def seed_demo_customer(environment: dict[str, str]) -> str:
     from shared.aws import client_config
     from shared.customers import CustomerStore, DuplicateCustomer
     from shared.passwords import PasswordHasher
-    from shared.settings import Settings
 
     settings = Settings.from_environ(environment)
     client = boto3.session.Session().client("dynamodb", config=client_config(settings))
@@ -232,7 +246,8 @@ def main(argv: list[str] | None = None) -> int:
         if os.environ.get(name):
             shared_environment[name] = os.environ[name]
     first_function = next(iter(model.environments.values()))
-    create_resources(model, first_function)
+    rotation = next(env for env in model.environments.values() if "VERIFICATION_KEY_SECRET_ID" in env)
+    create_resources(model, first_function, rotation)
     customer_id = seed_demo_customer({**os.environ, **first_function})
 
     session_token = secrets.token_urlsafe(16)

@@ -50,7 +50,7 @@ class _Handler(BaseHTTPRequestHandler):
             return
         secret_id = (parse_qs(url.query).get("secretId") or [""])[0]
         try:
-            secret = self.server.client.get_secret_value(SecretId=secret_id)
+            secret = self.server.client.get_secret_value(SecretId=secret_id, VersionStage="AWSCURRENT")
         except Exception as error:  # report the dependency's failure as the extension does: a 5xx
             self._answer(502, {"error": type(error).__name__})
             return

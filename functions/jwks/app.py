@@ -1,0 +1,30 @@
+"""GET /.well-known/jwks.json — the public keys, for verifiers that hold no secret."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import http
+from shared.services import jwks_document
+
+PATH = "/.well-known/jwks.json"
+# Verifiers may cache the document this long; a new kid is published before it signs anything.
+CACHE_CONTROL = "public, max-age=300"
+
+logger = Logger()
+metrics = Metrics()
+app = APIGatewayRestResolver()
+http.install(app, PATH, logger, metrics, allowed=("GET",))
+
+
+@app.get(PATH)
+def get_jwks() -> Response[str]:
+    return http.json_response(200, jwks_document(), {"Cache-Control": CACHE_CONTROL})
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@metrics.log_metrics(raise_on_empty_metrics=False)
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
