@@ -23,7 +23,6 @@ sys.path.insert(0, str(ROOT))
 
 from shared.keyset import KeySet  # noqa: E402
 
-
 ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
 SITE_PACKAGES = ":".join(path for path in sys.path if "site-packages" in path)
 COLD = """
