@@ -27,6 +27,7 @@ PROBES = {
     "VerifyTokenFunction": ("verify_token_missing_field", "statusCode", 400),
     "BlacklistTokenFunction": ("blacklist_token_missing_field", "statusCode", 400),
     "CustomerProfileFunction": ("customer_profile_other", "statusCode", 403),
+    "JwksFunction": ("jwks", "statusCode", 503),
     "AuthorizerFunction": ("authorizer_malformed_header", "principalId", "anonymous"),
 }
 SERVE = """

@@ -29,6 +29,7 @@ EXPECTED: dict[str, tuple[str, object]] = {
     "blacklist_token_ok": ("blacklist_token", 200),
     "blacklist_token_missing_field": ("blacklist_token", 400),
     "customer_profile_own": ("customer_profile", 200),
+    "jwks": ("jwks", 200),
     "customer_profile_other": ("customer_profile", 403),
     "authorizer_allow": ("authorizer", "Allow"),
     "authorizer_deny_expired": ("authorizer", "Deny"),
