@@ -26,10 +26,10 @@ help:
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml constraints.txt client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[dev]' -e ./client
 	touch $(STAMP)
 
 # make local needs only the runtime, moto's server and the template reader: a quick install.
@@ -51,7 +51,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy shared functions tools tests bench
+	$(BIN)/mypy shared functions tools tests bench client
 
 template: install $(SAM)
 	$(BIN)/cfn-lint template.yaml

@@ -68,14 +68,20 @@ def log(message: str) -> None:
 
 def make_inputs() -> dict[str, Any]:
     """The run's secrets and tokens, shared by both sides: the same token measured twice."""
+    from shared.keyset import KeySet, parse
     from shared.settings import Settings
     from shared.tokens import TokenService
 
     signing_key = secrets.token_urlsafe(48)
 
     class Key:
-        def get(self) -> bytes:
-            return signing_key.encode()
+        """The plain-string secret before any rotation: simplejwt's header, no kid."""
+
+        def get(self) -> KeySet:
+            return parse(signing_key)
+
+        def refetch_for_unknown_kid(self) -> KeySet:
+            return parse(signing_key)
 
     pair = TokenService(Settings(), Key()).issue_pair("1")
     password = secrets.token_urlsafe(18)
