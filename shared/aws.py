@@ -7,6 +7,7 @@ no ``if local`` branch.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -25,6 +26,11 @@ if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
 logger = Logger(child=True)
+
+# botocore logs request and response bodies at DEBUG (password hashes, the signing key):
+# whatever the root logger's level, the SDK's loggers never go below WARNING.
+for _name in ("botocore", "boto3", "urllib3", "s3transfer"):
+    logging.getLogger(_name).setLevel(logging.WARNING)
 
 # Error codes that mean "the dependency is busy or down", not "your request is wrong".
 TRANSIENT_ERROR_CODES = frozenset(

@@ -25,6 +25,7 @@ legitimate client would.
 from __future__ import annotations
 
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -75,7 +76,13 @@ class SessionStore:
         )
 
     def retire(self, token: ValidToken, reason: str) -> bool:
-        """Mark the token used; False when it already was (the caller lost the race)."""
+        """Mark the token used; False when it already was (the caller lost the race).
+
+        The item carries a nonce of this call: when botocore retries a put whose first
+        attempt was applied but answered late, the condition fails on our own item, and the
+        nonce tells that apart from another request's win.
+        """
+        nonce = uuid.uuid4().hex
         try:
             self._client.put_item(
                 TableName=self._table,
@@ -84,16 +91,19 @@ class SessionStore:
                     "family": {"S": token.family},
                     "customer_id": {"S": token.user_id or ""},
                     "reason": {"S": reason},
+                    "writer": {"S": nonce},
                     "used_at": {"N": str(int(self._clock()))},
                     "expires_at": {"N": str(token.exp)},
                 },
                 ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
                 ExpressionAttributeValues={":now": {"N": str(int(self._clock()))}},
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
-            raise
+            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+                raise
+            existing: dict[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
+            return bool(existing.get("writer", {}).get("S") == nonce)
         return True
 
     def revoke_family(self, token: ValidToken, refresh_lifetime: int) -> None:
@@ -137,9 +147,11 @@ class SessionService:
         presented = self._field(raw_body, content_type, "refresh")
         with unavailable_on_fault(self._settings):
             token = self._tokens.validate(presented, REFRESH)
-            if not self._sessions.retire(token, "blacklisted"):
-                raise TokenError(BLACKLISTED)
+            first = self._sessions.retire(token, "blacklisted")
+            # Always (again): a logout whose family write failed is finished by its retry.
             self._sessions.revoke_family(token, self._settings.REFRESH_TOKEN_LIFETIME)
+            if not first:
+                raise TokenError(BLACKLISTED)
         return {}
 
     def verify(self, raw_body: bytes, content_type: str | None) -> dict[str, str]:

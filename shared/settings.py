@@ -80,8 +80,10 @@ class Settings(BaseModel):
 
     # AWS client behaviour: a few quick retries that fit the function's timeout.
     AWS_MAX_ATTEMPTS: int = Field(default=3, ge=1)
+    # Worst case per request: 3 attempts x 1 s + standard-mode backoff (<= 3 s) = 6 s; a login
+    # makes 2 requests, inside the functions' 20 s timeout (API Gateway waits 29 s).
     AWS_CONNECT_TIMEOUT: float = Field(default=1.0, gt=0)
-    AWS_READ_TIMEOUT: float = Field(default=2.0, gt=0)
+    AWS_READ_TIMEOUT: float = Field(default=1.0, gt=0)
     RETRY_AFTER_SECONDS: int = Field(default=1, ge=1)
 
     @property

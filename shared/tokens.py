@@ -16,6 +16,7 @@ This module imports pyjwt and nothing from AWS, so the authorizer stays light.
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from collections.abc import Callable
@@ -30,6 +31,10 @@ from shared.settings import Settings
 
 ACCESS = "access"
 REFRESH = "refresh"
+# RFC 7515 compact serialisation, base64url without padding: anything else (padding,
+# whitespace, JSON serialisation, 5-part JWE) is refused before pyjwt sees it, so one
+# signature has exactly one token string.
+COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 FAMILY_CLAIM = "family"
 
 
@@ -129,6 +134,8 @@ class TokenService:
 
     def _verifying_key(self, token: str) -> Key:
         """The key the token's ``kid`` names (no ``kid``: the legacy key), only its algorithm."""
+        if not COMPACT_JWS.fullmatch(token):
+            raise TokenError("Token is invalid")
         try:
             kid = jwt.get_unverified_header(token).get("kid")
         except (jwt.InvalidTokenError, ValueError, TypeError):
