@@ -6,11 +6,6 @@ import base64
 import hashlib
 import hmac
 import json
-import signal
-import socket
-import subprocess
-import sys
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from types import ModuleType
@@ -27,7 +22,8 @@ from shared.rotation import KeyRotation
 from shared.settings import Settings
 from shared.tokens import ACCESS, REFRESH, TokenService
 from tests.conftest import FakeLambdaContext
-from tests.helpers import EMAIL, PASSWORD, REGION, ROOT, SECRET_ID, SIGNING_KEY, HttpAnswer, claims, json_event
+from tests.helpers import EMAIL, PASSWORD, REGION, SECRET_ID, SIGNING_KEY, HttpAnswer, claims, json_event
+from tests.local_api import local_api
 from tools import authctl
 
 THREE_DAYS = 259200
@@ -175,28 +171,10 @@ def test_the_rotation_lambda_steps_publish_before_they_switch(aws: None) -> None
     assert current.legacy is not None, "tokens without kid still verify"
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def rs256_api() -> Iterator[str]:
-    port, storage = free_port(), free_port()
-    environment = {name: value for name, value in __import__("os").environ.items() if not name.startswith("AWS_")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tools.local_server", "--port", str(port), "--storage-port", str(storage),
-         "--parameter-overrides", "Algorithm=RS256"],
-        cwd=ROOT, env=environment, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-    )  # fmt: skip
-    assert server.stdout is not None
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and "Ctrl-C stops" not in server.stdout.readline():
-        assert server.poll() is None
-    yield f"http://127.0.0.1:{port}"
-    server.send_signal(signal.SIGINT)
-    server.wait(timeout=20)
+    with local_api("Algorithm=RS256") as url:
+        yield url
 
 
 def test_with_rs256_a_token_verifies_with_only_the_jwks_document(rs256_api: str) -> None:

@@ -4,50 +4,20 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 
 import pytest
 
-from tests.helpers import ROOT
+from tests.local_api import local_api as start_local_api
 
 DEMO = {"email": "customer@example.com", "password": "SecurePass123!"}
 
 
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def local_api() -> Iterator[str]:
-    port, storage_port = free_port(), free_port()
-    environment = {name: value for name, value in __import__("os").environ.items() if not name.startswith("AWS_")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tools.local_server", "--port", str(port), "--storage-port", str(storage_port)],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert server.stdout is not None
-    deadline = time.monotonic() + 60
-    banner = []
-    while time.monotonic() < deadline:
-        line = server.stdout.readline()
-        banner.append(line)
-        if "Ctrl-C stops everything" in line:
-            break
-        assert server.poll() is None, "".join(banner)
-    yield f"http://127.0.0.1:{port}"
-    server.send_signal(signal.SIGINT)
-    assert server.wait(timeout=20) == 0, "Ctrl-C stops the server cleanly"
+    with start_local_api() as url:
+        yield url
 
 
 def curl(*arguments: str) -> tuple[int, dict[str, object]]:
