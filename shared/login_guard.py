@@ -170,12 +170,13 @@ class LoginGuard:
             raise
         lockouts = int(response["Attributes"]["lockouts"]["N"])
         duration = min(settings.LOGIN_LOCKOUT_BASE * 2 ** (lockouts - 1), settings.LOGIN_LOCKOUT_MAX)
+        locked_until = self._clock() + duration  # not the whole-second ``now``: a full lockout
         self._client.update_item(
             TableName=self._table,
             Key={"pk": {"S": pk}},
             UpdateExpression="SET locked_until = :until, expires_at = :expires",
             ExpressionAttributeValues={
-                ":until": {"N": str(now + duration)},
+                ":until": {"N": f"{locked_until:.3f}"},
                 ":expires": {"N": str(now + duration + self._window + settings.LOGIN_LOCKOUT_MAX)},
             },
         )

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +40,8 @@ def local_api(*overrides: str) -> Iterator[str]:
     while time.monotonic() < deadline and READY not in (banner[-1] if banner else ""):
         banner.append(server.stdout.readline())
         assert server.poll() is None, "".join(banner)
+    # Keep reading its log, or a full pipe would block the server after a few thousand requests.
+    threading.Thread(target=server.stdout.read, daemon=True).start()
     try:
         yield f"http://127.0.0.1:{port}"
     finally:

@@ -4,6 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import http
@@ -21,10 +22,12 @@ http.install(app, PATH, logger, metrics, allowed=("GET",))
 
 @app.get(PATH)
 def get_jwks() -> Response[str]:
-    return http.json_response(200, jwks_document(), {"Cache-Control": CACHE_CONTROL})
+    document = jwks_document()
+    metrics.add_metric(name="JwksServed", unit=MetricUnit.Count, value=1)
+    return http.json_response(200, document, {"Cache-Control": CACHE_CONTROL})
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
-@metrics.log_metrics(raise_on_empty_metrics=False)
+@metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     return app.resolve(event, context)
