@@ -145,8 +145,13 @@ class LoginGuard:
         raise ServiceUnavailable()  # the window flipped five times under us: give up for now
 
     def _lock(self, pk: str, now: int, threshold: int) -> bool:
-        """Start a lockout unless one is already running; the count starts again from zero."""
+        """Start a lockout unless one is already running; the count starts again from zero.
+
+        Lock times are compared and set with the sub-second clock: a lock started late in a
+        second lasts its full duration, and one that has just ended is seen as ended.
+        """
         settings = self._settings
+        moment = self._clock()
         try:
             response = self._client.update_item(
                 TableName=self._table,
@@ -160,7 +165,7 @@ class LoginGuard:
                     ":zero": {"N": "0"},
                     ":one": {"N": "1"},
                     ":threshold": {"N": str(threshold)},
-                    ":now": {"N": str(now)},
+                    ":now": {"N": f"{moment:.3f}"},
                 },
                 ReturnValues="UPDATED_NEW",
             )
@@ -170,7 +175,7 @@ class LoginGuard:
             raise
         lockouts = int(response["Attributes"]["lockouts"]["N"])
         duration = min(settings.LOGIN_LOCKOUT_BASE * 2 ** (lockouts - 1), settings.LOGIN_LOCKOUT_MAX)
-        locked_until = self._clock() + duration  # not the whole-second ``now``: a full lockout
+        locked_until = moment + duration
         self._client.update_item(
             TableName=self._table,
             Key={"pk": {"S": pk}},
