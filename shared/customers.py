@@ -32,6 +32,7 @@ Timestamps are fixed-width ISO-8601 UTC with microseconds, so string order is ti
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -439,7 +440,8 @@ def customer_from_item(item: dict[str, Any]) -> Customer:
 
 
 def _number(value: float) -> dict[str, str]:
-    return {"N": f"{value:.3f}"}
+    """Milliseconds, rounded up: a revocation never moves earlier than the moment it was made."""
+    return {"N": f"{math.ceil(value * 1000) / 1000:.3f}"}
 
 
 def _optional_number(attribute: Any) -> float | None:
