@@ -19,7 +19,17 @@ from shared import services
 from shared.customers import Customer
 from shared.settings import get_settings
 from tests.faults import FaultInjector
-from tests.helpers import EMAIL, PASSWORD, REGION, SECRET_ID, SIGNING_KEY, TABLE_NAME, HttpAnswer
+from tests.helpers import (
+    EMAIL,
+    PASSWORD,
+    REGION,
+    SECRET_ID,
+    SIGNING_KEY,
+    TABLE_NAME,
+    TEST_ENVIRONMENT,
+    UNSET_ENVIRONMENT,
+    HttpAnswer,
+)
 from tools.secrets_extension import SecretsExtensionServer
 
 
@@ -45,19 +55,8 @@ def lambda_context() -> FakeLambdaContext:
 @pytest.fixture
 def environment(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
     """The variables the template sets on every function, pointed at test resources."""
-    values = {
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_SESSION_TOKEN": "testing",
-        "AWS_DEFAULT_REGION": REGION,
-        "AWS_REGION": REGION,
-        "TABLE_NAME": TABLE_NAME,
-        "SIGNING_KEY_SECRET_ID": SECRET_ID,
-        "POWERTOOLS_SERVICE_NAME": "ecommerce-auth",
-        "POWERTOOLS_METRICS_NAMESPACE": "EcommerceAuthTest",
-        "POWERTOOLS_LOG_LEVEL": "INFO",
-    }
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_PROFILE"):
+    values = dict(TEST_ENVIRONMENT)
+    for name in UNSET_ENVIRONMENT:
         monkeypatch.delenv(name, raising=False)
     for name, value in values.items():
         monkeypatch.setenv(name, value)

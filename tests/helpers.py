@@ -18,6 +18,21 @@ SECRET_ID = "test/signing-key"
 SIGNING_KEY = "local-dev-signing-key-not-for-production-0123456789"  # also signs events/*.json
 REGION = "us-east-1"
 PASSWORD = "SecurePass123!"
+# The variables the template sets on every function, pointed at test resources.
+TEST_ENVIRONMENT = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": REGION,
+    "AWS_REGION": REGION,
+    "TABLE_NAME": TABLE_NAME,
+    "SIGNING_KEY_SECRET_ID": SECRET_ID,
+    "POWERTOOLS_SERVICE_NAME": "ecommerce-auth",
+    "POWERTOOLS_METRICS_NAMESPACE": "EcommerceAuthTest",
+    "POWERTOOLS_LOG_LEVEL": "INFO",
+}
+# Endpoints and profiles of the machine's own environment that must not reach the tests.
+UNSET_ENVIRONMENT = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_PROFILE")
 EMAIL = "customer@example.com"
 
 

@@ -40,7 +40,8 @@ from tests.helpers import (
     REGION,
     SECRET_ID,
     SIGNING_KEY,
-    TABLE_NAME,
+    TEST_ENVIRONMENT,
+    UNSET_ENVIRONMENT,
     HttpAnswer,
     json_event,
     load_event,
@@ -49,21 +50,12 @@ from tools import gateway
 from tools.secrets_extension import SecretsExtensionServer
 
 ENVIRONMENT = {
-    "AWS_ACCESS_KEY_ID": "testing",
-    "AWS_SECRET_ACCESS_KEY": "testing",
-    "AWS_SESSION_TOKEN": "testing",
-    "AWS_DEFAULT_REGION": REGION,
-    "AWS_REGION": REGION,
-    "TABLE_NAME": TABLE_NAME,
-    "SIGNING_KEY_SECRET_ID": SECRET_ID,
-    "POWERTOOLS_SERVICE_NAME": "ecommerce-auth",
-    "POWERTOOLS_METRICS_NAMESPACE": "EcommerceAuthTest",
-    "POWERTOOLS_LOG_LEVEL": "INFO",
+    **TEST_ENVIRONMENT,
     # template.yaml's Globals: the deployed defaults.
     "ROTATE_REFRESH_TOKENS": "true",
     "BLACKLIST_AFTER_ROTATION": "true",
 }
-UNSET = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_PROFILE")
+UNSET = UNSET_ENVIRONMENT
 TOKEN_FUNCTIONS = {
     "obtain_token": ("obtain_token_ok", "/auth/token/", "/auth/token"),
     "refresh_token": ("refresh_token_ok", "/auth/token/refresh/", "/auth/token/refresh"),
