@@ -69,6 +69,28 @@ class Settings(BaseModel):
     LOGIN_LOCKOUT_BASE: int = Field(default=30, gt=0)
     LOGIN_LOCKOUT_MAX: int = Field(default=900, gt=0)
 
+    # Password policy (shared/password_policy.py): Django's four validators always; Have I Been
+    # Pwned's k-anonymity range API only when switched on (off by default and locally).
+    BREACHED_PASSWORD_CHECK: bool = False
+    BREACHED_PASSWORD_TIMEOUT: float = Field(default=2.0, gt=0)
+
+    # Customer accounts (shared/accounts.py): links point to the storefront, never to the Host.
+    STOREFRONT_URL: str = "http://127.0.0.1:3000/demo"
+    REQUIRE_EMAIL_VERIFICATION: bool = True
+    EMAIL_VERIFICATION_LIFETIME: int = Field(default=3 * 24 * 3600, gt=0)
+    PASSWORD_RESET_LIFETIME: int = Field(default=3600, gt=0)
+    # Mail-sending and password-checking account endpoints: requests per window, per address
+    # and per source IP, before the login guard's 429.
+    ACCOUNT_ADDRESS_LIMIT: int = Field(default=5, ge=1)
+    ACCOUNT_IP_LIMIT: int = Field(default=30, ge=1)
+    ACCOUNT_LIMIT_WINDOW: int = Field(default=900, gt=0)
+    # Mail: the account functions queue it (MAIL_QUEUE_URL); the mailer sends it from MAIL_FROM
+    # through SES, or (MAIL_SENDER=directory, make local) writes one .eml per message.
+    MAIL_QUEUE_URL: str = ""
+    MAIL_FROM: str = "no-reply@example.com"
+    MAIL_SENDER: Literal["ses", "directory"] = "ses"
+    MAIL_DIRECTORY: str = ".local/mail"
+
     # Request limits checked before any hashing.
     MAX_BODY_BYTES: int = Field(default=64 * 1024, gt=0)
     MAX_PASSWORD_CHARS: int = Field(default=4096, gt=0)

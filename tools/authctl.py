@@ -27,6 +27,7 @@ import boto3
 
 from shared.aws import client_config
 from shared.customers import Customer, CustomerChanged, CustomerStore, DuplicateCustomer
+from shared.password_policy import PasswordPolicy
 from shared.passwords import PasswordHasher
 from shared.settings import Settings
 
@@ -127,12 +128,22 @@ def _read_password(from_stdin: bool) -> str:
     return password
 
 
+def _enforce_policy(settings: Settings, password: str, email: str) -> None:
+    """The account endpoints' policy (Django's four validators): an operator gets no exemption."""
+    policy = PasswordPolicy(settings.BREACHED_PASSWORD_CHECK, settings.BREACHED_PASSWORD_TIMEOUT)
+    messages = policy.check(password, email=email)
+    if messages:
+        raise UsageError("password refused: " + " ".join(messages))
+
+
 def _create(args: argparse.Namespace) -> int:
     settings = _settings(args)
     password = _read_password(args.password_stdin)
+    email = _normalise_email(args.email)
+    _enforce_policy(settings, password, email)
     try:
         customer = _store(settings).create(
-            _normalise_email(args.email),
+            email,
             PasswordHasher(settings).hash(password),
             customer_id=args.id,
             is_active=not args.inactive,
@@ -148,6 +159,7 @@ def _set_password(args: argparse.Namespace) -> int:
     store = _store(settings)
     customer = _customer(store, args.email)
     password = _read_password(args.password_stdin)
+    _enforce_policy(settings, password, customer.email)
     new_hash = PasswordHasher(settings).hash(password)
     _apply_change(lambda: store.set_password_hash(customer, new_hash, revoke_at=time.time()))
     print(f"password changed for customer {customer.customer_id}; their sessions are revoked")

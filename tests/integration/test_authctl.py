@@ -139,3 +139,26 @@ def test_import_django_10000_customers_twice_then_a_sample_logs_in(
     created = services.customer_store().create("fresh@example.com", "argon2$x")
     assert int(created.customer_id) > 10_000, "new ids never collide with imported pks"
     print(f"import rate (moto in-process, one writer): {first['per_second']} customers/s")
+
+
+@pytest.mark.parametrize("password", ["x", "password123", "40958371628", "policy@example.com"])
+def test_given_a_password_the_policy_refuses_when_creating_then_exit_2_and_no_customer(run: Run, password: str) -> None:
+    code, _, err = run("create-customer", "--email", "policy@example.com", "--password-stdin", stdin=password + "\n")
+
+    assert code == 2
+    assert "password refused" in err
+    assert run("show", "--email", "policy@example.com")[0] == 2
+
+
+def test_given_a_weak_password_when_setting_it_then_refused_and_the_old_one_stays(
+    run: Run, call: Callable[..., HttpAnswer]
+) -> None:
+    run("create-customer", "--email", "keep@example.com", "--password-stdin", stdin="first-password\n")
+
+    code, _, err = run("set-password", "--email", "keep@example.com", "--password-stdin", stdin="1\n")
+
+    assert (code, "This password is too short" in err) == (2, True)
+    answer = call(
+        "obtain_token", json_event("obtain_token_ok", {"email": "keep@example.com", "password": "first-password"})
+    )
+    assert answer.status == 200
