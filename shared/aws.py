@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -93,3 +93,14 @@ def unavailable_on_fault(settings: Settings) -> Iterator[None]:
             raise
         logger.warning("dependency unavailable", extra={"error_type": type(error).__name__})
         raise ServiceUnavailable(settings.RETRY_AFTER_SECONDS) from None
+
+
+@cache
+def sqs_client() -> Any:
+    """The mail queue's client (no type stubs installed for SQS: typed as Any)."""
+    return boto3_session().client("sqs", config=client_config(get_settings()))
+
+
+@cache
+def sesv2_client() -> Any:
+    return boto3_session().client("sesv2", config=client_config(get_settings()))

@@ -5,11 +5,16 @@ One table, partition key ``pk`` (string), TTL attribute ``expires_at``:
 =====================  ==========================================================  ======================
 item                   attributes                                                  written by
 =====================  ==========================================================  ======================
-``CUSTOMER#<id>``      customer_id, email, password_hash, is_active (BOOL),        authctl, login
-                       last_login (ISO-8601 or NULL), date_joined (ISO-8601),
-                       tokens_valid_after (N, epoch seconds; absent = never)
-``EMAIL#<email>``      customer_id, password_hash, is_active, tokens_valid_after   same transaction
-                       (copies, so a login needs this one item)
+``CUSTOMER#<id>``      customer_id, email, password_hash, is_active (BOOL),        authctl, login,
+                       last_login (ISO-8601 or NULL), date_joined (ISO-8601),      accounts
+                       tokens_valid_after (N, epoch seconds; absent = never),
+                       first_name, last_name (absent = ""),
+                       email_verified (BOOL; absent = verified),
+                       expires_at (only while unverified: a registration nobody
+                       confirms disappears by TTL)
+``EMAIL#<email>``      customer_id, password_hash, is_active, tokens_valid_after,  same transaction
+                       email_verified, expires_at (copies, so a login needs this
+                       one item)
 ``COUNTER#customer``   next_id (N, ADD)                                            create without an id
 =====================  ==========================================================  ======================
 
@@ -60,6 +65,7 @@ class LoginRecord:
     password_hash: str
     is_active: bool
     tokens_valid_after: float | None = None
+    email_verified: bool = True
 
 
 @dataclass(frozen=True)
@@ -73,6 +79,10 @@ class Customer:
     # Epoch seconds: tokens issued before this moment are revoked (authctl revoke-sessions,
     # set-password, deactivate).
     tokens_valid_after: float | None = None
+    # Registered through the API and not yet confirmed (authctl's and imported customers are).
+    email_verified: bool = True
+    first_name: str = ""
+    last_name: str = ""
 
     def revoked(self, issued_at: int | None) -> bool:
         """simplejwt's integer ``iat`` cannot order two events within one second: a token from
@@ -87,6 +97,14 @@ class LoginOutcome:
 
     RECORDED = "recorded"
     STALE = "stale"  # the hash or the flag changed since it was read: refuse the login
+
+
+class Registration:
+    """What a self-registration found at the address."""
+
+    NEW = "new"  # created, unverified
+    PENDING = "pending"  # an unverified customer already had it: its password is replaced
+    TAKEN = "taken"  # a verified customer has it: nothing changes
 
 
 class DuplicateCustomer(Exception):
@@ -198,6 +216,7 @@ class CustomerStore:
         is_active: bool = True,
         date_joined: str | None = None,
         last_login: str | None = None,
+        pending_until: int | None = None,
     ) -> Customer:
         """Create a customer and its email item atomically; DuplicateCustomer if either exists."""
         if not email or len(email) > MAX_EMAIL_LENGTH:
@@ -209,6 +228,7 @@ class CustomerStore:
             is_active=is_active,
             last_login=last_login,
             date_joined=date_joined or utc_now_iso(),
+            email_verified=pending_until is None,
         )
         try:
             self._client.transact_write_items(
@@ -216,14 +236,14 @@ class CustomerStore:
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": _customer_item(customer),
+                            "Item": _customer_item(customer, pending_until),
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": _email_item(customer),
+                            "Item": _email_item(customer, pending_until),
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
@@ -234,6 +254,77 @@ class CustomerStore:
                 raise DuplicateCustomer(customer.email) from None
             raise
         return customer
+
+    def register(self, email: str, password_hash: str, pending_until: int) -> tuple[str, Customer]:
+        """A self-registration: a new unverified customer, or a pending one given this password.
+
+        A pending (unverified) address never blocks anyone: each registration replaces its
+        password and extends its life, and only the one confirmed from the mailbox counts
+        (shared/accounts.py keeps each registration's hash with its key). A verified address
+        is left alone. Twice at most: a half-expired pending pair is cleared and created again.
+        """
+        for _ in range(2):
+            try:
+                return Registration.NEW, self.create(email, password_hash, pending_until=pending_until)
+            except DuplicateCustomer:
+                existing = self.find_by_email(email)
+            if existing is None:  # the EMAIL# item outlived its CUSTOMER# (TTL): clear it
+                self._client.delete_item(
+                    TableName=self._table,
+                    Key=_key(EMAIL_PREFIX + email),
+                    ConditionExpression="email_verified = :false",
+                    ExpressionAttributeValues={":false": {"BOOL": False}},
+                )
+                continue
+            if existing.email_verified:
+                return Registration.TAKEN, existing
+            self._update_both(
+                existing,
+                "password_hash = :hash, expires_at = :expires",
+                {":hash": {"S": password_hash}, ":expires": {"N": str(pending_until)}, ":false": {"BOOL": False}},
+                condition="email_verified = :false",
+            )
+            return Registration.PENDING, existing
+        raise CustomerChanged()
+
+    def confirm_email(self, customer: Customer, password_hash: str, revoke_at: float) -> None:
+        """The address is proven: the confirmed registration's password, no expiry, and every
+        token issued before now revoked (with optional verification, a squatter's sessions)."""
+        self._update_both(
+            customer,
+            "password_hash = :hash, email_verified = :true, tokens_valid_after = :revoke REMOVE expires_at",
+            {":hash": {"S": password_hash}, ":true": {"BOOL": True}, ":false": {"BOOL": False}}
+            | {":revoke": _number(revoke_at)},
+            condition="email_verified = :false",
+        )
+
+    def replace_password(self, customer: Customer, new_hash: str, revoke_at: float, *, verify: bool) -> None:
+        """A change or reset: only if the hash is still the one checked; ``verify`` (a reset
+        proves the mailbox) also confirms the address. CustomerChanged if anything moved."""
+        assignment = "password_hash = :hash, tokens_valid_after = :revoke"
+        values: dict[str, Any] = {":hash": {"S": new_hash}, ":revoke": _number(revoke_at)}
+        values[":old"] = {"S": customer.password_hash}
+        if verify:
+            assignment += ", email_verified = :true REMOVE expires_at"
+            values[":true"] = {"BOOL": True}
+        self._update_both(customer, assignment, values, condition="password_hash = :old")
+
+    def set_names(self, customer_id: str, first_name: str, last_name: str) -> Customer | None:
+        """first_name / last_name of an existing customer; None when it is gone."""
+        try:
+            item = self._client.update_item(
+                TableName=self._table,
+                Key=_key(CUSTOMER_PREFIX + customer_id),
+                UpdateExpression="SET first_name = :first, last_name = :last",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":first": {"S": first_name}, ":last": {"S": last_name}},
+                ReturnValues="ALL_NEW",
+            )["Attributes"]
+        except ClientError as error:
+            if _code(error) == "ConditionalCheckFailedException":
+                return None
+            raise
+        return customer_from_item(item)
 
     def find_by_email(self, email: str) -> Customer | None:
         login = self.find_login(email)
@@ -286,8 +377,8 @@ class CustomerStore:
             if _code(error) != "ConditionalCheckFailedException":
                 raise
 
-    def _update_both(self, customer: Customer, assignment: str, values: dict[str, Any]) -> None:
-        owned = "customer_id = :id"
+    def _update_both(self, customer: Customer, assignment: str, values: dict[str, Any], condition: str = "") -> None:
+        owned = "customer_id = :id" + (f" AND {condition}" if condition else "")
         values = {**values, ":id": {"S": customer.customer_id}}
         update = {"UpdateExpression": f"SET {assignment}"}
         self._transact(
@@ -378,25 +469,38 @@ def _cancelled_by_condition(error: ClientError) -> bool:
     return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
 
 
-def _customer_item(customer: Customer) -> dict[str, Any]:
-    return {
-        "pk": {"S": CUSTOMER_PREFIX + customer.customer_id},
-        "customer_id": {"S": customer.customer_id},
-        "email": {"S": customer.email},
-        "password_hash": {"S": customer.password_hash},
-        "is_active": {"BOOL": customer.is_active},
-        "last_login": {"S": customer.last_login} if customer.last_login else {"NULL": True},
-        "date_joined": {"S": customer.date_joined},
-    }
+def _pending(item: dict[str, Any], pending_until: int | None) -> dict[str, Any]:
+    """An unverified customer's items carry the flag and their TTL; verified ones neither."""
+    if pending_until is None:
+        return item
+    return {**item, "email_verified": {"BOOL": False}, "expires_at": {"N": str(pending_until)}}
 
 
-def _email_item(customer: Customer) -> dict[str, Any]:
-    return {
-        "pk": {"S": EMAIL_PREFIX + customer.email},
-        "customer_id": {"S": customer.customer_id},
-        "password_hash": {"S": customer.password_hash},
-        "is_active": {"BOOL": customer.is_active},
-    }
+def _customer_item(customer: Customer, pending_until: int | None = None) -> dict[str, Any]:
+    return _pending(
+        {
+            "pk": {"S": CUSTOMER_PREFIX + customer.customer_id},
+            "customer_id": {"S": customer.customer_id},
+            "email": {"S": customer.email},
+            "password_hash": {"S": customer.password_hash},
+            "is_active": {"BOOL": customer.is_active},
+            "last_login": {"S": customer.last_login} if customer.last_login else {"NULL": True},
+            "date_joined": {"S": customer.date_joined},
+        },
+        pending_until,
+    )
+
+
+def _email_item(customer: Customer, pending_until: int | None = None) -> dict[str, Any]:
+    return _pending(
+        {
+            "pk": {"S": EMAIL_PREFIX + customer.email},
+            "customer_id": {"S": customer.customer_id},
+            "password_hash": {"S": customer.password_hash},
+            "is_active": {"BOOL": customer.is_active},
+        },
+        pending_until,
+    )
 
 
 def login_record_from_item(email: str, item: dict[str, Any]) -> LoginRecord:
@@ -406,6 +510,7 @@ def login_record_from_item(email: str, item: dict[str, Any]) -> LoginRecord:
         password_hash=item["password_hash"]["S"],
         is_active=item["is_active"]["BOOL"],
         tokens_valid_after=_optional_number(item.get("tokens_valid_after")),
+        email_verified=item.get("email_verified", {}).get("BOOL", True),
     )
 
 
@@ -436,6 +541,9 @@ def customer_from_item(item: dict[str, Any]) -> Customer:
         last_login=last_login.get("S"),
         date_joined=item["date_joined"]["S"],
         tokens_valid_after=_optional_number(item.get("tokens_valid_after")),
+        email_verified=item.get("email_verified", {}).get("BOOL", True),
+        first_name=item.get("first_name", {}).get("S", ""),
+        last_name=item.get("last_name", {}).get("S", ""),
     )
 
 

@@ -44,6 +44,22 @@ class ValidationFailed(ApiError):
         return dict(self.errors)
 
 
+class EmailNotVerified(ValidationFailed):
+    """The right password of a customer who has not confirmed the address (allauth's answer)."""
+
+    def __init__(self) -> None:
+        super().__init__({"non_field_errors": ["E-mail is not verified."]})
+
+
+class NotFound(ApiError):
+    """An unknown, used or expired verification key: DRF's 404."""
+
+    status = 404
+
+    def __init__(self) -> None:
+        super().__init__("Not found.")
+
+
 class ParseError(ApiError):
     status = 400
 

@@ -49,7 +49,7 @@ def validate_fields(data: Any, fields: tuple[Field, ...]) -> dict[str, str]:
     values: dict[str, str] = {}
     errors: dict[str, list[str]] = {}
     for field in fields:
-        value, messages = _char_field(data, field)
+        value, messages = char_field(data, field)
         if messages:
             errors[field.name] = messages
         else:
@@ -59,7 +59,7 @@ def validate_fields(data: Any, fields: tuple[Field, ...]) -> dict[str, str]:
     return values
 
 
-def _char_field(data: dict[str, Any], field: Field) -> tuple[str, list[str]]:
+def char_field(data: dict[str, Any], field: Field) -> tuple[str, list[str]]:
     if field.name not in data:
         return "", ["This field is required."]
     raw = data[field.name]

@@ -72,3 +72,14 @@ def install(
     @app.route(path, method=[method for method in METHODS if method not in allowed])
     def other_method() -> Response[str]:
         raise MethodNotAllowed(app.current_event.http_method)
+
+
+def source_ip(event: APIGatewayProxyEvent) -> str:
+    return event.request_context.identity.source_ip or "unknown"
+
+
+def caller_id(event: APIGatewayProxyEvent) -> str | None:
+    """The customer the authorizer allowed (``requestContext.authorizer.user_id``)."""
+    authorizer = event.raw_event.get("requestContext", {}).get("authorizer") or {}
+    user_id = authorizer.get("user_id")
+    return str(user_id) if user_id else None

@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 
 from shared.aws import unavailable_on_fault
 from shared.customers import CustomerStore, LoginOutcome, utc_now_iso
-from shared.errors import InvalidCredentials, LoginLocked
+from shared.errors import EmailNotVerified, InvalidCredentials, LoginLocked
 from shared.forms import Field, parse_body, validate_fields
 from shared.login_guard import LoginGuard
 from shared.passwords import PasswordHasher
@@ -82,6 +82,8 @@ class LoginService:
                     logger.warning("login lockout started", extra={"source_ip": source_ip})
                     self._on_lockout()
                 raise InvalidCredentials()
+            if not login.email_verified and self._settings.REQUIRE_EMAIL_VERIFICATION:
+                raise EmailNotVerified()  # only with the right password: a wrong one is the 401 above
             if attempt.account_failures:
                 self._guard.clear_account(email)
             _wait_out_revocation_second(login.tokens_valid_after, self._clock, self._sleep)

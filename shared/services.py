@@ -18,6 +18,7 @@ from shared.settings import get_settings
 from shared.tokens import TokenService
 
 if TYPE_CHECKING:
+    from shared.accounts import AccountMailer, AccountService
     from shared.authorizer import RequestAuthorizer
     from shared.customers import CustomerStore
     from shared.login import LoginService
@@ -119,6 +120,53 @@ def profile_service() -> ProfileService:
     return ProfileService(get_settings(), customer_store())
 
 
+@cache
+def account_service() -> AccountService:
+    from shared.accounts import AccountService, LinkTokens
+    from shared.aws import dynamodb_client, sqs_client
+    from shared.mail import MailQueue
+    from shared.password_policy import PasswordPolicy, common_passwords
+    from shared.passwords import PasswordHasher
+    from shared.rate_limit import RateLimiter
+
+    settings = get_settings()
+    common_passwords()  # read the list at start, not in the first request
+    limiter = RateLimiter(
+        dynamodb_client(),
+        settings.TABLE_NAME,
+        settings.ACCOUNT_ADDRESS_LIMIT,
+        settings.ACCOUNT_IP_LIMIT,
+        settings.ACCOUNT_LIMIT_WINDOW,
+    )
+    return AccountService(
+        settings,
+        customer_store(),
+        LinkTokens(dynamodb_client(), settings.TABLE_NAME),
+        PasswordHasher(settings),
+        PasswordPolicy(settings.BREACHED_PASSWORD_CHECK, settings.BREACHED_PASSWORD_TIMEOUT),
+        limiter,
+        MailQueue(sqs_client(), settings.MAIL_QUEUE_URL),
+        token_service(),
+    )
+
+
+@cache
+def account_mailer() -> AccountMailer:
+    from pathlib import Path
+
+    from shared.accounts import AccountMailer, LinkTokens
+    from shared.aws import dynamodb_client, sesv2_client
+    from shared.mail import DirectorySender, Sender, SesSender
+
+    settings = get_settings()
+    sender: Sender
+    if settings.MAIL_SENDER == "directory":
+        sender = DirectorySender(Path(settings.MAIL_DIRECTORY), settings.MAIL_FROM)
+    else:
+        sender = SesSender(sesv2_client(), settings.MAIL_FROM)
+    return AccountMailer(settings, customer_store(), LinkTokens(dynamodb_client(), settings.TABLE_NAME), sender)
+
+
 def jwks_document() -> dict[str, Any]:
     """The JWK Set of the container's key set (cached with it)."""
     from shared.aws import unavailable_on_fault
@@ -166,6 +214,9 @@ def reset() -> None:
         profile_service,
         key_rotation,
         request_authorizer,
+        account_service,
+        account_mailer,
     )
-    for factory in (*factories, aws.boto3_session, aws.dynamodb_client, aws.secretsmanager_client, get_settings):
+    clients = (aws.boto3_session, aws.dynamodb_client, aws.secretsmanager_client, aws.sqs_client, aws.sesv2_client)
+    for factory in (*factories, *clients, get_settings):
         factory.cache_clear()

@@ -21,6 +21,7 @@ from shared.settings import get_settings
 from tests.faults import FaultInjector
 from tests.helpers import (
     EMAIL,
+    MAIL_QUEUE,
     PASSWORD,
     REGION,
     SECRET_ID,
@@ -79,6 +80,8 @@ def aws(environment: dict[str, str]) -> Iterator[None]:
     with mock_aws():
         create_table()
         boto3.client("secretsmanager", region_name=REGION).create_secret(Name=SECRET_ID, SecretString=SIGNING_KEY)
+        boto3.client("sqs", region_name=REGION).create_queue(QueueName=MAIL_QUEUE)
+        boto3.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity=TEST_ENVIRONMENT["MAIL_FROM"])
         services.reset()
         yield
         services.reset()

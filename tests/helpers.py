@@ -30,7 +30,11 @@ TEST_ENVIRONMENT = {
     "POWERTOOLS_SERVICE_NAME": "ecommerce-auth",
     "POWERTOOLS_METRICS_NAMESPACE": "EcommerceAuthTest",
     "POWERTOOLS_LOG_LEVEL": "INFO",
+    "MAIL_QUEUE_URL": "https://sqs.us-east-1.amazonaws.com/123456789012/test-mail",
+    "MAIL_FROM": "shop@example.com",
+    "STOREFRONT_URL": "https://shop.example",
 }
+MAIL_QUEUE = "test-mail"
 # Endpoints and profiles of the machine's own environment that must not reach the tests.
 UNSET_ENVIRONMENT = ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_PROFILE")
 EMAIL = "customer@example.com"

@@ -34,6 +34,16 @@ EXPECTED: dict[str, tuple[str, object]] = {
     "authorizer_allow": ("authorizer", "Allow"),
     "authorizer_deny_expired": ("authorizer", "Deny"),
     "authorizer_malformed_header": ("authorizer", "Deny"),
+    "register_ok": ("register", 201),
+    "register_passwords_differ": ("register", 400),
+    "verify_email_unknown_key": ("verify_email", 404),
+    "resend_email_ok": ("request_mail", 200),
+    "password_reset_ok": ("request_mail", 200),
+    "password_reset_confirm_bad_uid": ("reset_password", 400),
+    "password_change_wrong_old": ("change_password", 400),
+    "current_user_get": ("current_user", 200),
+    "current_user_patch": ("current_user", 200),
+    "mailer_reset": ("mailer", "no failures"),
 }
 
 
@@ -68,6 +78,8 @@ def test_event_file_gets_its_expected_answer(
 
     if function == "authorizer":
         assert answer["policyDocument"]["Statement"][0]["Effect"] == expected
+    elif function == "mailer":
+        assert answer == {"batchItemFailures": []}
     else:
         assert answer["statusCode"] == expected, answer["body"]
         assert answer["body"].startswith("{")

@@ -1,0 +1,35 @@
+"""POST /auth/password/change/ — behind the authorizer: ends every other session, answers a fresh pair."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import http
+from shared.services import account_service
+
+PATH = "/auth/password/change/"
+
+logger = Logger()
+metrics = Metrics()
+app = APIGatewayRestResolver()
+http.install(app, PATH, logger, metrics)
+service = account_service()
+
+
+@app.post(PATH)
+def change_password() -> Response[str]:
+    event = app.current_event
+    body = service.change_password(
+        http.caller_id(event), http.raw_body(event), http.content_type(event), http.source_ip(event)
+    )
+    metrics.add_metric(name="PasswordChanges", unit=MetricUnit.Count, value=1)
+    return http.json_response(200, body)
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,33 @@
+"""POST /auth/registration/verify-email/ — the key from the mail confirms the address."""
+
+from typing import Any
+
+from aws_lambda_powertools import Logger, Metrics
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared import http
+from shared.services import account_service
+
+PATH = "/auth/registration/verify-email/"
+
+logger = Logger()
+metrics = Metrics()
+app = APIGatewayRestResolver()
+http.install(app, PATH, logger, metrics)
+service = account_service()
+
+
+@app.post(PATH)
+def verify_email() -> Response[str]:
+    event = app.current_event
+    body = service.verify_email(http.raw_body(event), http.content_type(event))
+    metrics.add_metric(name="AddressesVerified", unit=MetricUnit.Count, value=1)
+    return http.json_response(200, body)
+
+
+@logger.inject_lambda_context(log_event=False, clear_state=True)
+@metrics.log_metrics
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

@@ -1,0 +1,427 @@
+"""Customers who sign themselves up: dj-rest-auth's account endpoints, without its defects.
+
+Items, beside the customer items of shared/customers.py (TTL on ``expires_at``, also
+checked in code):
+
+=======================  ===========================================================
+item                     attributes
+=======================  ===========================================================
+``VERIFY#<sha256(key)>`` customer_id, email, password_hash (the hash of the
+                         registration this key confirms), expires_at
+``RESET#<uid>``          token_hash (sha256 of the token), customer_id,
+                         password_fingerprint (sha256 of the hash when issued: any
+                         password change voids every older link), expires_at
+=======================  ===========================================================
+
+Keys and tokens are ``secrets.token_urlsafe(32)``, sent once by mail and stored only as
+SHA-256 hashes; ``uid`` is a random 128-bit name of one reset link, not the customer's id.
+Each is single use (consumed by a conditional DeleteItem) and expires
+(``EMAIL_VERIFICATION_LIFETIME``, ``PASSWORD_RESET_LIFETIME``). Links point to
+``STOREFRONT_URL``, never to the request's Host.
+
+No enumeration, no squatting: registration, resend and reset do the same work for every
+address in the request (validate, count against the limits, hash for a registration, put
+one job on the mail queue) and answer the same body; the mailer finds out what the address
+is and writes the mail that says so. A pending (unverified) address never blocks anyone:
+every registration of it mails its own key carrying its own password hash, and only the
+key opened from the mailbox decides the password (shared/customers.py ``register``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
+
+from aws_lambda_powertools import Logger
+from botocore.exceptions import ClientError
+
+from shared import mail
+from shared.account_forms import collect, optional_names, require
+from shared.aws import unavailable_on_fault
+from shared.customers import Customer, CustomerChanged, CustomerStore, Registration
+from shared.errors import AuthenticationFailed, NotFound, ValidationFailed
+from shared.forms import Field, parse_body
+from shared.login import _wait_out_revocation_second
+from shared.password_policy import PasswordPolicy
+from shared.passwords import PasswordHasher
+from shared.rate_limit import RateLimiter
+from shared.settings import Settings
+from shared.tokens import TokenService
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
+
+logger = Logger(child=True)
+
+VERIFY_PREFIX = "VERIFY#"
+RESET_PREFIX = "RESET#"
+MAX_LINK_PART = 128  # longer uid/token/key values cannot be ours: refused before any read
+
+VERIFICATION_SENT = {"detail": "Verification e-mail sent."}
+OK = {"detail": "ok"}
+RESET_SENT = {"detail": "Password reset e-mail has been sent."}
+RESET_DONE = {"detail": "Password has been reset with the new password."}
+PASSWORD_SAVED = "New password has been saved."
+MISMATCH_REGISTRATION = "The two password fields didn't match."
+MISMATCH = "The two password fields didn\u2019t match."
+OLD_PASSWORD_WRONG = "Your old password was entered incorrectly. Please enter it again."
+SAME_AS_OLD = "The new password must be different from the old password."
+INVALID_VALUE = ["Invalid value"]
+
+
+def normalise_address(email: str) -> str:
+    """allauth's rule for new addresses: the whole address in lower case."""
+    return email.strip().lower()
+
+
+def digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
+
+
+class LinkTokens:
+    """The VERIFY# and RESET# items: made by the mailer, consumed by the endpoints."""
+
+    def __init__(self, client: DynamoDBClient, table: str, clock: Callable[[], float] = time.time) -> None:
+        self._client = client
+        self._table = table
+        self._clock = clock
+
+    def new_verification_key(self, customer: Customer, password_hash: str, lifetime: int) -> str:
+        key = secrets.token_urlsafe(32)
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": VERIFY_PREFIX + digest(key)},
+                "customer_id": {"S": customer.customer_id},
+                "email": {"S": customer.email},
+                "password_hash": {"S": password_hash},
+                "expires_at": {"N": str(int(self._clock()) + lifetime)},
+            },
+        )
+        return key
+
+    def consume_verification_key(self, key: str) -> dict[str, Any] | None:
+        """The key's item, deleted in the same request (single use); None if unknown or expired."""
+        try:
+            item = self._client.delete_item(
+                TableName=self._table,
+                Key={"pk": {"S": VERIFY_PREFIX + digest(key)}},
+                ConditionExpression="attribute_exists(pk)",
+                ReturnValues="ALL_OLD",
+            )["Attributes"]
+        except ClientError as error:
+            if _condition_failed(error):
+                return None
+            raise
+        return item if self._live(item) else None
+
+    def new_reset_link(self, customer: Customer, lifetime: int) -> tuple[str, str]:
+        uid, token = secrets.token_urlsafe(16), secrets.token_urlsafe(32)
+        self._client.put_item(
+            TableName=self._table,
+            Item={
+                "pk": {"S": RESET_PREFIX + uid},
+                "token_hash": {"S": digest(token)},
+                "customer_id": {"S": customer.customer_id},
+                "password_fingerprint": {"S": digest(customer.password_hash)},
+                "expires_at": {"N": str(int(self._clock()) + lifetime)},
+            },
+            ConditionExpression="attribute_not_exists(pk)",
+        )
+        return uid, token
+
+    def reset_link(self, uid: str) -> dict[str, Any] | None:
+        item = self._client.get_item(
+            TableName=self._table, Key={"pk": {"S": RESET_PREFIX + uid}}, ConsistentRead=True
+        ).get("Item")
+        return item if item is not None and self._live(item) else None
+
+    def consume_reset_link(self, uid: str, token_hash: str) -> bool:
+        try:
+            self._client.delete_item(
+                TableName=self._table,
+                Key={"pk": {"S": RESET_PREFIX + uid}},
+                ConditionExpression="token_hash = :hash",
+                ExpressionAttributeValues={":hash": {"S": token_hash}},
+            )
+        except ClientError as error:
+            if _condition_failed(error):
+                return False
+            raise
+        return True
+
+    def _live(self, item: dict[str, Any]) -> bool:
+        return float(item["expires_at"]["N"]) > self._clock()
+
+
+class AccountService:
+    """The HTTP side: every endpoint of /auth/registration/, /auth/password/ and /auth/user/."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        customers: CustomerStore,
+        links: LinkTokens,
+        passwords: PasswordHasher,
+        policy: PasswordPolicy,
+        limiter: RateLimiter,
+        queue: mail.MailQueue,
+        tokens: TokenService,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self._settings = settings
+        self._customers = customers
+        self._links = links
+        self._passwords = passwords
+        self._policy = policy
+        self._limiter = limiter
+        self._queue = queue
+        self._tokens = tokens
+        self._clock = clock
+        self._sleep = sleep
+        self._password = settings.MAX_PASSWORD_CHARS
+
+    def _data(self, raw_body: bytes, content_type: str | None) -> Any:
+        return parse_body(raw_body, content_type, self._settings.MAX_BODY_BYTES)
+
+    def register(self, raw_body: bytes, content_type: str | None, source_ip: str) -> dict[str, str]:
+        """POST /auth/registration/: 201 and one job for every well-formed request."""
+        data = self._data(raw_body, content_type)
+        fields = (Field("email"), Field("password1", self._password), Field("password2", self._password))
+        values, errors = collect(data, fields, emails=("email",))
+        if "password1" in values:
+            weak = self._policy.without_customer(values["password1"])
+            if weak:
+                errors["password1"] = weak
+                del values["password1"]
+        if errors:
+            raise ValidationFailed(_in_order(errors, fields))
+        email, password = normalise_address(values["email"]), values["password1"]
+        if password != values["password2"]:
+            raise ValidationFailed({"non_field_errors": [MISMATCH_REGISTRATION]})
+        similar = self._policy.similarity(password, email=email)
+        if similar:
+            raise ValidationFailed({"non_field_errors": similar})
+        with unavailable_on_fault(self._settings):
+            self._limiter.hit("mail", email, source_ip)
+            self._queue.put({"kind": "registration", "email": email, "password_hash": self._passwords.hash(password)})
+        return VERIFICATION_SENT
+
+    def resend_verification(self, raw_body: bytes, content_type: str | None, source_ip: str) -> dict[str, str]:
+        """POST /auth/registration/resend-email/: the same answer and work for any address."""
+        self._queue_for_address("resend", raw_body, content_type, source_ip)
+        return OK
+
+    def request_reset(self, raw_body: bytes, content_type: str | None, source_ip: str) -> dict[str, str]:
+        """POST /auth/password/reset/: the same answer and work for any address."""
+        self._queue_for_address("reset", raw_body, content_type, source_ip)
+        return RESET_SENT
+
+    def _queue_for_address(self, kind: str, raw_body: bytes, content_type: str | None, source_ip: str) -> None:
+        email = normalise_address(require(self._data(raw_body, content_type), (Field("email"),), ("email",))["email"])
+        with unavailable_on_fault(self._settings):
+            self._limiter.hit("mail", email, source_ip)
+            self._queue.put({"kind": kind, "email": email})
+
+    def verify_email(self, raw_body: bytes, content_type: str | None) -> dict[str, str]:
+        """POST /auth/registration/verify-email/: the key's registration becomes the account."""
+        key = require(self._data(raw_body, content_type), (Field("key"),))["key"]
+        if len(key) > MAX_LINK_PART:
+            raise NotFound()
+        with unavailable_on_fault(self._settings):
+            item = self._links.consume_verification_key(key)
+            customer = self._customers.get(item["customer_id"]["S"]) if item else None
+            if item is None or customer is None or customer.email_verified or customer.email != item["email"]["S"]:
+                raise NotFound()
+            try:
+                self._customers.confirm_email(customer, item["password_hash"]["S"], revoke_at=self._clock())
+            except CustomerChanged:
+                raise NotFound() from None
+        logger.info("address verified", extra={"customer_id": customer.customer_id})
+        return OK
+
+    def confirm_reset(self, raw_body: bytes, content_type: str | None) -> dict[str, str]:
+        """POST /auth/password/reset/confirm/: a new password, every session ended, address verified."""
+        fields = (
+            Field("new_password1", self._password),
+            Field("new_password2", self._password),
+            Field("uid"),
+            Field("token"),
+        )
+        values = require(self._data(raw_body, content_type), fields)
+        uid, token = values["uid"], values["token"]
+        with unavailable_on_fault(self._settings):
+            link = self._links.reset_link(uid) if len(uid) <= MAX_LINK_PART else None
+            if link is None:
+                raise ValidationFailed({"uid": INVALID_VALUE})
+            token_hash = digest(token)
+            customer = self._customers.get(link["customer_id"]["S"])
+            if (
+                not hmac.compare_digest(token_hash, link["token_hash"]["S"])
+                or customer is None
+                or not customer.is_active
+                or not hmac.compare_digest(digest(customer.password_hash), link["password_fingerprint"]["S"])
+            ):
+                raise ValidationFailed({"token": INVALID_VALUE})
+            new_password = self._new_password(customer, values["new_password1"], values["new_password2"])
+            if self._passwords.verify(new_password, customer.password_hash):
+                raise ValidationFailed({"new_password2": [SAME_AS_OLD]})
+            if not self._links.consume_reset_link(uid, token_hash):
+                raise ValidationFailed({"token": INVALID_VALUE})
+            try:
+                self._customers.replace_password(
+                    customer, self._passwords.hash(new_password), self._clock(), verify=True
+                )
+            except CustomerChanged:
+                raise ValidationFailed({"token": INVALID_VALUE}) from None
+        logger.info("password reset", extra={"customer_id": customer.customer_id})
+        return RESET_DONE
+
+    def change_password(
+        self, caller_id: str | None, raw_body: bytes, content_type: str | None, source_ip: str
+    ) -> dict[str, str]:
+        """POST /auth/password/change/: every earlier session ends; the caller gets a fresh pair."""
+        if not caller_id:
+            raise AuthenticationFailed("Authentication credentials were not provided.")
+        fields = (
+            Field("old_password", self._password),
+            Field("new_password1", self._password),
+            Field("new_password2", self._password),
+        )
+        values = require(self._data(raw_body, content_type), fields)
+        with unavailable_on_fault(self._settings):
+            self._limiter.hit("password", f"customer:{caller_id}", source_ip)
+            customer = self._active_customer(caller_id)
+            if not self._passwords.verify(values["old_password"], customer.password_hash):
+                raise ValidationFailed({"old_password": [OLD_PASSWORD_WRONG]})
+            new_password = self._new_password(customer, values["new_password1"], values["new_password2"])
+            if new_password == values["old_password"]:
+                raise ValidationFailed({"new_password2": [SAME_AS_OLD]})
+            revoke_at = self._clock()
+            try:
+                self._customers.replace_password(customer, self._passwords.hash(new_password), revoke_at, verify=False)
+            except CustomerChanged:
+                raise ValidationFailed({"old_password": [OLD_PASSWORD_WRONG]}) from None
+            _wait_out_revocation_second(revoke_at, self._clock, self._sleep)
+            pair = self._tokens.issue_pair(customer.customer_id)
+        logger.info("password changed", extra={"customer_id": customer.customer_id})
+        return {"detail": PASSWORD_SAVED, **pair}
+
+    def user(self, caller_id: str | None) -> dict[str, Any]:
+        """GET /auth/user/."""
+        with unavailable_on_fault(self._settings):
+            return _user_body(self._active_customer(caller_id))
+
+    def update_user(self, caller_id: str | None, raw_body: bytes, content_type: str | None) -> dict[str, Any]:
+        """PUT / PATCH /auth/user/: first_name and last_name; anything else is ignored."""
+        with unavailable_on_fault(self._settings):
+            customer = self._active_customer(caller_id)
+            names = optional_names(self._data(raw_body, content_type))
+            if names:
+                updated = self._customers.set_names(
+                    customer.customer_id,
+                    names.get("first_name", customer.first_name),
+                    names.get("last_name", customer.last_name),
+                )
+                if updated is None:
+                    raise AuthenticationFailed("User not found", "user_not_found")
+                customer = updated
+        return _user_body(customer)
+
+    def _active_customer(self, caller_id: str | None) -> Customer:
+        if not caller_id:
+            raise AuthenticationFailed("Authentication credentials were not provided.")
+        customer = self._customers.get(caller_id)
+        if customer is None:
+            raise AuthenticationFailed("User not found", "user_not_found")
+        if not customer.is_active:
+            raise AuthenticationFailed("User is inactive", "user_inactive")
+        return customer
+
+    def _new_password(self, customer: Customer, first: str, second: str) -> str:
+        """Django's SetPasswordForm: mismatch first, then every validator, all on new_password2."""
+        if first != second:
+            raise ValidationFailed({"new_password2": [MISMATCH]})
+        refused = self._policy.check(
+            second, email=customer.email, first_name=customer.first_name, last_name=customer.last_name
+        )
+        if refused:
+            raise ValidationFailed({"new_password2": refused})
+        return second
+
+
+class AccountMailer:
+    """The mailer's side: what a job means for the address, and the one message it gets."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        customers: CustomerStore,
+        links: LinkTokens,
+        sender: mail.Sender,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self._settings = settings
+        self._customers = customers
+        self._links = links
+        self._sender = sender
+        self._clock = clock
+        self._storefront = settings.STOREFRONT_URL.rstrip("/")
+
+    def handle(self, job: dict[str, str]) -> str:
+        """Do one job; returns what was sent (for the log and the tests), never the link."""
+        kind, email = job["kind"], job["email"]
+        if kind == "registration":
+            return self._registration(email, job["password_hash"])
+        customer = self._customers.find_by_email(email)
+        if kind == "resend" and customer is not None and customer.is_active and not customer.email_verified:
+            self._send_confirmation(customer, customer.password_hash)
+            return "confirm_address"
+        if kind == "reset" and customer is not None and customer.is_active:
+            self._sender.send(mail.reset_password(email, self._reset_url(customer), self._reset_lifetime))
+            return "reset_password"
+        return "nothing"
+
+    def _registration(self, email: str, password_hash: str) -> str:
+        pending_until = int(self._clock()) + self._settings.EMAIL_VERIFICATION_LIFETIME
+        outcome, customer = self._customers.register(email, password_hash, pending_until)
+        if outcome == Registration.TAKEN:
+            link = self._reset_url(customer) if customer.is_active else None
+            self._sender.send(mail.already_registered(email, link, self._reset_lifetime))
+            return "already_registered"
+        self._send_confirmation(customer, password_hash)
+        return "confirm_address"
+
+    def _send_confirmation(self, customer: Customer, password_hash: str) -> None:
+        lifetime = self._settings.EMAIL_VERIFICATION_LIFETIME
+        key = self._links.new_verification_key(customer, password_hash, lifetime)
+        link = f"{self._storefront}/verify-email?{urlencode({'key': key})}"
+        self._sender.send(mail.confirm_address(customer.email, link, lifetime))
+
+    @property
+    def _reset_lifetime(self) -> int:
+        return self._settings.PASSWORD_RESET_LIFETIME
+
+    def _reset_url(self, customer: Customer) -> str:
+        uid, token = self._links.new_reset_link(customer, self._reset_lifetime)
+        return f"{self._storefront}/reset-password?{urlencode({'uid': uid, 'token': token})}"
+
+
+def _user_body(customer: Customer) -> dict[str, Any]:
+    """dj-rest-auth's UserDetailsSerializer: pk (an integer, as Django's), email, names."""
+    pk: int | str = int(customer.customer_id) if customer.customer_id.isdigit() else customer.customer_id
+    return {"pk": pk, "email": customer.email, "first_name": customer.first_name, "last_name": customer.last_name}
+
+
+def _in_order(errors: dict[str, Any], fields: tuple[Field, ...]) -> dict[str, Any]:
+    return {field.name: errors[field.name] for field in fields if field.name in errors}
+
+
+def _condition_failed(error: ClientError) -> bool:
+    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"
