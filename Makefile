@@ -89,6 +89,17 @@ define lambda_bundle
 	$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)" >/dev/null
 endef
 
+# The password policy's list of common passwords is Django's own file, taken at build time
+# from the pinned Django wheel (80 KB), so no bundle carries Django and no copy lives in git.
+define common_password_list
+	$(PYTHON) -m pip download --quiet --no-deps --only-binary=:all: --disable-pip-version-check \
+		-c $(ROOT)constraints.txt -d "$(ARTIFACTS_DIR)/.django-wheel" django
+	$(PYTHON) -c 'import sys, glob, zipfile; wheel = glob.glob(sys.argv[1] + "/*.whl")[0]; \
+		open(sys.argv[2], "wb").write(zipfile.ZipFile(wheel).read("django/contrib/auth/common-passwords.txt.gz"))' \
+		"$(ARTIFACTS_DIR)/.django-wheel" "$(ARTIFACTS_DIR)/shared/common-passwords.txt.gz"
+	rm -rf "$(ARTIFACTS_DIR)/.django-wheel"
+endef
+
 build-ObtainTokenFunction:
 	$(call lambda_bundle,obtain_token)
 build-RefreshTokenFunction:
@@ -107,6 +118,26 @@ build-AuthorizerFunction:
 	$(call lambda_bundle,authorizer)
 build-CustomerProfileFunction:
 	$(call lambda_bundle,customer_profile)
+build-RegisterFunction:
+	$(call lambda_bundle,register)
+	$(call common_password_list)
+build-VerifyEmailFunction:
+	$(call lambda_bundle,verify_email)
+	$(call common_password_list)
+build-RequestMailFunction:
+	$(call lambda_bundle,request_mail)
+	$(call common_password_list)
+build-ResetPasswordFunction:
+	$(call lambda_bundle,reset_password)
+	$(call common_password_list)
+build-ChangePasswordFunction:
+	$(call lambda_bundle,change_password)
+	$(call common_password_list)
+build-CurrentUserFunction:
+	$(call lambda_bundle,current_user)
+	$(call common_password_list)
+build-MailerFunction:
+	$(call lambda_bundle,mailer)
 
 bench: install
 	$(BIN)/python bench/run.py

@@ -171,7 +171,7 @@ class AccountService:
         policy: PasswordPolicy,
         limiter: RateLimiter,
         queue: mail.MailQueue,
-        tokens: TokenService,
+        tokens: Callable[[], TokenService],
         clock: Callable[[], float] = time.time,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
@@ -182,7 +182,7 @@ class AccountService:
         self._policy = policy
         self._limiter = limiter
         self._queue = queue
-        self._tokens = tokens
+        self._tokens = tokens  # only the password change signs: the other functions never read the key
         self._clock = clock
         self._sleep = sleep
         self._password = settings.MAX_PASSWORD_CHARS
@@ -309,7 +309,7 @@ class AccountService:
             except CustomerChanged:
                 raise ValidationFailed({"old_password": [OLD_PASSWORD_WRONG]}) from None
             _wait_out_revocation_second(revoke_at, self._clock, self._sleep)
-            pair = self._tokens.issue_pair(customer.customer_id)
+            pair = self._tokens().issue_pair(customer.customer_id)
         logger.info("password changed", extra={"customer_id": customer.customer_id})
         return {"detail": PASSWORD_SAVED, **pair}
 

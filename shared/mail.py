@@ -9,8 +9,8 @@ with a plain-text and an HTML part:
 - ``ses``: Amazon SES v2 ``SendEmail`` from ``MAIL_FROM``, the message as raw MIME (deployed;
   moto in tests);
 - ``directory`` (`make local`): one RFC 5322 ``.eml`` file per message under
-  ``MAIL_DIRECTORY`` and one line on standard output with the link, as Django's console
-  backend prints a message.
+  ``MAIL_DIRECTORY``; the local server prints one line per file with its link, as Django's
+  console backend prints a message (tools/local_server.py).
 
 Jobs carry an address and, for a registration, the new password's argon2id hash (never a
 password); the queue is encrypted at rest. Links and tokens are never logged.
@@ -72,7 +72,7 @@ class SesSender:
 
 
 class DirectorySender:
-    """`make local`'s mail: files a person (or a browser test) can open, one line each."""
+    """`make local`'s mail: files a person (or a browser test) can open."""
 
     def __init__(self, directory: Path, mail_from: str) -> None:
         self._directory = directory
@@ -83,7 +83,6 @@ class DirectorySender:
         self._directory.mkdir(parents=True, exist_ok=True)
         path = self._directory / f"{time.time_ns()}-{uuid.uuid4().hex[:8]}.eml"
         path.write_bytes(message.as_bytes())
-        print(f"mail to {mail.to}: {mail.subject} {mail.link or '(no link)'} [{path.name}]", flush=True)
 
 
 def rfc5322(mail: Mail, mail_from: str) -> EmailMessage:

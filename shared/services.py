@@ -146,7 +146,7 @@ def account_service() -> AccountService:
         PasswordPolicy(settings.BREACHED_PASSWORD_CHECK, settings.BREACHED_PASSWORD_TIMEOUT),
         limiter,
         MailQueue(sqs_client(), settings.MAIL_QUEUE_URL),
-        token_service(),
+        token_service,
     )
 
 

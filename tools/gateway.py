@@ -124,6 +124,7 @@ class ApiModel:
     code_dirs: dict[str, str]  # logical id -> functions/<name>
     table: dict[str, Any]
     cache: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    queue_consumers: dict[str, str] = field(default_factory=dict)  # function -> SQS queue name
 
     def route_for(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
@@ -280,6 +281,7 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
     routes: list[Route] = []
     environments: dict[str, dict[str, str]] = {}
     code_dirs: dict[str, str] = {}
+    consumers: dict[str, str] = {}
     for name, res in resources.items():
         if res["Type"] != "AWS::Serverless::Function":
             continue
@@ -288,6 +290,9 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
         variables = {**global_env, **props.get("Environment", {}).get("Variables", {})}
         environments[name] = {key: str(resolve(value)) for key, value in variables.items()}
         for event in props.get("Events", {}).values():
+            if event["Type"] == "SQS":
+                queue = event["Properties"]["Queue"]["Fn::GetAtt"][0]
+                consumers[name] = str(resolve({"Ref": queue}))
             if event["Type"] != "Api" or event["Properties"].get("RestApiId", {}).get("Ref") != api_id:
                 continue
             event_props = event["Properties"]
@@ -302,7 +307,9 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
     # Fixed paths before parameterised ones, as API Gateway prefers the most specific.
     routes.sort(key=lambda route: route.path.count("{"))
     table = next(res["Properties"] for res in resources.values() if res["Type"] == "AWS::DynamoDB::Table")
-    return ApiModel(stage, routes, authorizer, responses, environments, code_dirs, resolve(table))
+    model = ApiModel(stage, routes, authorizer, responses, environments, code_dirs, resolve(table))
+    model.queue_consumers = consumers
+    return model
 
 
 class _Resolver:
@@ -337,7 +344,7 @@ class _Resolver:
             return ACCOUNT_ID
         resource = self._resources.get(name, {})
         props = resource.get("Properties", {})
-        for key in ("TableName", "Name"):
+        for key in ("TableName", "Name", "QueueName"):
             if key in props:
                 return self(props[key])
         return name

@@ -10,6 +10,9 @@ What it does:
 - runs each function in its own worker process (tools/lambda_worker.py), a container
   with the function's own environment, handed real API Gateway proxy events;
 - serves the authorizer's key through a stand-in of the Parameters and Secrets extension;
+- mail: creates the template's SQS queues in moto and hands their messages to the consuming
+  function (the mailer) as SQS events; the mailer writes each message as an ``.eml`` file
+  under .local/mail/ and this server prints one line per message with its link;
 - logs one line per request: method, path, status, milliseconds (no bodies, no query
   strings, no headers: they can carry tokens). Function logs go to .local/logs/.
 
@@ -44,6 +47,13 @@ from tools.secrets_extension import SecretsExtensionServer
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = ROOT / ".local" / "logs"
+MAIL = ROOT / ".local" / "mail"
+ENDPOINT_VARIABLES = (
+    "AWS_ENDPOINT_URL_DYNAMODB",
+    "AWS_ENDPOINT_URL_SECRETS_MANAGER",
+    "AWS_ENDPOINT_URL_SQS",
+    "AWS_ENDPOINT_URL_SESV2",
+)
 DEMO_EMAIL = "customer@example.com"
 DEMO_PASSWORD = "SecurePass123!"
 DEV_SIGNING_KEY = "local-dev-signing-key-not-for-production-0123456789"
@@ -171,21 +181,17 @@ class _Handler(BaseHTTPRequestHandler):
 
 def prepare_storage(model: gateway.ApiModel, storage_port: int) -> tuple[dict[str, str], Any]:
     """Endpoints for the functions and authctl, starting moto's server where none is given."""
-    endpoints = {
-        name: os.environ[name]
-        for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER")
-        if os.environ.get(name)
-    }
+    endpoints = {name: os.environ[name] for name in ENDPOINT_VARIABLES if os.environ.get(name)}
     moto_server = None
-    if len(endpoints) < 2:
+    if len(endpoints) < len(ENDPOINT_VARIABLES):
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request lines from moto
         moto_server = ThreadedMotoServer(ip_address="127.0.0.1", port=storage_port, verbose=False)
         moto_server.start()
         url = f"http://127.0.0.1:{storage_port}"
-        endpoints.setdefault("AWS_ENDPOINT_URL_DYNAMODB", url)
-        endpoints.setdefault("AWS_ENDPOINT_URL_SECRETS_MANAGER", url)
+        for name in ENDPOINT_VARIABLES:
+            endpoints.setdefault(name, url)
         os.environ.update(FAKE_CREDENTIALS)
     os.environ.update(endpoints)
     os.environ.setdefault("AWS_REGION", REGION)
@@ -218,6 +224,68 @@ def create_resources(model: gateway.ApiModel, environment: dict[str, str], rotat
     current = parse(secrets_client.get_secret_value(SecretId=signing)["SecretString"], settings.legacy_algorithm)
     if settings.ALGORITHM in ASYMMETRIC and current.current.alg != settings.ALGORITHM:
         KeyRotation(secrets_client, settings, verification).rotate_now(signing)
+
+
+def create_queues(model: gateway.ApiModel) -> dict[str, str]:
+    """Each queue a function consumes, by name -> URL (created if absent)."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    return {name: sqs.create_queue(QueueName=name)["QueueUrl"] for name in set(model.queue_consumers.values())}
+
+
+class QueuePoller(threading.Thread):
+    """SQS's event source mapping: long-polls a queue and hands batches to its function."""
+
+    def __init__(self, queue_url: str, worker: Worker) -> None:
+        super().__init__(daemon=True)
+        self._queue_url = queue_url
+        self._worker = worker
+        self._sqs = boto3.client("sqs", region_name=REGION)
+        self._stopped = threading.Event()
+
+    def run(self) -> None:
+        while not self._stopped.is_set():
+            with contextlib.suppress(Exception):  # moto stopping at Ctrl-C: the loop ends with it
+                self._poll_once()
+
+    def _poll_once(self) -> None:
+        messages = self._sqs.receive_message(QueueUrl=self._queue_url, MaxNumberOfMessages=10, WaitTimeSeconds=1).get(
+            "Messages", []
+        )
+        if not messages:
+            return
+        before = set(MAIL.glob("*.eml")) if MAIL.exists() else set()
+        records = [
+            {"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"], "body": message["Body"]}
+            | {"eventSource": "aws:sqs", "attributes": {}, "messageAttributes": {}}
+            for message in messages
+        ]
+        failed = set()
+        try:
+            answer = self._worker.invoke({"Records": records})
+            failed = {item["itemIdentifier"] for item in answer.get("batchItemFailures", [])}
+        except RuntimeError:
+            failed = {message["MessageId"] for message in messages}  # the whole batch goes back
+        for message in messages:
+            if message["MessageId"] not in failed:
+                self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
+        for path in sorted((set(MAIL.glob("*.eml")) if MAIL.exists() else set()) - before):
+            print(mail_line(path), flush=True)
+
+    def stop(self) -> None:
+        self._stopped.set()
+
+
+def mail_line(path: Path) -> str:
+    """One line per message, as Django's console backend shows one: to, subject, link, file."""
+    from email import message_from_bytes, policy
+    from email.message import EmailMessage
+
+    message = message_from_bytes(path.read_bytes(), policy=policy.default)
+    assert isinstance(message, EmailMessage)
+    part = message.get_body(preferencelist=("plain",))
+    text = part.get_content() if part is not None else ""
+    link = next((line for line in text.splitlines() if line.startswith(("http://", "https://"))), "(no link)")
+    return f"mail to {message['To']}: {message['Subject']} {link} ({path.relative_to(ROOT)})"
 
 
 def seed_demo_customer(environment: dict[str, str]) -> str:
@@ -255,6 +323,7 @@ def main(argv: list[str] | None = None) -> int:
     rotation = next(env for env in model.environments.values() if "VERIFICATION_KEY_SECRET_ID" in env)
     create_resources(model, first_function, rotation)
     customer_id = seed_demo_customer({**os.environ, **first_function})
+    queue_urls = create_queues(model)
 
     session_token = secrets.token_urlsafe(16)
     extension = SecretsExtensionServer(0, session_token, REGION).start()
@@ -265,7 +334,16 @@ def main(argv: list[str] | None = None) -> int:
             environment.update(
                 PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=str(extension.port), AWS_SESSION_TOKEN=session_token
             )
+        if environment.get("MAIL_QUEUE_URL") in queue_urls:
+            environment["MAIL_QUEUE_URL"] = queue_urls[environment["MAIL_QUEUE_URL"]]
+        if function in model.queue_consumers:
+            environment.update(MAIL_SENDER="directory", MAIL_DIRECTORY=str(MAIL))
+            if "StorefrontUrl" not in overrides:  # the demo storefront this server serves
+                environment["STOREFRONT_URL"] = f"http://127.0.0.1:{args.port}"
         workers[function] = Worker(function, code_dir, environment)
+    pollers = [QueuePoller(queue_urls[queue], workers[function]) for function, queue in model.queue_consumers.items()]
+    for poller in pollers:
+        poller.start()
 
     api = LocalApi(args.port, model, workers)
     _announce(args.port, endpoints, moto_server is not None, first_function, customer_id)
@@ -275,6 +353,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\nstopping", flush=True)
     finally:
         api.server_close()
+        for poller in pollers:
+            poller.stop()
         for worker in workers.values():
             worker.stop()
         extension.shutdown()

@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import http
-from shared.services import account_service
+from shared.services import account_service, token_service
 
 PATH = "/auth/password/change/"
 
@@ -17,6 +17,7 @@ metrics = Metrics()
 app = APIGatewayRestResolver()
 http.install(app, PATH, logger, metrics)
 service = account_service()
+token_service()  # the one account function that signs: its key is fetched at cold start
 
 
 @app.post(PATH)
