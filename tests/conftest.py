@@ -31,6 +31,7 @@ from tests.helpers import (
     UNSET_ENVIRONMENT,
     HttpAnswer,
 )
+from tests.mailbox import Mailbox
 from tools.secrets_extension import SecretsExtensionServer
 
 
@@ -240,3 +241,9 @@ def authorizer(
     """The real authorizer handler, cold-started with its key from the extension."""
     module = load_handler("authorizer")
     return lambda event: module.lambda_handler(event, lambda_context)
+
+
+@pytest.fixture
+def mailbox(aws: None, load_handler: Callable[[str], ModuleType], lambda_context: FakeLambdaContext) -> Mailbox:
+    """The mail queue drained through the real mailer, and what it sent through (moto's) SES."""
+    return Mailbox(load_handler, lambda_context)

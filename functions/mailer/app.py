@@ -23,6 +23,7 @@ mailer = account_mailer()
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     failures = []
     for record in event.get("Records", []):
+        metrics.add_metric(name="MailJobs", unit=MetricUnit.Count, value=1)
         try:
             sent = mailer.handle(json.loads(record["body"]))
         except Exception as error:

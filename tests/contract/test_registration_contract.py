@@ -1,0 +1,284 @@
+"""POST /auth/registration/, verify-email/, resend-email/ and login before verification, row by row.
+
+Rows of the account contract (docs/account-contract.md) answer dj-rest-auth's status and body;
+the rows marked "difference" are where dj-rest-auth has a defect and this service does better.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import boto3
+import pytest
+
+from shared import services
+from shared.customers import Customer
+from tests.helpers import PASSWORD, REGION, TABLE_NAME, HttpAnswer, json_event
+from tests.mailbox import OTHER_STRONG, STRONG, Mailbox, login, register
+
+Call = Callable[..., HttpAnswer]
+SENT = {"detail": "Verification e-mail sent."}
+REQUIRED = ["This field is required."]
+BLANK = ["This field may not be blank."]
+SHORT = "This password is too short. It must contain at least 8 characters."
+COMMON = "This password is too common."
+NUMERIC = "This password is entirely numeric."
+THROTTLED = {"detail": "Too many failed login attempts. Try again later.", "code": "throttled"}
+
+
+def verify(call: Call, key: Any) -> HttpAnswer:
+    return call("verify_email", json_event("verify_email_unknown_key", {"key": key}))
+
+
+def resend(call: Call, email: str) -> HttpAnswer:
+    return call("request_mail", json_event("resend_email_ok", {"email": email}))
+
+
+def stored(email: str) -> Customer | None:
+    return services.customer_store().find_by_email(email)
+
+
+def test_given_a_new_address_when_registering_then_201_no_tokens_no_cookies_and_a_confirmation_mail(
+    call: Call, mailbox: Mailbox
+) -> None:
+    answer = register(call, "new@example.com")
+
+    assert (answer.status, answer.body) == (201, SENT)
+    assert "set-cookie" not in answer.headers
+    mail = mailbox.one()
+    assert (mail.to, mail.sender, mail.subject) == ("new@example.com", "shop@example.com", "Confirm your email address")
+    assert mail.link is not None
+    assert mail.link.startswith("https://shop.example/verify-email?key=")
+    assert mail.link in mail.html
+    customer = stored("new@example.com")
+    assert customer is not None
+    assert (customer.is_active, customer.email_verified, customer.last_login) == (
+        True,
+        False,
+        None,
+    )
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        ({}, {"email": REQUIRED, "password1": REQUIRED, "password2": REQUIRED}),
+        ({"email": "a@example.com"}, {"password1": REQUIRED, "password2": REQUIRED}),
+        ({"password1": STRONG, "password2": STRONG}, {"email": REQUIRED}),
+        ({"email": "a@example.com", "password1": STRONG}, {"password2": REQUIRED}),
+        ({"email": "", "password1": "", "password2": ""}, {"email": BLANK, "password1": BLANK, "password2": BLANK}),
+        (
+            {"email": "a@example.com", "password1": STRONG, "password2": OTHER_STRONG},
+            {"non_field_errors": ["The two password fields didn't match."]},
+        ),
+        ({"email": "a@example.com", "password1": "xQ7#kp2", "password2": "xQ7#kp2"}, {"password1": [SHORT]}),
+        ({"email": "a@example.com", "password1": "password123", "password2": "password123"}, {"password1": [COMMON]}),
+        ({"email": "a@example.com", "password1": "40958371628", "password2": "40958371628"}, {"password1": [NUMERIC]}),
+        ({"email": "a@example.com", "password1": "1234", "password2": "1234"}, {"password1": [SHORT, COMMON, NUMERIC]}),
+        (
+            {"email": "a@example.com", "password1": "1234", "password2": "12345"},
+            {"password1": [SHORT, COMMON, NUMERIC]},
+        ),
+        (
+            {"email": "margaret.hamilton@example.com", "password1": "hamilton1969", "password2": "hamilton1969"},
+            {"non_field_errors": ["The password is too similar to the email address."]},
+        ),
+        (
+            {"email": "not-an-email", "password1": STRONG, "password2": STRONG},
+            {"email": ["Enter a valid email address."]},
+        ),
+    ],
+)
+def test_given_a_bad_registration_when_posted_then_400_with_the_anchors_body_and_nothing_queued(
+    call: Call, mailbox: Mailbox, body: dict[str, str], expected: dict[str, list[str]]
+) -> None:
+    answer = call("register", json_event("register_ok", body))
+
+    assert (answer.status, answer.body) == (400, expected)
+    assert mailbox.queued() == []
+
+
+def test_given_malformed_json_or_get_when_registering_then_the_anchors_400_and_405(call: Call) -> None:
+    malformed = call("register", json_event("register_ok", '{"email": '))
+    get = call("register", json_event("register_ok", None, method="GET"))
+
+    assert (malformed.status, malformed.body) == (
+        400,
+        {"detail": "JSON parse error - Expecting value: line 1 column 11 (char 10)"},
+    )
+    assert (get.status, get.body) == (405, {"detail": 'Method "GET" not allowed.'})
+
+
+def test_difference_given_a_verified_address_when_registering_then_the_same_201_and_a_you_have_an_account_mail(
+    call: Call, customer: Customer, mailbox: Mailbox
+) -> None:
+    answers = [register(call, customer.email, OTHER_STRONG), register(call, customer.email.upper(), OTHER_STRONG)]
+
+    assert [(answer.status, answer.body) for answer in answers] == [(201, SENT), (201, SENT)]
+    mails = mailbox.deliver()
+    assert [mail.subject for mail in mails] == ["You already have an account"] * 2
+    assert mails[0].link is not None
+    assert mails[0].link.startswith("https://shop.example/reset-password?uid=")
+    assert login(call, customer.email, PASSWORD).status == 200, "the account is untouched"
+    assert login(call, customer.email, OTHER_STRONG).status == 401
+
+
+def test_difference_given_a_squatted_address_when_its_owner_registers_then_201_and_the_owners_key_decides(
+    call: Call, mailbox: Mailbox
+) -> None:
+    squatter = register(call, "carol@example.com", OTHER_STRONG)
+    squatter_key = mailbox.one().query()["key"]
+    owner = register(call, "Carol@Example.COM", STRONG)
+    owner_key = mailbox.one().query()["key"]
+
+    assert [(squatter.status, squatter.body), (owner.status, owner.body)] == [(201, SENT), (201, SENT)]
+    assert (verify(call, owner_key).status, verify(call, squatter_key).status) == (200, 404)
+    assert login(call, "carol@example.com", STRONG).status == 200
+    assert login(call, "carol@example.com", OTHER_STRONG).status == 401
+
+
+def test_given_a_new_address_in_mixed_case_when_registering_then_it_is_stored_lower_cased(
+    call: Call, mailbox: Mailbox
+) -> None:
+    assert register(call, "Dora@Example.COM").status == 201
+    assert mailbox.one().to == "dora@example.com"
+    assert stored("dora@example.com") is not None
+
+
+def test_difference_given_a_username_field_when_registering_then_it_is_ignored(call: Call, mailbox: Mailbox) -> None:
+    answer = register(call, "erin@example.com", username="erin")
+
+    assert (answer.status, answer.body) == (201, SENT)
+    assert mailbox.one().to == "erin@example.com"
+
+
+def test_given_the_key_from_the_mail_when_verifying_then_ok_once_and_404_after(call: Call, mailbox: Mailbox) -> None:
+    register(call, "fred@example.com")
+    key = mailbox.one().query()["key"]
+
+    first, second = verify(call, key), verify(call, key)
+
+    assert (first.status, first.body) == (200, {"detail": "ok"})
+    assert "set-cookie" not in first.headers
+    assert (second.status, second.body) == (404, {"detail": "Not found."})
+    assert login(call, "fred@example.com", STRONG).status == 200
+
+
+@pytest.mark.parametrize(("body", "status", "expected"), [
+    ({"key": "not-a-key"}, 404, {"detail": "Not found."}),
+    ({}, 400, {"key": REQUIRED}),
+    ({"key": ""}, 400, {"key": BLANK}),
+    ({"key": "k" * 5000}, 404, {"detail": "Not found."}),
+])  # fmt: skip
+def test_given_a_bad_key_when_verifying_then_the_anchors_answer(
+    call: Call, body: dict[str, str], status: int, expected: dict[str, Any]
+) -> None:
+    answer = call("verify_email", json_event("verify_email_unknown_key", body))
+
+    assert (answer.status, answer.body) == (status, expected)
+
+
+def test_given_a_key_with_one_character_changed_or_get_when_verifying_then_404_and_405(
+    call: Call, mailbox: Mailbox
+) -> None:
+    register(call, "gina@example.com")
+    key = mailbox.one().query()["key"]
+    altered = key[:-1] + ("A" if key[-1] != "A" else "B")
+
+    assert verify(call, altered).status == 404
+    get = call("verify_email", json_event("verify_email_unknown_key", None, method="GET"))
+    assert (get.status, get.body) == (405, {"detail": 'Method "GET" not allowed.'})
+    assert verify(call, key).status == 200
+
+
+def test_given_two_resends_when_verifying_with_the_first_key_then_ok_and_the_resent_keys_404(
+    call: Call, mailbox: Mailbox
+) -> None:
+    register(call, "hank@example.com")
+    first = mailbox.one().query()["key"]
+    answers = [resend(call, "hank@example.com"), resend(call, "HANK@example.com")]
+    resent = [mail.query()["key"] for mail in mailbox.deliver()]
+
+    assert [(answer.status, answer.body) for answer in answers] == [(200, {"detail": "ok"})] * 2
+    assert len(resent) == 2
+    assert verify(call, first).status == 200
+    assert [verify(call, key).status for key in resent] == [404, 404]
+
+
+def test_given_a_verified_or_unknown_address_when_resending_then_ok_and_no_mail(
+    call: Call, customer: Customer, mailbox: Mailbox
+) -> None:
+    answers = [resend(call, customer.email), resend(call, "nobody@example.com")]
+
+    assert [(answer.status, answer.body) for answer in answers] == [(200, {"detail": "ok"})] * 2
+    assert mailbox.deliver() == []
+
+
+@pytest.mark.parametrize(("body", "expected"), [
+    ({"email": "nope"}, {"email": ["Enter a valid email address."]}),
+    ({}, {"email": REQUIRED}),
+])  # fmt: skip
+def test_given_a_bad_resend_when_posted_then_400(call: Call, body: dict[str, str], expected: dict[str, Any]) -> None:
+    answer = call("request_mail", json_event("resend_email_ok", body))
+
+    assert (answer.status, answer.body) == (400, expected)
+
+
+def test_given_an_unverified_customer_when_logging_in_then_not_verified_only_with_the_right_password(
+    call: Call, mailbox: Mailbox
+) -> None:
+    register(call, "ivy@example.com")
+    mailbox.deliver()
+
+    right, wrong = login(call, "ivy@example.com", STRONG), login(call, "ivy@example.com", OTHER_STRONG)
+
+    assert (right.status, right.body) == (400, {"non_field_errors": ["E-mail is not verified."]})
+    assert (wrong.status, wrong.body) == (401, {"detail": "No active account found with the given credentials"})
+
+
+def test_given_verification_switched_off_when_an_unverified_customer_logs_in_then_tokens(
+    call: Call, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    register(call, "jay@example.com")
+    mailbox.deliver()
+    monkeypatch.setenv("REQUIRE_EMAIL_VERIFICATION", "false")
+    services.reset()
+
+    assert login(call, "jay@example.com", STRONG).status == 200
+
+
+def test_difference_keys_are_stored_only_as_hashes(call: Call, mailbox: Mailbox) -> None:
+    register(call, "kate@example.com")
+    key = mailbox.one().query()["key"]
+
+    items = boto3.client("dynamodb", region_name=REGION).scan(TableName=TABLE_NAME)["Items"]
+
+    assert key not in str(items)
+    assert any(item["pk"]["S"].startswith("VERIFY#") for item in items)
+
+
+def test_difference_given_an_expired_key_when_verifying_then_404(call: Call, mailbox: Mailbox) -> None:
+    register(call, "liam@example.com")
+    key = mailbox.one().query()["key"]
+    client = boto3.client("dynamodb", region_name=REGION)
+    item = next(i for i in client.scan(TableName=TABLE_NAME)["Items"] if i["pk"]["S"].startswith("VERIFY#"))
+    client.update_item(
+        TableName=TABLE_NAME,
+        Key={"pk": item["pk"]},
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": "1"}},
+    )
+
+    assert verify(call, key).status == 404
+
+
+def test_difference_given_repeated_registrations_of_one_address_when_over_the_limit_then_429_with_retry_after(
+    call: Call, mailbox: Mailbox
+) -> None:
+    answers = [register(call, "mia@example.com") for _ in range(6)]
+
+    assert [answer.status for answer in answers] == [201] * 5 + [429]
+    assert answers[-1].body == THROTTLED
+    assert 0 < int(answers[-1].headers["retry-after"]) <= 900
+    assert len(mailbox.deliver()) == 5
