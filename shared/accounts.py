@@ -10,12 +10,13 @@ item                     attributes
                          registration this key confirms), expires_at
 ``RESET#<uid>``          token_hash (sha256 of the token), customer_id,
                          password_fingerprint (sha256 of the hash when issued: any
-                         password change voids every older link), expires_at
+                         password change voids every older link), expires_at,
+                         used_at (set once, by a conditional UpdateItem)
 =======================  ===========================================================
 
 Keys and tokens are ``secrets.token_urlsafe(32)``, sent once by mail and stored only as
 SHA-256 hashes; ``uid`` is a random 128-bit name of one reset link, not the customer's id.
-Each is single use (consumed by a conditional DeleteItem) and expires
+Each is single use (consumed by one conditional write) and expires
 (``EMAIL_VERIFICATION_LIFETIME``, ``PASSWORD_RESET_LIFETIME``). Links point to
 ``STOREFRONT_URL``, never to the request's Host.
 
@@ -142,12 +143,14 @@ class LinkTokens:
         return item if item is not None and self._live(item) else None
 
     def consume_reset_link(self, uid: str, token_hash: str) -> bool:
+        """Mark the link used (kept until it expires, so a second use is "token", not "uid", invalid)."""
         try:
-            self._client.delete_item(
+            self._client.update_item(
                 TableName=self._table,
                 Key={"pk": {"S": RESET_PREFIX + uid}},
-                ConditionExpression="token_hash = :hash",
-                ExpressionAttributeValues={":hash": {"S": token_hash}},
+                UpdateExpression="SET used_at = :now",
+                ConditionExpression="token_hash = :hash AND attribute_not_exists(used_at)",
+                ExpressionAttributeValues={":hash": {"S": token_hash}, ":now": {"N": str(int(self._clock()))}},
             )
         except ClientError as error:
             if _condition_failed(error):
@@ -263,7 +266,8 @@ class AccountService:
             token_hash = digest(token)
             customer = self._customers.get(link["customer_id"]["S"])
             if (
-                not hmac.compare_digest(token_hash, link["token_hash"]["S"])
+                "used_at" in link
+                or not hmac.compare_digest(token_hash, link["token_hash"]["S"])
                 or customer is None
                 or not customer.is_active
                 or not hmac.compare_digest(digest(customer.password_hash), link["password_fingerprint"]["S"])

@@ -261,13 +261,15 @@ class CustomerStore:
         A pending (unverified) address never blocks anyone: each registration replaces its
         password and extends its life, and only the one confirmed from the mailbox counts
         (shared/accounts.py keeps each registration's hash with its key). A verified address
-        is left alone. Twice at most: a half-expired pending pair is cleared and created again.
+        is left alone. A half-expired pending pair is cleared, a taken id skipped, and the create retried.
         """
-        for _ in range(2):
+        for _ in range(3):
             try:
                 return Registration.NEW, self.create(email, password_hash, pending_until=pending_until)
             except DuplicateCustomer:
                 existing = self.find_by_email(email)
+            if existing is None and self.find_login(email) is None:
+                continue  # the new id was taken (a customer created with an explicit id): next id
             if existing is None:  # the EMAIL# item outlived its CUSTOMER# (TTL): clear it
                 self._client.delete_item(
                     TableName=self._table,
