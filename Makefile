@@ -14,7 +14,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test lint format template build check-build local bench bench-login-timing deploy clean
+.PHONY: help install test lint format template build check-build local bench bench-login-timing bench-account-timing deploy clean
 
 help:
 	@echo "make local     run the API on http://127.0.0.1:3000 (no Docker, no AWS account)"
@@ -144,6 +144,9 @@ bench: install
 
 bench-login-timing: install
 	$(BIN)/python bench/login_timing.py
+
+bench-account-timing: install
+	$(BIN)/python bench/account_timing.py
 
 format: install
 	$(BIN)/ruff check --fix .
