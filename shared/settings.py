@@ -75,7 +75,7 @@ class Settings(BaseModel):
     BREACHED_PASSWORD_TIMEOUT: float = Field(default=2.0, gt=0)
 
     # Customer accounts (shared/accounts.py): links point to the storefront, never to the Host.
-    STOREFRONT_URL: str = "http://127.0.0.1:3000/demo"
+    STOREFRONT_URL: str = "http://127.0.0.1:3000"
     REQUIRE_EMAIL_VERIFICATION: bool = True
     EMAIL_VERIFICATION_LIFETIME: int = Field(default=3 * 24 * 3600, gt=0)
     PASSWORD_RESET_LIFETIME: int = Field(default=3600, gt=0)

@@ -233,6 +233,7 @@ def _public(customer: Customer) -> dict[str, Any]:
         "id": customer.customer_id,
         "email": customer.email,
         "is_active": customer.is_active,
+        "email_verified": customer.email_verified,
         "last_login": customer.last_login,
         "date_joined": customer.date_joined,
         "tokens_valid_after": customer.tokens_valid_after,

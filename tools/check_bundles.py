@@ -29,6 +29,19 @@ PROBES = {
     "CustomerProfileFunction": ("customer_profile_other", "statusCode", 403),
     "JwksFunction": ("jwks", "statusCode", 503),
     "AuthorizerFunction": ("authorizer_malformed_header", "principalId", "anonymous"),
+    # The account functions read the bundled common-password list at start: a bundle without
+    # it fails to import. Those that must reach DynamoDB answer 503 here (nothing listens).
+    "RegisterFunction": ("register_passwords_differ", "statusCode", 400),
+    "VerifyEmailFunction": ("verify_email_unknown_key", "statusCode", 503),
+    "RequestMailFunction": ("resend_email_ok", "statusCode", 503),
+    "ResetPasswordFunction": ("password_reset_confirm_bad_uid", "statusCode", 503),
+    "ChangePasswordFunction": ("password_change_wrong_old", "statusCode", 503),
+    "CurrentUserFunction": ("current_user_get", "statusCode", 503),
+    "MailerFunction": (
+        "mailer_reset",
+        "batchItemFailures",
+        [{"itemIdentifier": "059f36b4-87a3-44ab-83d2-661975830a7d"}],
+    ),
 }
 SERVE = """
 import json, sys
