@@ -14,8 +14,8 @@ from shared import mail
 from shared.errors import LoginLocked
 from shared.rate_limit import RateLimiter
 from tests.conftest import FakeLambdaContext
-from tests.helpers import REGION, TABLE_NAME, TEST_ENVIRONMENT, HttpAnswer
-from tests.mailbox import Mailbox, parse, register
+from tests.helpers import REGION, TABLE_NAME, TEST_ENVIRONMENT, HttpAnswer, json_event
+from tests.mailbox import STRONG, Mailbox, login, parse, register
 from tools.local_server import mail_line
 
 Call = Callable[..., HttpAnswer]
@@ -94,3 +94,22 @@ def test_given_one_source_ip_when_it_passes_its_limit_then_refused_for_any_addre
 
     with pytest.raises(LoginLocked):
         limiter.hit("mail", "fresh@example.com", "203.0.113.9")
+
+
+def test_given_debug_logging_when_a_customer_signs_up_and_resets_then_no_password_key_or_token_is_logged(
+    call: Call, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
+    register(call, "owen@example.com")
+    key = mailbox.one().query()["key"]
+    call("verify_email", json_event("verify_email_unknown_key", {"key": key}))
+    call("request_mail", json_event("password_reset_ok", {"email": "owen@example.com"}))
+    link = mailbox.one().query()
+    new_password = "Brand-New-Lantern-9"
+    body = {"uid": link["uid"], "token": link["token"], "new_password1": new_password, "new_password2": new_password}
+    assert call("reset_password", json_event("password_reset_confirm_bad_uid", body)).status == 200
+    assert login(call, "owen@example.com", new_password).status == 200
+
+    logged = capsys.readouterr()
+    for secret in (STRONG, new_password, key, link["token"]):
+        assert secret not in logged.out + logged.err
