@@ -113,3 +113,20 @@ def test_given_debug_logging_when_a_customer_signs_up_and_resets_then_no_passwor
     logged = capsys.readouterr()
     for secret in (STRONG, new_password, key, link["token"]):
         assert secret not in logged.out + logged.err
+
+
+def test_given_a_pending_pair_half_removed_by_ttl_when_registering_again_then_a_new_customer(aws: None) -> None:
+    from shared import services
+    from shared.customers import Registration
+
+    store = services.customer_store()
+    _, first = store.register("pat@example.com", "argon2$first", pending_until=2_000_000_000)
+    boto3.client("dynamodb", region_name=REGION).delete_item(
+        TableName=TABLE_NAME, Key={"pk": {"S": "CUSTOMER#" + first.customer_id}}
+    )
+
+    outcome, second = store.register("pat@example.com", "argon2$second", pending_until=2_000_000_000)
+
+    assert outcome == Registration.NEW
+    assert second.customer_id != first.customer_id
+    assert store.find_by_email("pat@example.com") == second
