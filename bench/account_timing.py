@@ -79,7 +79,7 @@ def main() -> int:
         hasher = PasswordHasher(get_settings())
         store = services.customer_store()
         store.create("customer@example.com", hasher.hash(PASSWORD))
-        store.create("pending@example.com", hasher.hash(PASSWORD), pending_until=int(time.time()) + 86400)
+        store.register("pending@example.com", hasher.hash(PASSWORD), pending_until=int(time.time()) + 86400)
         register = importlib.import_module("functions.register.app")
         request_mail = importlib.import_module("functions.request_mail.app")
         context = SimpleNamespace(

@@ -393,7 +393,9 @@ class AccountMailer:
         return "nothing"
 
     def _registration(self, email: str, password_hash: str) -> str:
-        pending_until = int(self._clock()) + self._settings.EMAIL_VERIFICATION_LIFETIME
+        # Awaiting a required confirmation, an unconfirmed registration lasts as long as its key.
+        lifetime = self._settings.EMAIL_VERIFICATION_LIFETIME
+        pending_until = int(self._clock()) + lifetime if self._settings.REQUIRE_EMAIL_VERIFICATION else None
         outcome, customer = self._customers.register(email, password_hash, pending_until)
         if outcome == Registration.TAKEN:
             link = self._reset_url(customer) if customer.is_active else None

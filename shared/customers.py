@@ -216,6 +216,7 @@ class CustomerStore:
         is_active: bool = True,
         date_joined: str | None = None,
         last_login: str | None = None,
+        email_verified: bool = True,
         pending_until: int | None = None,
     ) -> Customer:
         """Create a customer and its email item atomically; DuplicateCustomer if either exists."""
@@ -228,7 +229,7 @@ class CustomerStore:
             is_active=is_active,
             last_login=last_login,
             date_joined=date_joined or utc_now_iso(),
-            email_verified=pending_until is None,
+            email_verified=email_verified,
         )
         try:
             self._client.transact_write_items(
@@ -236,14 +237,14 @@ class CustomerStore:
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": _customer_item(customer, pending_until),
+                            "Item": _pending(_customer_item(customer), customer.email_verified, pending_until),
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": _email_item(customer, pending_until),
+                            "Item": _pending(_email_item(customer), customer.email_verified, pending_until),
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
@@ -255,17 +256,19 @@ class CustomerStore:
             raise
         return customer
 
-    def register(self, email: str, password_hash: str, pending_until: int) -> tuple[str, Customer]:
+    def register(self, email: str, password_hash: str, pending_until: int | None) -> tuple[str, Customer]:
         """A self-registration: a new unverified customer, or a pending one given this password.
 
         A pending (unverified) address never blocks anyone: each registration replaces its
         password and extends its life, and only the one confirmed from the mailbox counts
         (shared/accounts.py keeps each registration's hash with its key). A verified address
         is left alone. A half-expired pending pair is cleared, a taken id skipped, and the create retried.
+        ``pending_until`` (None: kept) is when an unconfirmed registration disappears by TTL.
         """
         for _ in range(3):
             try:
-                return Registration.NEW, self.create(email, password_hash, pending_until=pending_until)
+                created = self.create(email, password_hash, email_verified=False, pending_until=pending_until)
+                return Registration.NEW, created
             except DuplicateCustomer:
                 existing = self.find_by_email(email)
             if existing is None and self.find_login(email) is None:
@@ -280,10 +283,13 @@ class CustomerStore:
                 continue
             if existing.email_verified:
                 return Registration.TAKEN, existing
+            values = {":hash": {"S": password_hash}, ":false": {"BOOL": False}}
+            if pending_until is not None:
+                values[":expires"] = {"N": str(pending_until)}
             self._update_both(
                 existing,
-                "password_hash = :hash, expires_at = :expires",
-                {":hash": {"S": password_hash}, ":expires": {"N": str(pending_until)}, ":false": {"BOOL": False}},
+                "password_hash = :hash" + (", expires_at = :expires" if pending_until is not None else ""),
+                values,
                 condition="email_verified = :false",
             )
             return Registration.PENDING, existing
@@ -471,38 +477,33 @@ def _cancelled_by_condition(error: ClientError) -> bool:
     return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
 
 
-def _pending(item: dict[str, Any], pending_until: int | None) -> dict[str, Any]:
-    """An unverified customer's items carry the flag and their TTL; verified ones neither."""
-    if pending_until is None:
+def _pending(item: dict[str, Any], email_verified: bool, pending_until: int | None) -> dict[str, Any]:
+    """An unverified customer's items carry the flag (and, awaiting confirmation, their TTL)."""
+    if email_verified:
         return item
-    return {**item, "email_verified": {"BOOL": False}, "expires_at": {"N": str(pending_until)}}
+    expiry = {} if pending_until is None else {"expires_at": {"N": str(pending_until)}}
+    return {**item, "email_verified": {"BOOL": False}, **expiry}
 
 
-def _customer_item(customer: Customer, pending_until: int | None = None) -> dict[str, Any]:
-    return _pending(
-        {
-            "pk": {"S": CUSTOMER_PREFIX + customer.customer_id},
-            "customer_id": {"S": customer.customer_id},
-            "email": {"S": customer.email},
-            "password_hash": {"S": customer.password_hash},
-            "is_active": {"BOOL": customer.is_active},
-            "last_login": {"S": customer.last_login} if customer.last_login else {"NULL": True},
-            "date_joined": {"S": customer.date_joined},
-        },
-        pending_until,
-    )
+def _customer_item(customer: Customer) -> dict[str, Any]:
+    return {
+        "pk": {"S": CUSTOMER_PREFIX + customer.customer_id},
+        "customer_id": {"S": customer.customer_id},
+        "email": {"S": customer.email},
+        "password_hash": {"S": customer.password_hash},
+        "is_active": {"BOOL": customer.is_active},
+        "last_login": {"S": customer.last_login} if customer.last_login else {"NULL": True},
+        "date_joined": {"S": customer.date_joined},
+    }
 
 
-def _email_item(customer: Customer, pending_until: int | None = None) -> dict[str, Any]:
-    return _pending(
-        {
-            "pk": {"S": EMAIL_PREFIX + customer.email},
-            "customer_id": {"S": customer.customer_id},
-            "password_hash": {"S": customer.password_hash},
-            "is_active": {"BOOL": customer.is_active},
-        },
-        pending_until,
-    )
+def _email_item(customer: Customer) -> dict[str, Any]:
+    return {
+        "pk": {"S": EMAIL_PREFIX + customer.email},
+        "customer_id": {"S": customer.customer_id},
+        "password_hash": {"S": customer.password_hash},
+        "is_active": {"BOOL": customer.is_active},
+    }
 
 
 def login_record_from_item(email: str, item: dict[str, Any]) -> LoginRecord:

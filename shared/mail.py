@@ -129,7 +129,7 @@ def confirm_address(to: str, link: str, lifetime: int) -> Mail:
         ],
         link,
         "Confirm my address",
-        ["If you did not sign up, ignore this message: an unconfirmed registration is deleted after that time."],
+        ["If you did not sign up, ignore this message."],
     )
 
 

@@ -237,15 +237,19 @@ def test_given_an_unverified_customer_when_logging_in_then_not_verified_only_wit
     assert (wrong.status, wrong.body) == (401, {"detail": "No active account found with the given credentials"})
 
 
-def test_given_verification_switched_off_when_an_unverified_customer_logs_in_then_tokens(
+def test_given_verification_switched_off_when_an_unverified_customer_logs_in_then_tokens_and_no_expiry(
     call: Call, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    register(call, "jay@example.com")
-    mailbox.deliver()
     monkeypatch.setenv("REQUIRE_EMAIL_VERIFICATION", "false")
     services.reset()
+    register(call, "jay@example.com")
+    assert mailbox.one().subject == "Confirm your email address"
 
     assert login(call, "jay@example.com", STRONG).status == 200
+    items = boto3.client("dynamodb", region_name=REGION).scan(TableName=TABLE_NAME)["Items"]
+    customer_items = [item for item in items if item["pk"]["S"].startswith(("CUSTOMER#", "EMAIL#"))]
+    assert customer_items
+    assert not any("expires_at" in item for item in customer_items), "a usable account never expires"
 
 
 def test_difference_keys_are_stored_only_as_hashes(call: Call, mailbox: Mailbox) -> None:
