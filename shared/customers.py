@@ -10,8 +10,8 @@ item                   attributes                                               
                        tokens_valid_after (N, epoch seconds; absent = never),
                        first_name, last_name (absent = ""),
                        email_verified (BOOL; absent = verified),
-                       expires_at (only while unverified: a registration nobody
-                       confirms disappears by TTL)
+                       expires_at (only while a required confirmation is awaited:
+                       a registration nobody confirms disappears by TTL)
 ``EMAIL#<email>``      customer_id, password_hash, is_active, tokens_valid_after,  same transaction
                        email_verified, expires_at (copies, so a login needs this
                        one item)
