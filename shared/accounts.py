@@ -44,7 +44,7 @@ from botocore.exceptions import ClientError
 from shared import mail
 from shared.account_forms import collect, optional_names, require
 from shared.aws import unavailable_on_fault
-from shared.customers import Customer, CustomerChanged, CustomerStore, Registration
+from shared.customers import MAX_EMAIL_LENGTH, Customer, CustomerChanged, CustomerStore, Registration
 from shared.errors import AuthenticationFailed, NotFound, ValidationFailed
 from shared.forms import Field, parse_body
 from shared.login import _wait_out_revocation_second
@@ -196,7 +196,11 @@ class AccountService:
     def register(self, raw_body: bytes, content_type: str | None, source_ip: str) -> dict[str, str]:
         """POST /auth/registration/: 201 and one job for every well-formed request."""
         data = self._data(raw_body, content_type)
-        fields = (Field("email"), Field("password1", self._password), Field("password2", self._password))
+        fields = (
+            Field("email", MAX_EMAIL_LENGTH),
+            Field("password1", self._password),
+            Field("password2", self._password),
+        )
         values, errors = collect(data, fields, emails=("email",))
         if "password1" in values:
             weak = self._policy.without_customer(values["password1"])
@@ -227,7 +231,9 @@ class AccountService:
         return RESET_SENT
 
     def _queue_for_address(self, kind: str, raw_body: bytes, content_type: str | None, source_ip: str) -> None:
-        email = normalise_address(require(self._data(raw_body, content_type), (Field("email"),), ("email",))["email"])
+        email = normalise_address(
+            require(self._data(raw_body, content_type), (Field("email", MAX_EMAIL_LENGTH),), ("email",))["email"]
+        )
         with unavailable_on_fault(self._settings):
             self._limiter.hit("mail", email, source_ip)
             self._queue.put({"kind": kind, "email": email})

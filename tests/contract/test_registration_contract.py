@@ -88,6 +88,14 @@ def test_given_a_new_address_when_registering_then_201_no_tokens_no_cookies_and_
             {"email": "not-an-email", "password1": STRONG, "password2": STRONG},
             {"email": ["Enter a valid email address."]},
         ),
+        (  # ours: the customer's email column is 254 characters, as Django's
+            {
+                "email": "a" * 64 + "@" + "b" * 63 + "." + "c" * 63 + "." + "d" * 63,
+                "password1": STRONG,
+                "password2": STRONG,
+            },
+            {"email": ["Ensure this field has no more than 254 characters."]},
+        ),
     ],
 )
 def test_given_a_bad_registration_when_posted_then_400_with_the_anchors_body_and_nothing_queued(
