@@ -104,7 +104,7 @@ class Registration:
 
     NEW = "new"  # created, unverified
     PENDING = "pending"  # an unverified customer already had it: its password is replaced
-    TAKEN = "taken"  # a verified customer has it: nothing changes
+    TAKEN = "taken"  # a customer who can log in has it: nothing changes
 
 
 class DuplicateCustomer(Exception):
@@ -263,7 +263,9 @@ class CustomerStore:
         password and extends its life, and only the one confirmed from the mailbox counts
         (shared/accounts.py keeps each registration's hash with its key). A verified address
         is left alone. A half-expired pending pair is cleared, a taken id skipped, and the create retried.
-        ``pending_until`` (None: kept) is when an unconfirmed registration disappears by TTL.
+        ``pending_until`` is when an unconfirmed registration disappears by TTL; None (verification
+        off) keeps it, and since an unverified customer can then log in, an existing one is TAKEN:
+        its password is never replaced by someone else's registration.
         """
         for _ in range(3):
             try:
@@ -281,15 +283,12 @@ class CustomerStore:
                     ExpressionAttributeValues={":false": {"BOOL": False}},
                 )
                 continue
-            if existing.email_verified:
+            if existing.email_verified or pending_until is None:
                 return Registration.TAKEN, existing
-            values = {":hash": {"S": password_hash}, ":false": {"BOOL": False}}
-            if pending_until is not None:
-                values[":expires"] = {"N": str(pending_until)}
             self._update_both(
                 existing,
-                "password_hash = :hash" + (", expires_at = :expires" if pending_until is not None else ""),
-                values,
+                "password_hash = :hash, expires_at = :expires",
+                {":hash": {"S": password_hash}, ":expires": {"N": str(pending_until)}, ":false": {"BOOL": False}},
                 condition="email_verified = :false",
             )
             return Registration.PENDING, existing

@@ -260,6 +260,22 @@ def test_given_verification_switched_off_when_an_unverified_customer_logs_in_the
     assert not any("expires_at" in item for item in customer_items), "a usable account never expires"
 
 
+def test_given_verification_switched_off_when_someone_registers_an_unverified_customers_address_then_no_takeover(
+    call: Call, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("REQUIRE_EMAIL_VERIFICATION", "false")
+    services.reset()
+    register(call, "kim@example.com", STRONG)
+    mailbox.deliver()
+
+    again = register(call, "kim@example.com", OTHER_STRONG)
+
+    assert (again.status, again.body) == (201, SENT)
+    assert mailbox.one().subject == "You already have an account"
+    assert login(call, "kim@example.com", OTHER_STRONG).status == 401
+    assert login(call, "kim@example.com", STRONG).status == 200
+
+
 def test_difference_keys_are_stored_only_as_hashes(call: Call, mailbox: Mailbox) -> None:
     register(call, "kate@example.com")
     key = mailbox.one().query()["key"]
