@@ -25,7 +25,9 @@ address in the request (validate, count against the limits, hash for a registrat
 one job on the mail queue) and answer the same body; the mailer finds out what the address
 is and writes the mail that says so. A pending (unverified) address never blocks anyone:
 every registration of it mails its own key carrying its own password hash, and only the
-key opened from the mailbox decides the password (shared/customers.py ``register``).
+key opened from the mailbox decides the password (shared/customers.py ``register``). A resend
+mails a link to choose the password (a reset link: it verifies the address), never a key for
+the pending password, which may be a squatter's.
 """
 
 from __future__ import annotations
@@ -391,8 +393,10 @@ class AccountMailer:
             return self._registration(email, job["password_hash"])
         customer = self._customers.find_by_email(email)
         if kind == "resend" and customer is not None and customer.is_active and not customer.email_verified:
-            self._send_confirmation(customer, customer.password_hash)
-            return "confirm_address"
+            # Not a key for the pending password: the last registration may be a squatter's,
+            # and confirming it would hand them the account. The mailbox owner chooses one.
+            self._sender.send(mail.finish_signup(email, self._reset_url(customer), self._reset_lifetime))
+            return "finish_signup"
         if kind == "reset" and customer is not None and customer.is_active:
             self._sender.send(mail.reset_password(email, self._reset_url(customer), self._reset_lifetime))
             return "reset_password"

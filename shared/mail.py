@@ -133,6 +133,22 @@ def confirm_address(to: str, link: str, lifetime: int) -> Mail:
     )
 
 
+def finish_signup(to: str, link: str, lifetime: int) -> Mail:
+    """A resend: the address is confirmed by choosing the password (see AccountMailer.handle)."""
+    return _mail(
+        to,
+        "Confirm your email address",
+        [
+            f"Someone, hopefully you, asked for a new confirmation link for {to}.",
+            f"To confirm your address and finish creating your account, choose your password within "
+            f"{duration(lifetime)}:",
+        ],
+        link,
+        "Choose my password",
+        ["If you did not sign up, ignore this message."],
+    )
+
+
 def already_registered(to: str, reset_link: str | None, lifetime: int) -> Mail:
     if reset_link:
         advice = f"If you have forgotten your password, choose a new one within {duration(lifetime)} here:"
