@@ -10,7 +10,8 @@ item                     attributes
                          registration this key confirms), expires_at
 ``RESET#<uid>``          token_hash (sha256 of the token), customer_id,
                          password_fingerprint (sha256 of the hash when issued: any
-                         password change voids every older link), expires_at,
+                         password change voids every older link; "unverified" for an
+                         unconfirmed customer), expires_at,
                          used_at (set once, by a conditional UpdateItem)
 =======================  ===========================================================
 
@@ -86,6 +87,16 @@ def digest(secret: str) -> str:
     return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
+def password_fingerprint(customer: Customer) -> str:
+    """What a reset link is bound to: the password it replaces, so any change voids older links.
+
+    Not for an unverified customer: anyone can re-register a pending address (replacing its
+    password), and must not be able to void the mailbox owner's link that way. Confirming the
+    address changes the fingerprint, so such links end there.
+    """
+    return digest(customer.password_hash) if customer.email_verified else "unverified"
+
+
 class LinkTokens:
     """The VERIFY# and RESET# items: made by the mailer, consumed by the endpoints."""
 
@@ -131,7 +142,7 @@ class LinkTokens:
                 "pk": {"S": RESET_PREFIX + uid},
                 "token_hash": {"S": digest(token)},
                 "customer_id": {"S": customer.customer_id},
-                "password_fingerprint": {"S": digest(customer.password_hash)},
+                "password_fingerprint": {"S": password_fingerprint(customer)},
                 "expires_at": {"N": str(int(self._clock()) + lifetime)},
             },
             ConditionExpression="attribute_not_exists(pk)",
@@ -278,7 +289,7 @@ class AccountService:
                 or not hmac.compare_digest(token_hash, link["token_hash"]["S"])
                 or customer is None
                 or not customer.is_active
-                or not hmac.compare_digest(digest(customer.password_hash), link["password_fingerprint"]["S"])
+                or not hmac.compare_digest(password_fingerprint(customer), link["password_fingerprint"]["S"])
             ):
                 raise ValidationFailed({"token": INVALID_VALUE})
             new_password = self._new_password(customer, values["new_password1"], values["new_password2"])
