@@ -1,4 +1,4 @@
-"""The baseline: Django 5.2 + DRF + simplejwt 5.5.1, run in the scratch venv by bench/run.py.
+"""The baseline: Django 5.2 + DRF + simplejwt 5.5.1, run in the Django venv by bench/run.py.
 
 Usage: django_side.py warm|cold, with the run's inputs as one JSON line on stdin (signing
 key, credentials, the tokens the service side minted). ``cold`` prints one JSON line of
