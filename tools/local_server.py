@@ -25,6 +25,8 @@ import json
 import logging
 import os
 import secrets
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -49,6 +51,7 @@ DEMO_PASSWORD = "SecurePass123!"
 DEV_SIGNING_KEY = "local-dev-signing-key-not-for-production-0123456789"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 REGION = gateway.REGION
+STORAGE_ENDPOINTS = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER")
 
 
 class Worker:
@@ -94,7 +97,11 @@ class Worker:
 
     def stop(self) -> None:
         self._process.terminate()
-        self._process.wait(timeout=5)
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
         self._log.close()
 
 
@@ -171,13 +178,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 def prepare_storage(model: gateway.ApiModel, storage_port: int) -> tuple[dict[str, str], Any]:
     """Endpoints for the functions and authctl, starting moto's server where none is given."""
-    endpoints = {
-        name: os.environ[name]
-        for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER")
-        if os.environ.get(name)
-    }
+    endpoints = {name: os.environ[name] for name in STORAGE_ENDPOINTS if os.environ.get(name)}
     moto_server = None
-    if len(endpoints) < 2:
+    if len(endpoints) < len(STORAGE_ENDPOINTS):
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request lines from moto
@@ -235,6 +238,60 @@ def seed_demo_customer(environment: dict[str, str]) -> str:
         return existing.customer_id if existing else "?"
 
 
+class Stopped(Exception):
+    """SIGINT, SIGTERM or SIGHUP arrived: stop everything started here."""
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C, `kill` and a closed terminal all stop the server.
+
+    Installed explicitly: a server started with `&` from a script inherits SIGINT ignored,
+    and Python's default leaves SIGTERM to kill the process without its cleanup.
+    """
+
+    def stop(signum: int, frame: object) -> None:
+        for again in stopping_signals:  # a second Ctrl-C must not cut the cleanup short
+            signal.signal(again, signal.SIG_IGN)
+        raise Stopped(signal.Signals(signum).name)
+
+    stopping_signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    for stopping in stopping_signals:
+        signal.signal(stopping, stop)
+
+
+class PortTaken(Exception):
+    """A port the server needs is not free: one line naming it and the setting that moves it."""
+
+    def __init__(self, port: int, what: str, setting: str, reason: str) -> None:
+        spare = next((candidate for candidate in range(port + 1, port + 50) if _free(candidate)), port + 1)
+        super().__init__(
+            f"make local: port {port} ({what}) is not available ({reason}); "
+            f"choose another with {setting}=, e.g. make local {setting}={spare}"
+        )
+
+
+def _free(port: int) -> bool:
+    return _bind_error(port) is None
+
+
+def _bind_error(port: int) -> str | None:
+    """Why 127.0.0.1:port cannot be listened on, or None. Same options as the servers' own sockets."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            return error.strerror or str(error)
+    return None
+
+
+def check_port(port: int, what: str, setting: str) -> None:
+    reason = _bind_error(port)
+    if reason is not None:
+        raise PortTaken(port, what, setting, reason)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
@@ -243,10 +300,29 @@ def main(argv: list[str] | None = None) -> int:
         "--parameter-overrides", nargs="*", default=[], metavar="NAME=VALUE", help="template parameters"
     )
     args = parser.parse_args(argv)
+    _stop_on_signals()
+    try:
+        with contextlib.ExitStack() as running:
+            return _run(args, running)
+    except PortTaken as error:
+        print(error, file=sys.stderr, flush=True)
+        return 1
+    except Stopped:
+        print("\nstopping", flush=True)
+        return 0
+
+
+def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
+    """Start everything, each part registered on ``running`` so that a stop undoes it."""
+    check_port(args.port, "the API", "PORT")
     overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
     model = gateway.load(overrides=overrides)
+    if not all(os.environ.get(name) for name in STORAGE_ENDPOINTS):
+        check_port(args.storage_port, "moto storage", "STORAGE_PORT")
 
     endpoints, moto_server = prepare_storage(model, args.storage_port)
+    if moto_server is not None:
+        running.callback(moto_server.stop)
     shared_environment = {**endpoints, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         if os.environ.get(name):
@@ -258,7 +334,8 @@ def main(argv: list[str] | None = None) -> int:
 
     session_token = secrets.token_urlsafe(16)
     extension = SecretsExtensionServer(0, session_token, REGION).start()
-    workers = {}
+    running.callback(extension.shutdown)
+    workers: dict[str, Worker] = {}
     for function, code_dir in model.code_dirs.items():
         environment = _function_environment(model, function, shared_environment)
         if function == model.authorizer.function:
@@ -266,20 +343,15 @@ def main(argv: list[str] | None = None) -> int:
                 PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=str(extension.port), AWS_SESSION_TOKEN=session_token
             )
         workers[function] = Worker(function, code_dir, environment)
+        running.callback(workers[function].stop)
 
-    api = LocalApi(args.port, model, workers)
-    _announce(args.port, endpoints, moto_server is not None, first_function, customer_id)
     try:
-        api.serve_forever()
-    except KeyboardInterrupt:
-        print("\nstopping", flush=True)
-    finally:
-        api.server_close()
-        for worker in workers.values():
-            worker.stop()
-        extension.shutdown()
-        if moto_server is not None:
-            moto_server.stop()
+        api = LocalApi(args.port, model, workers)
+    except OSError as error:  # taken since the check
+        raise PortTaken(args.port, "the API", "PORT", error.strerror or str(error)) from None
+    running.callback(api.server_close)
+    _announce(args.port, endpoints, moto_server is not None, first_function, customer_id)
+    api.serve_forever()
     return 0
 
 

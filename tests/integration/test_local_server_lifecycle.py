@@ -1,0 +1,92 @@
+"""`make local` starting and stopping: taken ports, SIGTERM, SIGINT when a shell ignored it."""
+
+from __future__ import annotations
+
+import shlex
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+
+import pytest
+
+from tests.helpers import ROOT
+from tests.local_api import free_port, server_environment, start_server, stop_server, wait_for_banner
+
+EXIT_WITHIN = 10  # seconds: "a few seconds", with room for a loaded machine
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    """A port something else listens on, as Django's runserver holds 8000."""
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        yield int(holder.getsockname()[1])
+
+
+def start_and_wait_for_exit(*arguments: str) -> tuple[int, list[str], float]:
+    started = time.monotonic()
+    server = start_server(*arguments)
+    try:
+        output, _ = server.communicate(timeout=EXIT_WITHIN)
+    except subprocess.TimeoutExpired:
+        stop_server(server)
+        pytest.fail(f"the server did not exit within {EXIT_WITHIN} s")
+    return server.returncode, output.splitlines(), time.monotonic() - started
+
+
+def test_given_the_storage_port_is_taken_when_the_server_starts_then_it_exits_naming_the_port_and_storage_port(
+    taken_port: int,
+) -> None:
+    code, lines, _ = start_and_wait_for_exit("--port", str(free_port()), "--storage-port", str(taken_port))
+
+    assert code == 1
+    assert len(lines) == 1, lines
+    assert f"port {taken_port} (moto storage)" in lines[0]
+    assert "STORAGE_PORT=" in lines[0]
+
+
+def test_given_the_api_port_is_taken_when_the_server_starts_then_it_exits_naming_the_port_and_port(
+    taken_port: int,
+) -> None:
+    code, lines, _ = start_and_wait_for_exit("--port", str(taken_port), "--storage-port", str(free_port()))
+
+    assert code == 1
+    assert len(lines) == 1, lines
+    assert f"port {taken_port} (the API)" in lines[0]
+    assert " PORT=" in lines[0]
+
+
+def test_given_a_running_server_when_it_gets_sigterm_then_it_and_every_worker_stop() -> None:
+    server = start_server("--port", str(free_port()), "--storage-port", str(free_port()))
+    wait_for_banner(server)
+
+    stop_server(server, signal.SIGTERM)  # asserts exit code 0 and no process of its group left
+
+
+def test_given_a_server_started_with_sigint_ignored_when_it_gets_sigint_then_it_still_stops() -> None:
+    """A script's `make local &` starts it with SIGINT ignored: `kill -INT` must still stop it."""
+    command = [
+        sys.executable,
+        "-m",
+        "tools.local_server",
+        "--port",
+        str(free_port()),
+        "--storage-port",
+        str(free_port()),
+    ]
+    server = subprocess.Popen(
+        ["sh", "-c", f"trap '' INT; exec {shlex.join(command)}"],
+        cwd=ROOT,
+        env=server_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    wait_for_banner(server)
+
+    stop_server(server, signal.SIGINT)
