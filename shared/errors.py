@@ -63,10 +63,16 @@ class UnsupportedMediaType(ApiError):
 
 
 class MethodNotAllowed(ApiError):
+    """DRF's 405, with its ``Allow`` header (e.g. ``POST, OPTIONS``)."""
+
     status = 405
 
-    def __init__(self, method: str) -> None:
+    def __init__(self, method: str, allow: str) -> None:
         super().__init__(f'Method "{method}" not allowed.')
+        self.allow = allow
+
+    def headers(self) -> dict[str, str]:
+        return {"Allow": self.allow}
 
 
 class AuthenticationFailed(ApiError):
