@@ -1,7 +1,7 @@
 """Domain errors, each knowing the status and body simplejwt/DRF answer for it.
 
 Handlers map any ``ApiError`` to a response with ``shared.http.error_response``; the
-bodies are the wire contract (shared/contract/simplejwt-contract.md), key for key.
+bodies are the wire contract (docs/contract.md), key for key.
 """
 
 from __future__ import annotations

@@ -138,7 +138,7 @@ def make_customer(aws: None) -> Callable[..., Customer]:
 
 @pytest.fixture
 def customer(make_customer: Callable[..., Customer]) -> Customer:
-    """The seed's demo customer, id "1"."""
+    """The demo customer of the Django API's examples, id "1"."""
     return make_customer(EMAIL, customer_id="1")
 
 
@@ -199,7 +199,7 @@ def faults(monkeypatch: pytest.MonkeyPatch) -> FaultInjector:
 
 @pytest.fixture(scope="session")
 def django_configured() -> None:
-    """Django and simplejwt configured as the seed configures them (dev-only, for interop)."""
+    """Django and simplejwt configured as the Django API configures them (dev-only, for interop)."""
     import django
     from django.conf import settings
 

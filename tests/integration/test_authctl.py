@@ -92,7 +92,7 @@ def test_set_password_deactivate_activate_delete(run: Run, call: Callable[..., H
 
 
 def dumpdata(path: Path, count: int, sample_pk: int, sample_hash: str) -> None:
-    """A `manage.py dumpdata` of the seed's Customer model; cheap hashes except the sample's."""
+    """A `manage.py dumpdata` of the Django API's Customer model; cheap hashes except the sample's."""
     records: list[dict[str, Any]] = []
     for pk in range(1, count + 1):
         records.append(

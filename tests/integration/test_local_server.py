@@ -1,4 +1,4 @@
-"""`make local` end to end: the server as a subprocess, the seed's curl flow over real HTTP."""
+"""`make local` end to end: the server as a subprocess, the Django API's curl flow over real HTTP."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ def local_api() -> Iterator[str]:
 
 
 def curl(*arguments: str) -> tuple[int, dict[str, object]]:
-    """The seed's curl commands, with the status code appended on its own line."""
-    assert shutil.which("curl"), "curl is needed for the seed's examples"
+    """The Django API's curl commands, with the status code appended on its own line."""
+    assert shutil.which("curl"), "curl is needed for the Django API's examples"
     result = subprocess.run(
         ["curl", "-s", "-w", "\n%{http_code}", *arguments], capture_output=True, text=True, check=True, timeout=30
     )
