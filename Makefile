@@ -32,6 +32,8 @@ $(STAMP): pyproject.toml constraints.txt client/pyproject.toml
 LOCAL_STAMP := $(VENV)/.installed-local
 PORT ?= 3000
 STORAGE_PORT ?= 8000
+# PERSIST=1 keeps the local table and secrets in .local/state/ between runs.
+PERSIST ?=
 
 $(LOCAL_STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -39,8 +41,8 @@ $(LOCAL_STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local]'
 	touch $(LOCAL_STAMP)
 
-local: $(LOCAL_STAMP) ## the API on http://127.0.0.1:3000 with moto behind it (PORT=, STORAGE_PORT=)
-	$(BIN)/python -m tools.local_server --port $(PORT) --storage-port $(STORAGE_PORT)
+local: $(LOCAL_STAMP) ## the API on http://127.0.0.1:3000, moto behind it (PORT=, STORAGE_PORT=, PERSIST=1)
+	$(BIN)/python -m tools.local_server --port $(PORT) --storage-port $(STORAGE_PORT) $(if $(filter 1,$(PERSIST)),--persist)
 
 test: install ## the test suite (about 4 minutes on 2 cores)
 	$(BIN)/python -m pytest

@@ -41,11 +41,12 @@ import boto3
 from shared.keyset import ASYMMETRIC, parse, verification_document
 from shared.rotation import KeyRotation
 from shared.settings import Settings
-from tools import gateway
+from tools import gateway, local_store
 from tools.secrets_extension import SecretsExtensionServer
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = ROOT / ".local" / "logs"
+STATE = ROOT / ".local" / "state" / "moto.json"
 DEMO_EMAIL = "customer@example.com"
 DEMO_PASSWORD = "SecurePass123!"
 DEV_SIGNING_KEY = "local-dev-signing-key-not-for-production-0123456789"
@@ -299,6 +300,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--parameter-overrides", nargs="*", default=[], metavar="NAME=VALUE", help="template parameters"
     )
+    parser.add_argument(
+        "--persist",
+        nargs="?",
+        type=Path,
+        const=STATE,
+        metavar="FILE",
+        help=f"keep moto's table and secrets in FILE between runs (default {STATE.relative_to(ROOT)})",
+    )
     args = parser.parse_args(argv)
     _stop_on_signals()
     try:
@@ -329,7 +338,15 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
             shared_environment[name] = os.environ[name]
     first_function = next(iter(model.environments.values()))
     rotation = next(env for env in model.environments.values() if "VERIFICATION_KEY_SECRET_ID" in env)
+    persisted = args.persist if moto_server is not None else None  # other endpoints keep their own data
+    if persisted is not None:
+        local_store.restore_secrets(persisted, REGION)
     create_resources(model, first_function, rotation)
+    if persisted is not None:
+        table = first_function["TABLE_NAME"]
+        secret_ids = (first_function["SIGNING_KEY_SECRET_ID"], rotation["VERIFICATION_KEY_SECRET_ID"])
+        local_store.restore_items(persisted, REGION, table)
+        running.callback(local_store.save, persisted, REGION, table, secret_ids)  # before moto stops
     customer_id = seed_demo_customer({**os.environ, **first_function})
 
     session_token = secrets.token_urlsafe(16)
@@ -350,7 +367,7 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
     except OSError as error:  # taken since the check
         raise PortTaken(args.port, "the API", "PORT", error.strerror or str(error)) from None
     running.callback(api.server_close)
-    _announce(args.port, endpoints, moto_server is not None, first_function, customer_id)
+    _announce(args.port, endpoints, moto_server is not None, first_function, customer_id, persisted)
     api.serve_forever()
     return 0
 
@@ -359,18 +376,35 @@ def _function_environment(model: gateway.ApiModel, function: str, shared: dict[s
     return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **model.environments[function], **shared}
 
 
-def _announce(port: int, endpoints: dict[str, str], started_moto: bool, environment: dict[str, str], cid: str) -> None:
+def _announce(
+    port: int,
+    endpoints: dict[str, str],
+    started_moto: bool,
+    environment: dict[str, str],
+    cid: str,
+    persisted: Path | None,
+) -> None:
     storage = "moto server (started here)" if started_moto else "your endpoints"
     exports = {**endpoints, "AWS_REGION": REGION, "TABLE_NAME": environment["TABLE_NAME"]}
     if started_moto:
         exports.update(FAKE_CREDENTIALS)
     print(f"ecommerce-auth local API on http://127.0.0.1:{port}")
     print(f"storage: {storage} at {endpoints['AWS_ENDPOINT_URL_DYNAMODB']}, table {environment['TABLE_NAME']}")
+    if persisted is not None:
+        print(f"data: kept in {_shown(persisted)}, saved when the server stops, restored when it starts")
+    elif started_moto:
+        print("data: in memory only, gone when the server stops (make local PERSIST=1 keeps it in .local/)")
     print(f"demo customer: {DEMO_EMAIL} / {DEMO_PASSWORD} (id {cid})")
     print("for authctl in another terminal:")
     for name, value in exports.items():
         print(f"export {name}={value}")
     print("function logs: .local/logs/   Ctrl-C stops everything started here", flush=True)
+
+
+def _shown(path: Path) -> str:
+    """The path as the user would type it: relative to the project when inside it."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else str(path)
 
 
 if __name__ == "__main__":
