@@ -12,6 +12,10 @@ What it does:
 - serves the authorizer's key through a stand-in of the Parameters and Secrets extension;
 - logs one line per request: method, path, status, milliseconds (no bodies, no query
   strings, no headers: they can carry tokens). Function logs go to .local/logs/.
+- exits at once, in one line, when its port or moto's is taken; stops everything it
+  started on SIGINT (even when a shell started it with SIGINT ignored), SIGTERM or SIGHUP;
+- with ``--persist`` (`make local PERSIST=1`), keeps moto's data between runs
+  (tools/local_store.py); otherwise the data is gone when it stops.
 
 What it does not emulate: IAM and resource policies, mapping templates and request
 validation, integration timeouts, stage throttling, usage plans, WAF, CORS, TLS.
@@ -249,13 +253,12 @@ def _stop_on_signals() -> None:
     Installed explicitly: a server started with `&` from a script inherits SIGINT ignored,
     and Python's default leaves SIGTERM to kill the process without its cleanup.
     """
+    stopping_signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
     def stop(signum: int, frame: object) -> None:
         for again in stopping_signals:  # a second Ctrl-C must not cut the cleanup short
             signal.signal(again, signal.SIG_IGN)
         raise Stopped(signal.Signals(signum).name)
-
-    stopping_signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
     for stopping in stopping_signals:
         signal.signal(stopping, stop)
