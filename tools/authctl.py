@@ -272,7 +272,7 @@ def _import_django(args: argparse.Namespace) -> int:
     if numeric_ids:
         store.reserve_ids_up_to(max(numeric_ids))
     outcomes: Counter[str] = Counter()
-    conflicts: list[str] = []
+    conflicts: list[int | str] = []
     started = time.monotonic()
 
     def put(row: DjangoCustomer) -> tuple[str, str]:
@@ -292,7 +292,7 @@ def _import_django(args: argparse.Namespace) -> int:
         for done, (customer_id, outcome) in enumerate(pool.map(put, rows), start=1):
             outcomes[outcome] += 1
             if outcome == "conflict":
-                conflicts.append(customer_id)
+                conflicts.append(public_id(customer_id))
             if done % 1000 == 0 or done == len(rows):
                 rate = done / max(time.monotonic() - started, 1e-9)
                 print(f"\r{done}/{len(rows)} processed, {rate:.0f}/s", end="", file=sys.stderr, flush=True)
