@@ -20,7 +20,7 @@ STAMP := $(VENV)/.installed
 help: ## this list
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "make %-20s %s\n", $$1, $$2}' $(ROOT)Makefile
 
-install: $(STAMP) ## the project and its dev tools into .venv (make test, lint... do it first)
+install: $(STAMP) ## the project and its dev tools into .venv (test, lint... run it when needed)
 
 $(STAMP): pyproject.toml constraints.txt client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
