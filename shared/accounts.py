@@ -48,6 +48,7 @@ from shared import mail
 from shared.account_forms import collect, optional_names, require
 from shared.aws import unavailable_on_fault
 from shared.customers import MAX_EMAIL_LENGTH, Customer, CustomerChanged, CustomerStore, Registration
+from shared.emails import normalize_email
 from shared.errors import AuthenticationFailed, NotFound, ValidationFailed
 from shared.forms import Field, parse_body
 from shared.login import _wait_out_revocation_second
@@ -76,11 +77,6 @@ MISMATCH = "The two password fields didn\u2019t match."
 OLD_PASSWORD_WRONG = "Your old password was entered incorrectly. Please enter it again."
 SAME_AS_OLD = "The new password must be different from the old password."
 INVALID_VALUE = ["Invalid value"]
-
-
-def normalise_address(email: str) -> str:
-    """allauth's rule for new addresses: the whole address in lower case."""
-    return email.strip().lower()
 
 
 def digest(secret: str) -> str:
@@ -222,7 +218,7 @@ class AccountService:
                 del values["password1"]
         if errors:
             raise ValidationFailed(_in_order(errors, fields))
-        email, password = normalise_address(values["email"]), values["password1"]
+        email, password = normalize_email(values["email"]), values["password1"]
         if password != values["password2"]:
             raise ValidationFailed({"non_field_errors": [MISMATCH_REGISTRATION]})
         similar = self._policy.similarity(password, email=email)
@@ -244,9 +240,8 @@ class AccountService:
         return RESET_SENT
 
     def _queue_for_address(self, kind: str, raw_body: bytes, content_type: str | None, source_ip: str) -> None:
-        email = normalise_address(
-            require(self._data(raw_body, content_type), (Field("email", MAX_EMAIL_LENGTH),), ("email",))["email"]
-        )
+        fields = (Field("email", MAX_EMAIL_LENGTH),)
+        email = normalize_email(require(self._data(raw_body, content_type), fields, ("email",))["email"])
         with unavailable_on_fault(self._settings):
             self._limiter.hit("mail", email, source_ip)
             self._queue.put({"kind": kind, "email": email})
@@ -406,10 +401,10 @@ class AccountMailer:
         if kind == "resend" and customer is not None and customer.is_active and not customer.email_verified:
             # Not a key for the pending password: the last registration may be a squatter's,
             # and confirming it would hand them the account. The mailbox owner chooses one.
-            self._sender.send(mail.finish_signup(email, self._reset_url(customer), self._reset_lifetime))
+            self._sender.send(mail.finish_signup(customer.email, self._reset_url(customer), self._reset_lifetime))
             return "finish_signup"
         if kind == "reset" and customer is not None and customer.is_active:
-            self._sender.send(mail.reset_password(email, self._reset_url(customer), self._reset_lifetime))
+            self._sender.send(mail.reset_password(customer.email, self._reset_url(customer), self._reset_lifetime))
             return "reset_password"
         return "nothing"
 
@@ -420,7 +415,7 @@ class AccountMailer:
         outcome, customer = self._customers.register(email, password_hash, pending_until)
         if outcome == Registration.TAKEN:
             link = self._reset_url(customer) if customer.is_active else None
-            self._sender.send(mail.already_registered(email, link, self._reset_lifetime))
+            self._sender.send(mail.already_registered(customer.email, link, self._reset_lifetime))
             return "already_registered"
         self._send_confirmation(customer, password_hash)
         return "confirm_address"

@@ -146,12 +146,14 @@ def test_difference_given_a_squatted_address_when_its_owner_registers_then_201_a
     assert login(call, "carol@example.com", OTHER_STRONG).status == 401
 
 
-def test_given_a_new_address_in_mixed_case_when_registering_then_it_is_stored_lower_cased(
+def test_difference_given_a_new_address_in_mixed_case_when_registering_then_stored_by_the_projects_email_rule(
     call: Call, mailbox: Mailbox
 ) -> None:
     assert register(call, "Dora@Example.COM").status == 201
-    assert mailbox.one().to == "dora@example.com"
-    assert stored("dora@example.com") is not None
+    assert mailbox.one().to == "Dora@example.com", "Django's normalize_email: the domain in lower case"
+    customer = stored("dora@example.com")
+    assert customer is not None
+    assert customer.email == "Dora@example.com"
 
 
 def test_difference_given_a_username_field_when_registering_then_it_is_ignored(call: Call, mailbox: Mailbox) -> None:
