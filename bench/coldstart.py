@@ -68,6 +68,7 @@ SERVICE_ENVIRONMENT = {
 }
 EXTENSION = {"SIGNING_KEY_SOURCE": "extension", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": "9"}
 AUTHORIZER_ALLOW = "authorizer (first Allow)"
+FIRST_AWS_CALL = "refresh_token (first AWS call)"
 TOP_PACKAGES = 6
 
 
@@ -162,6 +163,9 @@ def variants(
     return [
         service_variant("obtain_token", "obtain_token_missing_field", {"statusCode": 400}),
         service_variant("refresh_token", "refresh_token_missing_field", {"statusCode": 400}),
+        # The first request that needs AWS pays what the 400 defers: boto3, the client, the key
+        # fetch (its endpoint closed here: 503 without a round trip).
+        service_variant("refresh_token", "refresh_token_ok", {"statusCode": 503}, name=FIRST_AWS_CALL),
         service_variant("verify_token", "verify_token_missing_field", {"statusCode": 400}),
         service_variant("blacklist_token", "blacklist_token_missing_field", {"statusCode": 400}),
         service_variant("authorizer", "authorizer_malformed_header", denied, EXTENSION),

@@ -79,6 +79,9 @@ def report(results: dict[str, Any], rows: list[Row], saved_to: Path) -> str:
             + cost_table(model["per_million"]),
             f"Per monthly active customer ({pattern} a month) next to Cognito's per-MAU prices\n"
             + mau_table(model["per_mau"], model["monthly_at_mau"], model["priced_mau"]),
+            "SnapStart (EnableSnapStart=true) per function: its charges next to the cold start it takes off "
+            f"the request path ({cost.COLD_START_SHARE:.0%} of invocations cold)\n"
+            + snapstart_table(model["snapstart"]),
             f"Assumptions: {assumptions}\n"
             f"Wall time {results['wall_seconds']:.0f} s; load average before/after "
             f"{results['load_average']['before']:.2f}/{results['load_average']['after']:.2f}; "
@@ -157,6 +160,29 @@ def cost_table(per_million: dict[str, dict[str, float]]) -> str:
         for name, values in per_million.items()
     ]
     headers = ["operation", "billed ms", "Lambda req", "Lambda GB-s", "init", "API GW", "DynamoDB", "Logs", "total"]
+    return table(headers, lines)
+
+
+def snapstart_table(functions: dict[str, dict[str, float]]) -> str:
+    lines = [
+        [
+            name,
+            f"{values['memory_mb']:.0f} MB",
+            f"{values['cold_start_ms']:.0f} ms",
+            f"${values['cache_per_month']:.2f}",
+            f"${values['restores_per_million']:.2f}",
+            f"${values['init_compute_per_million']:.3f}",
+        ]
+        for name, values in functions.items()
+    ]
+    headers = [
+        "function",
+        "memory",
+        "cold start (at most saved)",
+        "cache a month",
+        "restores / million invocations",
+        "init compute it replaces",
+    ]
     return table(headers, lines)
 
 

@@ -77,6 +77,12 @@ class CachedKeySet:
             assert self._keyset is not None
             return self._keyset
 
+    def forget(self) -> None:
+        """Drop the cached key set: the next call fetches it (after a SnapStart restore)."""
+        with self._lock:
+            self._keyset = None
+            self._fetched_at = 0.0
+
     def _load(self) -> None:
         from shared.keyset import parse
 
