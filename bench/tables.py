@@ -181,7 +181,7 @@ def snapstart_table(functions: dict[str, dict[str, float]]) -> str:
         "cold start (at most saved)",
         "cache a month",
         "restores / million invocations",
-        "init compute it replaces",
+        "init compute it replaces / million",
     ]
     return table(headers, lines)
 
