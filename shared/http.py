@@ -10,7 +10,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -19,19 +20,48 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from shared.errors import ApiError, MethodNotAllowed, ParseError
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.shared.cookies import Cookie
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from shared.web import Cors
+
 JSON = "application/json"
 SERVER_ERROR_BODY = {"detail": "A server error occurred.", "code": "server_error"}
 NOT_FOUND_BODY = {"detail": "Not found."}
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
 
 
-def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
+def json_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None, cookies: list[Cookie] | None = None
+) -> Response[str]:
     return Response(
         status_code=status,
         content_type=JSON,
         body=json.dumps(body, ensure_ascii=False),
         headers=headers or {},
+        cookies=cookies,
     )
+
+
+class WebResolver(APIGatewayRestResolver):
+    """Powertools' REST resolver that strips the custom domain's base path before routing and
+    adds the CORS headers (shared/web.py) to every answer it builds, errors included."""
+
+    def __init__(self, cors: Cors, base_path: str) -> None:
+        super().__init__(strip_prefixes=[base_path] if base_path else None)
+        self.cors = cors
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return self.cors.finish(event, super().resolve(event, context))
+
+
+def resolver() -> WebResolver:
+    """The resolver every HTTP handler uses (settings and CORS policy of the container)."""
+    from shared.services import cors_policy
+    from shared.settings import get_settings
+
+    return WebResolver(cors_policy(), get_settings().base_path)
 
 
 def raw_body(event: APIGatewayProxyEvent) -> bytes:
@@ -50,9 +80,10 @@ def content_type(event: APIGatewayProxyEvent) -> str | None:
 
 
 def install(
-    app: APIGatewayRestResolver, path: str, logger: Logger, metrics: Metrics, allowed: tuple[str, ...] = ("POST",)
+    app: WebResolver, path: str, logger: Logger, metrics: Metrics, allowed: tuple[str, ...] = ("POST",)
 ) -> None:
-    """Map errors to JSON, answer 405 for the other methods on ``path``, JSON 404 elsewhere."""
+    """Map errors to JSON, answer OPTIONS with the preflight, 405 for the other methods on
+    ``path``, JSON 404 elsewhere."""
 
     @app.exception_handler(ApiError)
     def api_error(error: ApiError) -> Response[str]:
@@ -69,6 +100,10 @@ def install(
     def not_found(_: Exception) -> Response[str]:
         return json_response(404, NOT_FOUND_BODY)
 
-    @app.route(path, method=[method for method in METHODS if method not in allowed])
-    def other_method() -> Response[str]:
+    @app.route(path, method="OPTIONS")
+    def preflight(**_path_parameters: str) -> Response[str]:
+        return app.cors.preflight(app.current_event.raw_event, (*allowed, "OPTIONS"))
+
+    @app.route(path, method=[method for method in METHODS if method not in (*allowed, "OPTIONS")])
+    def other_method(**_path_parameters: str) -> Response[str]:
         raise MethodNotAllowed(app.current_event.http_method)

@@ -10,12 +10,15 @@ AWS, ``make local`` sets them from the same template, tests set them in fixtures
 from __future__ import annotations
 
 import os
+import re
 from functools import cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
+# An origin as browsers send it: scheme, host and an optional port; no path, no trailing slash.
+ORIGIN = re.compile(r"https?://[^/\s,*]+")
 
 
 class Settings(BaseModel):
@@ -86,6 +89,35 @@ class Settings(BaseModel):
     AWS_READ_TIMEOUT: float = Field(default=1.0, gt=0)
     RETRY_AFTER_SECONDS: int = Field(default=1, ge=1)
 
+    # Browsers (shared/web.py): comma-separated exact origins that get CORS answers and may ask
+    # for the refresh token as an HttpOnly cookie. Empty: no CORS, no cookie transport.
+    ALLOWED_ORIGINS: str = ""
+    REFRESH_COOKIE_NAME: str = Field(default="refresh_token", pattern=r"^[A-Za-z0-9_.-]+$")
+    REFRESH_COOKIE_SAMESITE: Literal["Strict", "Lax", "None"] = "Strict"
+    REFRESH_COOKIE_DOMAIN: str = ""
+    # The custom domain's base path mapping (e.g. "shop"): API Gateway passes it in the path,
+    # the handlers strip it before routing, and the cookie's Path starts with it.
+    BASE_PATH: str = Field(default="", pattern=r"^/?([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?/?$")
+
+    @field_validator("ALLOWED_ORIGINS")
+    @classmethod
+    def _exact_origins(cls, value: str) -> str:
+        """A wrong entry (a trailing slash, a path, "*") would never match: refuse it at start."""
+        for origin in _split(value):
+            if not ORIGIN.fullmatch(origin):
+                raise ValueError(f"{origin!r} is not an origin like https://www.shop.example")
+        return value
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        return frozenset(_split(self.ALLOWED_ORIGINS))
+
+    @property
+    def base_path(self) -> str:
+        """BASE_PATH as a path prefix: "" or "/shop" (no trailing slash)."""
+        stripped = self.BASE_PATH.strip("/")
+        return f"/{stripped}" if stripped else ""
+
     @property
     def legacy_algorithm(self) -> str:
         """A plain-string secret is an HMAC key: simplejwt's ALGORITHM when that is HMAC."""
@@ -96,6 +128,10 @@ class Settings(BaseModel):
         source = os.environ if environ is None else environ
         blank_is_unset = {name: value for name, value in source.items() if name in cls.model_fields and value != ""}
         return cls.model_validate(blank_is_unset)
+
+
+def _split(origins: str) -> list[str]:
+    return [origin.strip() for origin in origins.split(",") if origin.strip()]
 
 
 @cache

@@ -142,14 +142,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes) -> gateway.Answer:
         model, method = self.server.model, self.command
-        found = model.route_for(method, path)
+        route_path = _under(model.base_path, path)
+        found = model.route_for(method, route_path)
         if found is None:
-            return model.gateway_response("MISSING_AUTHENTICATION_TOKEN")
+            return model.gateway_response("MISSING_AUTHENTICATION_TOKEN", request_headers=headers)
         route, params = found
         authorizer_context = None
         if not route.public:
             worker = self.server.workers[model.authorizer.function]
-            decision = model.authorize(headers, method, path, worker.invoke)
+            decision = model.authorize(headers, method, route_path, worker.invoke)
             if isinstance(decision, gateway.Answer):
                 return decision
             authorizer_context = decision
@@ -159,7 +160,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             result = self.server.workers[route.function].invoke(event)
         except RuntimeError:
-            return model.gateway_response("DEFAULT_5XX")
+            return model.gateway_response("DEFAULT_5XX", request_headers=headers)
         answer_headers = dict(result.get("headers") or {})
         for name, values in (result.get("multiValueHeaders") or {}).items():
             answer_headers[name] = ", ".join(str(value) for value in values)
@@ -167,6 +168,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: _serve logs its own line without the query string."""
+
+
+def _under(base_path: str, path: str) -> str:
+    """The route path of a request under the custom domain's base path ("" when outside it)."""
+    if not base_path:
+        return path
+    return path[len(base_path) :] if path.startswith(base_path + "/") else ""
 
 
 def prepare_storage(model: gateway.ApiModel, storage_port: int) -> tuple[dict[str, str], Any]:
