@@ -16,6 +16,7 @@ import pytest
 from pydantic import ValidationError
 
 from shared.settings import Settings
+from tests.adversarial.document import answer_errors
 from tests.conftest import FakeLambdaContext
 from tests.faults import SERVER_ERROR, FaultInjector
 from tests.helpers import PASSWORD, SIGNING_KEY, HttpAnswer, json_event
@@ -413,3 +414,33 @@ def test_given_an_allowed_origin_that_can_never_match_when_settings_load_then_th
 def test_given_origins_with_spaces_when_settings_load_then_each_is_exact() -> None:
     settings = Settings(ALLOWED_ORIGINS=" https://a.example , http://localhost:5173,")
     assert settings.allowed_origins == {"https://a.example", "http://localhost:5173"}
+
+
+@pytest.mark.usefixtures("cors")
+def test_given_the_cookie_flow_when_each_answer_is_checked_then_openapi_yaml_describes_it(send: Send) -> None:
+    login = send("obtain_token", CREDENTIALS, transport="cookie")
+    token = set_cookie(login)[1]
+    refreshed = send("refresh_token", {}, transport="cookie", cookie=f"refresh_token={token}")
+    rotated = set_cookie(refreshed)[1]
+    answers = [
+        ("POST", "/auth/token/", login),
+        ("POST", "/auth/token/refresh/", refreshed),
+        ("POST", "/auth/token/refresh/", send("refresh_token", {}, transport="cookie")),
+        ("POST", "/auth/token/refresh/", send("refresh_token", {}, transport="cookie", origin=EVIL)),
+        ("POST", "/auth/token/", send("obtain_token", CREDENTIALS, transport="cookie", origin=EVIL)),
+        ("OPTIONS", "/auth/token/", send("obtain_token", method="OPTIONS")),
+        ("OPTIONS", "/api/v1/customers/1/", send("customer_profile", method="OPTIONS")),
+        ("POST", "/auth/token/blacklist/", send("blacklist_token", {}, transport="cookie")),
+        (
+            "POST",
+            "/auth/token/blacklist/",
+            send("blacklist_token", {}, transport="cookie", cookie=f"refresh_token={rotated}"),
+        ),
+        (
+            "POST",
+            "/auth/token/blacklist/",
+            send("blacklist_token", {}, transport="cookie", cookie=f"refresh_token={rotated}"),
+        ),
+    ]
+    assert [answer.status for _, _, answer in answers] == [200, 200, 401, 403, 403, 204, 204, 401, 200, 401]
+    assert [error for method, path, answer in answers for error in answer_errors(method, path, answer)] == []
