@@ -17,7 +17,7 @@ STAMP := $(VENV)/.installed
 .PHONY: help install test lint format template build check-build local bench bench-login-timing deploy clean
 
 help:
-	@echo "make local     run the API on http://127.0.0.1:3000 (no Docker, no AWS account)"
+	@echo "make local     run the API on http://127.0.0.1:3000 and the demo storefront on http://localhost:5173"
 	@echo "make test      run the test suite"
 	@echo "make lint      ruff, mypy, cfn-lint and sam validate --lint"
 	@echo "make build     sam build (needs python3.13 on PATH or in pyenv)"
@@ -42,8 +42,13 @@ $(LOCAL_STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local]'
 	touch $(LOCAL_STAMP)
 
+# The demo storefront (examples/storefront/) on its own origin, which the API allows by default.
+STOREFRONT_PORT ?= 5173
+ALLOWED_ORIGINS ?= http://localhost:$(STOREFRONT_PORT)
+
 local: $(LOCAL_STAMP)
-	$(BIN)/python -m tools.local_server --port $(PORT)
+	$(BIN)/python -m tools.local_server --port $(PORT) \
+		--storefront-port $(STOREFRONT_PORT) --allowed-origins "$(ALLOWED_ORIGINS)"
 
 test: install
 	$(BIN)/python -m pytest

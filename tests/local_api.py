@@ -9,7 +9,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 from tests.helpers import ROOT
@@ -24,10 +24,12 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_api(*overrides: str) -> Iterator[str]:
-    """The API's base URL; template parameters as ``Name=Value``. Stopped with Ctrl-C (SIGINT)."""
+def local_api(*overrides: str, arguments: Sequence[str] = ()) -> Iterator[str]:
+    """The API's base URL; template parameters as ``Name=Value``, other options of the server in
+    ``arguments``. Stopped with Ctrl-C (SIGINT)."""
     port, storage_port = free_port(), free_port()
     command = [sys.executable, "-m", "tools.local_server", "--port", str(port), "--storage-port", str(storage_port)]
+    command += arguments
     if overrides:
         command += ["--parameter-overrides", *overrides]
     environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}

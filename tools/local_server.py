@@ -41,6 +41,7 @@ from shared.rotation import KeyRotation
 from shared.settings import Settings
 from tools import gateway
 from tools.secrets_extension import SecretsExtensionServer
+from tools.storefront import Storefront
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = ROOT / ".local" / "logs"
@@ -250,8 +251,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--parameter-overrides", nargs="*", default=[], metavar="NAME=VALUE", help="template parameters"
     )
+    parser.add_argument("--storefront-port", type=int, help="serve examples/storefront/ on http://localhost:PORT")
+    parser.add_argument(
+        "--allowed-origins", help="the AllowedOrigins parameter (default: the storefront's origin, if served)"
+    )
     args = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
+    storefront = None
+    if args.storefront_port is not None:
+        storefront = _start_storefront(args.storefront_port, args.port)
+        overrides.setdefault("AllowedOrigins", f"http://localhost:{args.storefront_port}")
+    if args.allowed_origins is not None:
+        overrides["AllowedOrigins"] = args.allowed_origins
     model = gateway.load(overrides=overrides)
 
     endpoints, moto_server = prepare_storage(model, args.storage_port)
@@ -276,6 +287,9 @@ def main(argv: list[str] | None = None) -> int:
         workers[function] = Worker(function, code_dir, environment)
 
     api = LocalApi(args.port, model, workers)
+    if storefront is not None:
+        origins = overrides["AllowedOrigins"] or "none: the page cannot call the API"
+        print(f"storefront demo on http://localhost:{args.storefront_port}   allowed origins: {origins}")
     _announce(args.port, endpoints, moto_server is not None, first_function, customer_id)
     try:
         api.serve_forever()
@@ -286,9 +300,21 @@ def main(argv: list[str] | None = None) -> int:
         for worker in workers.values():
             worker.stop()
         extension.shutdown()
+        if storefront is not None:
+            storefront.stop()
         if moto_server is not None:
             moto_server.stop()
     return 0
+
+
+def _start_storefront(port: int, api_port: int) -> Storefront:
+    """The demo page on its own origin, calling the API as http://localhost (one site with it)."""
+    try:
+        return Storefront(port, f"http://localhost:{api_port}").start()
+    except OSError as error:
+        raise SystemExit(
+            f"storefront port {port} is not free ({error.strerror}): make local STOREFRONT_PORT=..."
+        ) from None
 
 
 def _function_environment(model: gateway.ApiModel, function: str, shared: dict[str, str]) -> dict[str, str]:
