@@ -1,4 +1,8 @@
-"""JSON responses and error mapping shared by the HTTP handlers (Powertools resolver).
+"""JSON responses, error mapping and the resolver shared by the HTTP handlers (Powertools).
+
+A handler builds its resolver with ``resolver()`` and calls ``install()``: every answer then
+gets the CORS headers of shared/web.py, OPTIONS is the preflight, and the custom domain's
+base path is stripped before routing.
 
 Every error answer is JSON: an ``ApiError`` becomes its contract body, anything else a
 500 whose body says nothing about the fault (the log line has the exception type and

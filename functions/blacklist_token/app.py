@@ -30,11 +30,11 @@ def blacklist_token() -> Response[str]:
     if cookies.requested(event.raw_event):
         with cookies.refusals_clear_cookie():
             service.blacklist_token(cookies.presented(event.raw_event))
-        metrics.add_metric(name="Logouts", unit=MetricUnit.Count, value=1)
-        return cookies.logged_out()
-    answer = service.blacklist(http.raw_body(event), http.content_type(event))
+        answer = cookies.logged_out()
+    else:
+        answer = http.json_response(200, service.blacklist(http.raw_body(event), http.content_type(event)))
     metrics.add_metric(name="Logouts", unit=MetricUnit.Count, value=1)
-    return http.json_response(200, answer)
+    return answer
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)

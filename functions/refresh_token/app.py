@@ -30,11 +30,11 @@ def refresh_token() -> Response[str]:
     if cookies.requested(event.raw_event):
         with cookies.refusals_clear_cookie():
             tokens = service.refresh_token(cookies.presented(event.raw_event))
-        metrics.add_metric(name="Refreshes", unit=MetricUnit.Count, value=1)
-        return cookies.tokens_answer(tokens)
-    answer = service.refresh(http.raw_body(event), http.content_type(event))
+        answer = cookies.tokens_answer(tokens)
+    else:
+        answer = http.json_response(200, service.refresh(http.raw_body(event), http.content_type(event)))
     metrics.add_metric(name="Refreshes", unit=MetricUnit.Count, value=1)
-    return http.json_response(200, answer)
+    return answer
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)
