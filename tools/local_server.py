@@ -11,10 +11,13 @@ What it does:
   with the function's own environment, handed real API Gateway proxy events;
 - serves the authorizer's key through a stand-in of the Parameters and Secrets extension;
 - logs one line per request: method, path, status, milliseconds (no bodies, no query
-  strings, no headers: they can carry tokens). Function logs go to .local/logs/.
+  strings, no headers: they can carry tokens). Function logs go to .local/logs/;
+- with --storefront-port, serves the demo storefront (tools/storefront.py) on
+  http://localhost:PORT and allows that origin (AllowedOrigins) unless --allowed-origins says
+  otherwise.
 
 What it does not emulate: IAM and resource policies, mapping templates and request
-validation, integration timeouts, stage throttling, usage plans, WAF, CORS, TLS.
+validation, integration timeouts, stage throttling, usage plans, WAF, TLS.
 """
 
 from __future__ import annotations
