@@ -112,3 +112,18 @@ def test_given_the_default_template_when_the_gateway_refuses_a_page_then_no_cors
         headers = model.gateway_response(kind, request_headers={"Origin": SHOP}).headers
         assert not {"Access-Control-Allow-Origin", "Access-Control-Allow-Credentials", "Vary"} & set(headers), kind
     assert model.base_path == ""
+
+
+@pytest.mark.parametrize("kind", sorted(gateway.load().responses))
+def test_given_allowed_origins_when_the_gateway_answers_any_response_type_then_the_page_can_read_it(
+    kind: str,
+) -> None:
+    model = gateway.load(overrides={"AllowedOrigins": SHOP})
+    answer = model.gateway_response(kind, request_headers={"origin": SHOP})
+    assert answer.status >= 400
+    assert (
+        answer.headers["Access-Control-Allow-Origin"],
+        answer.headers["Access-Control-Allow-Credentials"],
+        answer.headers["Vary"],
+    ) == (SHOP, "true", "Origin")
+    assert "Access-Control-Allow-Origin" not in model.gateway_response(kind, request_headers={}).headers
