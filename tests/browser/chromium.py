@@ -60,6 +60,8 @@ def shop(*overrides: str) -> Iterator[Shop]:
 
 @contextmanager
 def chromium() -> Iterator[WebDriver]:
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not shutil.which(path)]
+    assert not missing, f"{missing} missing: apt-get install chromium chromium-driver (.ci/run does)"
     profile = tempfile.mkdtemp(prefix="storefront-chromium-")
     options = Options()
     options.binary_location = CHROMIUM
