@@ -58,11 +58,11 @@ class Cors:
         origin = header(event, "Origin")
         return origin if origin in self._origins else None
 
-    def preflight(self, event: Mapping[str, Any], methods: tuple[str, ...]) -> Response[str]:
-        """The answer to OPTIONS; the CORS part only for an allowed origin."""
-        headers = {"Allow": ", ".join(methods)}
+    def preflight(self, event: Mapping[str, Any], allow: str) -> Response[str]:
+        """The answer to OPTIONS (``allow``: the route's methods); the CORS part only for an allowed origin."""
+        headers = {"Allow": allow}
         if self.allowed_origin(event) is not None:
-            headers["Access-Control-Allow-Methods"] = ", ".join(methods)
+            headers["Access-Control-Allow-Methods"] = allow
             headers["Access-Control-Allow-Headers"] = ", ".join(REQUEST_HEADERS)
             headers["Access-Control-Max-Age"] = str(PREFLIGHT_MAX_AGE)
         return Response(status_code=204, content_type=None, body="", headers=headers)

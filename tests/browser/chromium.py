@@ -51,7 +51,7 @@ class Shop:
 def shop(*overrides: str) -> Iterator[Shop]:
     """`make local` with the storefront on a free port, which is the one allowed origin."""
     storefront_port = free_port()
-    with local_api(*overrides, arguments=("--storefront-port", str(storefront_port))) as url:
+    with local_api(*overrides, options=("--storefront-port", str(storefront_port))) as url:
         api_port = url.rsplit(":", 1)[1]
         yield Shop(
             f"http://localhost:{storefront_port}", f"http://127.0.0.1:{storefront_port}", f"http://localhost:{api_port}"

@@ -184,8 +184,8 @@ def test_given_no_origin_when_a_server_logs_in_then_only_vary_is_added(send: Sen
         ("refresh_token", "POST, OPTIONS"),
         ("verify_token", "POST, OPTIONS"),
         ("blacklist_token", "POST, OPTIONS"),
-        ("jwks", "GET, OPTIONS"),
-        ("customer_profile", "GET, OPTIONS"),
+        ("jwks", "GET, HEAD, OPTIONS"),
+        ("customer_profile", "GET, HEAD, OPTIONS"),
     ],
 )
 def test_given_an_allowed_origin_when_it_sends_the_preflight_then_204_allows_the_methods_and_headers(

@@ -47,7 +47,7 @@ def test_given_a_protected_route_when_the_browser_sends_the_preflight_then_204_w
     answer = requests.options(f"{api}/api/v1/customers/1/", headers=headers, timeout=TIMEOUT)
     assert (answer.status_code, answer.content) == (204, b"")
     assert answer.headers["Access-Control-Allow-Headers"] == "Authorization, Content-Type, X-Token-Transport"
-    assert answer.headers["Access-Control-Allow-Methods"] == "GET, OPTIONS"
+    assert answer.headers["Access-Control-Allow-Methods"] == "GET, HEAD, OPTIONS"
     assert_cors(answer)
 
 
