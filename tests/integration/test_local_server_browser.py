@@ -7,12 +7,14 @@ The local server reads both from template.yaml: the gateway responses' header ma
 
 from __future__ import annotations
 
+import socket
+import subprocess
 from collections.abc import Iterator
 
 import pytest
 import requests
 
-from tests.local_api import local_api
+from tests.local_api import free_port, local_api, start_server, stop_server
 from tools import gateway
 
 SHOP = "http://localhost:5173"
@@ -127,3 +129,24 @@ def test_given_allowed_origins_when_the_gateway_answers_any_response_type_then_t
         answer.headers["Vary"],
     ) == (SHOP, "true", "Origin")
     assert "Access-Control-Allow-Origin" not in model.gateway_response(kind, request_headers={}).headers
+
+
+def test_given_the_storefront_port_is_taken_when_the_server_starts_then_it_exits_naming_it_and_storefront_port() -> (
+    None
+):
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        taken = int(holder.getsockname()[1])
+        server = start_server(
+            "--port", str(free_port()), "--storage-port", str(free_port()), "--storefront-port", str(taken)
+        )
+        try:
+            output, _ = server.communicate(timeout=10)
+        except subprocess.TimeoutExpired:
+            stop_server(server)
+            pytest.fail("the server did not exit within 10 s")
+    assert server.returncode == 1
+    assert len(output.splitlines()) == 1, output
+    assert f"port {taken} (the storefront)" in output
+    assert "STOREFRONT_PORT=" in output
