@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from aws_lambda_powertools import Logger
 
 from shared.aws import unavailable_on_fault
-from shared.customers import CustomerStore, LoginOutcome, utc_now_iso
+from shared.customers import MAX_EMAIL_LENGTH, CustomerStore, LoginOutcome, utc_now_iso
 from shared.errors import InvalidCredentials, LoginLocked
 from shared.forms import Field, parse_body, validate_fields
 from shared.login_guard import LoginGuard
@@ -56,7 +56,9 @@ class LoginService:
         self._clock = clock
         self._sleep = sleep
         self._credential_fields = (
-            Field("email"),
+            # Django's email field: longer values cannot be a customer's, and a failure-counter
+            # key built from one could exceed DynamoDB's 2,048-byte key limit (a 500).
+            Field("email", max_length=MAX_EMAIL_LENGTH),
             Field("password", max_length=settings.MAX_PASSWORD_CHARS),
         )
 
