@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 
 from shared.aws import unavailable_on_fault
 from shared.customers import MAX_EMAIL_LENGTH, CustomerStore, LoginOutcome, utc_now_iso
-from shared.errors import InvalidCredentials, LoginLocked
+from shared.errors import InvalidCredentials
 from shared.forms import Field, parse_body, validate_fields
 from shared.login_guard import LoginGuard
 from shared.passwords import PasswordHasher
@@ -65,27 +65,27 @@ class LoginService:
     def obtain_pair(self, raw_body: bytes, content_type: str | None, source_ip: str) -> LoginResult:
         """POST /auth/token/: simplejwt's TokenObtainPairView, behind the login guard.
 
-        Every refusal costs the same: one read, one verify (a dummy one for an unknown
-        email), the same failure writes, the same body. A lock refuses before any hashing.
+        Every refusal costs the same: one read, the attempt counted on the account and the
+        IP, one verify (a dummy one for an unknown email), the same body. The attempt is
+        counted before any hashing, so concurrent attempts beyond the limit are refused
+        (429) unhashed; a success gives the counts back.
         """
         data = parse_body(raw_body, content_type, self._settings.MAX_BODY_BYTES)
         values = validate_fields(data, self._credential_fields)
         email, password = values["email"], values["password"]
         with unavailable_on_fault(self._settings):
             attempt = self._guard.read(email, source_ip)
-            if attempt.retry_after is not None:
-                raise LoginLocked(attempt.retry_after)
+            reservation = self._guard.reserve(attempt)  # LoginLocked before any hashing
             login = attempt.login
             if login is None:
                 self._passwords.burn_dummy_verify(password)
             verified = login is not None and self._passwords.verify(password, login.password_hash)
             if login is None or not verified or not login.is_active:
-                if self._guard.record_failure(email, source_ip):
+                if reservation.locked:  # this failure reached a limit: the lock stands
                     logger.warning("login lockout started", extra={"source_ip": source_ip})
                     self._on_lockout()
-                raise InvalidCredentials()
-            if attempt.account_failures:
-                self._guard.clear_account(email)
+                raise InvalidCredentials()  # the reservation stays: it is the failure's count
+            self._guard.release(reservation)
             _wait_out_revocation_second(login.tokens_valid_after, self._clock, self._sleep)
             # Mint first (needs the key), write second: a fault on either leaves no token out
             # and no last_login recorded for a login that never completed.
