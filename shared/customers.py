@@ -33,8 +33,10 @@ Timestamps are fixed-width ISO-8601 UTC with microseconds, so string order is ti
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -353,6 +355,22 @@ class CustomerStore:
             )
             return "conflict"
         return "imported"
+
+    def revocation_time(self) -> float:
+        """When a revocation made now takes effect, on DynamoDB's clock, not the caller's.
+
+        An operator's machine can be minutes off: behind, its revocation misses tokens minted
+        just before it; ahead, it refuses every new login's tokens until it is caught up.
+        DynamoDB's ``Date`` header (whole seconds, truncated) plus one second is at or after
+        this moment on AWS's clock and at most a second ahead, which a login waits out
+        (shared/login.py). Without the header (an emulator without one), the local clock
+        rounded up to the second.
+        """
+        response = self._client.get_item(TableName=self._table, Key=_key(COUNTER_KEY), ProjectionExpression="pk")
+        date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+        if date:
+            return parsedate_to_datetime(date).timestamp() + 1
+        return float(math.ceil(time.time()))
 
     def _next_id(self) -> str:
         response = self._client.update_item(

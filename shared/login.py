@@ -25,6 +25,7 @@ from shared.settings import Settings
 from shared.tokens import TokenService
 
 logger = Logger(child=True)
+MAX_REVOCATION_WAIT = 1.0  # seconds a login waits for a revocation's second to pass
 
 
 @dataclass(frozen=True)
@@ -107,10 +108,17 @@ def _wait_out_revocation_second(
     tokens_valid_after: float | None, clock: Callable[[], float], sleep: Callable[[float], None]
 ) -> None:
     """A token's ``iat`` is whole seconds: a login in the same second as a revocation would
-    mint tokens that already count as revoked, so it waits for the next second (< 1 s, and
-    only right after a revocation)."""
+    mint tokens that already count as revoked, so it waits for the next second.
+
+    Never more than ``MAX_REVOCATION_WAIT``: authctl writes revocations on DynamoDB's clock,
+    at most a second ahead. A value further ahead (a skewed writer) would otherwise hold
+    every login of the customer up to the function's timeout; the login goes on after a
+    second, its tokens refused until that moment passes (logged).
+    """
     if tokens_valid_after is None:
         return
-    now = clock()
-    if int(now) < tokens_valid_after:
-        sleep(math.ceil(tokens_valid_after) - now)
+    wait = math.ceil(tokens_valid_after) - clock()
+    if wait > MAX_REVOCATION_WAIT:
+        logger.warning("tokens_valid_after is ahead of this clock", extra={"seconds_ahead": round(wait, 3)})
+    if wait > 0:
+        sleep(min(wait, MAX_REVOCATION_WAIT))

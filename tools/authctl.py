@@ -149,7 +149,7 @@ def _set_password(args: argparse.Namespace) -> int:
     customer = _customer(store, args.email)
     password = _read_password(args.password_stdin)
     new_hash = PasswordHasher(settings).hash(password)
-    _apply_change(lambda: store.set_password_hash(customer, new_hash, revoke_at=time.time()))
+    _apply_change(lambda: store.set_password_hash(customer, new_hash, revoke_at=store.revocation_time()))
     print(f"password changed for customer {customer.customer_id}; their sessions are revoked")
     return 0
 
@@ -157,7 +157,7 @@ def _set_password(args: argparse.Namespace) -> int:
 def _deactivate(args: argparse.Namespace) -> int:
     store = _store(_settings(args))
     customer = _customer(store, args.email)
-    _apply_change(lambda: store.set_active(customer, False, revoke_at=time.time()))
+    _apply_change(lambda: store.set_active(customer, False, revoke_at=store.revocation_time()))
     print(f"customer {customer.customer_id} deactivated; their sessions are revoked")
     return 0
 
@@ -181,7 +181,7 @@ def _delete(args: argparse.Namespace) -> int:
 def _revoke_sessions(args: argparse.Namespace) -> int:
     store = _store(_settings(args))
     customer = _customer(store, args.email)
-    _apply_change(lambda: store.revoke_sessions(customer, revoke_at=time.time()))
+    _apply_change(lambda: store.revoke_sessions(customer, revoke_at=store.revocation_time()))
     print(f"sessions of customer {customer.customer_id} revoked")
     return 0
 
