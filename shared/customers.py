@@ -11,6 +11,8 @@ item                   attributes                                               
 ``EMAIL#<email>``      customer_id, password_hash, is_active, tokens_valid_after   same transaction
                        (copies, so a login needs this one item)
 ``COUNTER#customer``   next_id (N, ADD)                                            create without an id
+``COUNTER#legacy``     count (N): imported PBKDF2/argon2i hashes not upgraded yet  import-django (ADD),
+                       dummy_hash (S): one at their most common cost               login (ADD -1)
 =====================  ==========================================================  ======================
 
 Requests per operation:
@@ -49,6 +51,7 @@ if TYPE_CHECKING:
 CUSTOMER_PREFIX = "CUSTOMER#"
 EMAIL_PREFIX = "EMAIL#"
 COUNTER_KEY = "COUNTER#customer"
+LEGACY_HASHES_KEY = "COUNTER#legacy"
 # Django's AbstractBaseUser email field; longer values cannot belong to a customer.
 MAX_EMAIL_LENGTH = 254
 
@@ -372,6 +375,32 @@ class CustomerStore:
             return parsedate_to_datetime(date).timestamp() + 1
         return float(math.ceil(time.time()))
 
+    def add_legacy_hashes(self, count: int, dummy_hash: str) -> None:
+        """Count ``count`` more imported hashes waiting for their upgrade; unknown emails verify
+        against ``dummy_hash`` (the most common imported cost) until none is left."""
+        self._client.update_item(
+            TableName=self._table,
+            Key=_key(LEGACY_HASHES_KEY),
+            UpdateExpression="ADD #count :count SET dummy_hash = :dummy",
+            ExpressionAttributeNames={"#count": "count"},
+            ExpressionAttributeValues={":count": {"N": str(count)}, ":dummy": {"S": dummy_hash}},
+        )
+
+    def legacy_hash_upgraded(self) -> None:
+        """One imported hash fewer (its customer's first login upgraded it); never below zero."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(LEGACY_HASHES_KEY),
+                UpdateExpression="ADD #count :minus_one",
+                ConditionExpression="#count > :zero",
+                ExpressionAttributeNames={"#count": "count"},
+                ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
+
     def _next_id(self) -> str:
         response = self._client.update_item(
             TableName=self._table,
@@ -425,6 +454,17 @@ def login_record_from_item(email: str, item: dict[str, Any]) -> LoginRecord:
         is_active=item["is_active"]["BOOL"],
         tokens_valid_after=_optional_number(item.get("tokens_valid_after")),
     )
+
+
+def legacy_dummy_from_item(item: dict[str, Any] | None) -> str | None:
+    """The dummy hash unknown emails verify against while imported hashes wait; else None.
+
+    The count only errs high (a customer deleted or given a new password before their first
+    login is never subtracted): unknown emails then pay the legacy verify a while longer.
+    """
+    if not item or int(item.get("count", {}).get("N", "0")) <= 0:
+        return None
+    return str(item["dummy_hash"]["S"])
 
 
 def batch_get(client: DynamoDBClient, table: str, keys: set[str], attempts: int = 3) -> dict[str, dict[str, Any]]:

@@ -46,7 +46,15 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from shared.customers import EMAIL_PREFIX, MAX_EMAIL_LENGTH, LoginRecord, batch_get, login_record_from_item
+from shared.customers import (
+    EMAIL_PREFIX,
+    LEGACY_HASHES_KEY,
+    MAX_EMAIL_LENGTH,
+    LoginRecord,
+    batch_get,
+    legacy_dummy_from_item,
+    login_record_from_item,
+)
 from shared.errors import LoginLocked, ServiceUnavailable
 from shared.settings import Settings
 
@@ -93,12 +101,14 @@ class Counter:
 
 @dataclass(frozen=True)
 class Attempt:
-    """What a login needs before hashing: the customer (or None) and its two counters."""
+    """What a login needs before hashing: the customer (or None), its two counters, and the
+    dummy hash refusals also verify while imported hashes wait for their upgrade."""
 
     email: str
     login: LoginRecord | None
     account: Counter
     ip: Counter
+    legacy_dummy: str | None = None
 
     def retry_after(self, now: float) -> int | None:
         """Seconds until the later of the two locks ends; None when neither is locked."""
@@ -127,9 +137,10 @@ class LoginGuard:
         self._clock = clock
 
     def read(self, email: str, source_ip: str) -> Attempt:
-        """The ``EMAIL#``, ``FAIL#`` and ``FAILIP#`` items in one consistent BatchGetItem."""
+        """The ``EMAIL#``, ``FAIL#``, ``FAILIP#`` and ``COUNTER#legacy`` items in one consistent
+        BatchGetItem."""
         account_pk, ip_pk = ACCOUNT_PREFIX + normalise_email(email), IP_PREFIX + source_ip
-        keys = {account_pk, ip_pk}
+        keys = {account_pk, ip_pk, LEGACY_HASHES_KEY}
         lookup = bool(email) and len(email) <= MAX_EMAIL_LENGTH
         if lookup:
             keys.add(EMAIL_PREFIX + email)
@@ -140,6 +151,7 @@ class LoginGuard:
             login=None if customer is None else login_record_from_item(email, customer),
             account=Counter.from_item(account_pk, self._settings.LOGIN_MAX_FAILURES, found.get(account_pk)),
             ip=Counter.from_item(ip_pk, self._settings.LOGIN_IP_MAX_FAILURES, found.get(ip_pk)),
+            legacy_dummy=legacy_dummy_from_item(found.get(LEGACY_HASHES_KEY)),
         )
 
     def reserve(self, attempt: Attempt) -> Reservation:

@@ -119,8 +119,8 @@ def _failed_once_then_login(world: World) -> Request:
 
 def _migrated_customer_login(world: World) -> Request:
     salt = "migratedsalt0123456789"
-    digest = base64.b64encode(hashlib.pbkdf2_hmac("sha256", PASSWORD.encode(), salt.encode(), 1000)).decode()
-    world.make_customer("migrated@example.com", customer_id="8", password_hash=f"pbkdf2_sha256$1000${salt}${digest}")
+    digest = base64.b64encode(hashlib.pbkdf2_hmac("sha256", PASSWORD.encode(), salt.encode(), 100_000)).decode()
+    world.make_customer("migrated@example.com", customer_id="8", password_hash=f"pbkdf2_sha256$100000${salt}${digest}")
     return login(world, email="migrated@example.com")
 
 
