@@ -17,9 +17,10 @@ item                   attributes                                               
 
 Requests per operation:
 
-- login: one consistent GetItem of ``EMAIL#`` (it carries the hash and the flag), then
-  one UpdateItem of ``last_login`` or, when the hash is upgraded, one TransactWriteItems
-  touching both items. At most 2.
+- login: ``EMAIL#`` (it carries the hash and the flag) read in the login guard's
+  BatchGetItem (shared/login_guard.py), then one UpdateItem of ``last_login`` or, when
+  the hash is upgraded, one TransactWriteItems touching both items (and one ADD of -1 on
+  ``COUNTER#legacy`` for an imported hash).
 - refresh: one consistent GetItem of ``CUSTOMER#<id>``.
 - create: one TransactWriteItems putting both items with ``attribute_not_exists``, so an
   email is unique without a read-then-write race (plus one ADD on the counter when no id
