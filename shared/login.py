@@ -68,9 +68,9 @@ class LoginService:
 
         Every refusal costs the same: one read, the attempt counted on the account and the
         IP, one argon2id verify plus, while imported hashes wait for their upgrade, one at
-        their most common cost (dummies where there is no hash to check), the same body. The attempt is
-        counted before any hashing, so concurrent attempts beyond the limit are refused
-        (429) unhashed; a success gives the counts back.
+        their most common cost (dummies where there is no hash to check), the same body.
+        The attempt is counted before any hashing, so concurrent attempts beyond the limit
+        are refused (429) unhashed; a success gives the counts back.
         """
         data = parse_body(raw_body, content_type, self._settings.MAX_BODY_BYTES)
         values = validate_fields(data, self._credential_fields)
