@@ -9,8 +9,8 @@ item                  attributes
 ``FAILIP#<ip>``       the same, for one source IP
 ====================  ==============================================================
 
-``<email>`` is normalised (trimmed, lower case) and counted whether or not a customer
-has it, so the answer never tells which emails exist.
+``<email>`` is the email's identity (shared/emails.py: trimmed, lower case), counted
+whether or not a customer has it, so the answer never tells which emails exist.
 
 An attempt is counted before its password is checked: one conditional UpdateItem per key
 adds one to ``count`` and is refused once ``count`` has reached the limit, so of any number
@@ -55,6 +55,7 @@ from shared.customers import (
     legacy_dummy_from_item,
     login_record_from_item,
 )
+from shared.emails import email_identity
 from shared.errors import LoginLocked, ServiceUnavailable
 from shared.settings import Settings
 
@@ -125,10 +126,6 @@ class Reservation:
     locked: bool
 
 
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
-
-
 class LoginGuard:
     def __init__(self, client: DynamoDBClient, table: str, settings: Settings, clock: Callable[[], float] = time.time):
         self._client = client
@@ -139,7 +136,7 @@ class LoginGuard:
     def read(self, email: str, source_ip: str) -> Attempt:
         """The ``EMAIL#``, ``FAIL#``, ``FAILIP#`` and ``COUNTER#legacy`` items in one consistent
         BatchGetItem."""
-        account_pk, ip_pk = ACCOUNT_PREFIX + normalise_email(email), IP_PREFIX + source_ip
+        account_pk, ip_pk = ACCOUNT_PREFIX + email_identity(email), IP_PREFIX + source_ip
         keys = {account_pk, ip_pk, LEGACY_HASHES_KEY}
         lookup = bool(email) and len(email) <= MAX_EMAIL_LENGTH
         if lookup:
