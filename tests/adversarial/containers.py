@@ -3,7 +3,7 @@
 Threads around one handler share a process, its clients and the GIL; the races of finding
 1 (concurrent wrong passwords past the lockout) live between containers. ``moto_server``
 starts moto's ``ThreadedMotoServer`` on a free port with the table and the signing key;
-``run_containers`` spawns processes that each cold-start a function with their own
+``run_containers`` starts processes that each cold-start a function with their own
 environment (as Lambda gives each container one), wait for a common start signal, then
 send their events one at a time (a container serves one event at a time).
 """
@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import importlib
 import json
-import multiprocessing
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,13 +24,14 @@ import boto3
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication
 from moto.server import ThreadedMotoServer
 
-from tests.client.server import free_port
-from tests.helpers import REGION, SECRET_ID, SIGNING_KEY, TABLE_NAME, TEST_ENVIRONMENT, UNSET_ENVIRONMENT
+from tests.helpers import REGION, ROOT, SECRET_ID, SIGNING_KEY, TABLE_NAME, TEST_ENVIRONMENT, UNSET_ENVIRONMENT
+from tests.local_api import free_port
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
 START_TIMEOUT = 120  # seconds for every container's cold start on a busy 2-core machine
+READY = "ready"
 
 
 @contextmanager
@@ -91,46 +93,60 @@ def run_containers(
 ) -> list[dict[str, Any]]:
     """One process per list of events; every container starts sending at the same moment.
 
-    Returns every proxy response, in no particular order.
+    Each container is ``python -m tests.adversarial.containers <function>`` with the given
+    environment: it reads its events from stdin, cold-starts, says ``ready``, waits for ``go``,
+    then prints each proxy response (status and body) as a JSON line. Returns every response,
+    in no particular order.
     """
-    context = multiprocessing.get_context("spawn")
-    ready = context.Barrier(len(events_per_container) + 1)
-    results = context.Queue()
+    variables = {name: value for name, value in os.environ.items() if name not in UNSET_ENVIRONMENT}
     processes = [
-        context.Process(target=_container, args=(function, environment, events, ready, results))
-        for events in events_per_container
+        subprocess.Popen(
+            [sys.executable, "-m", "tests.adversarial.containers", function],
+            cwd=ROOT,
+            env={**variables, **environment},
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for _ in events_per_container
     ]
-    for process in processes:
-        process.start()
     try:
-        ready.wait(timeout=START_TIMEOUT)  # every container is warm: go
-        answers = [results.get(timeout=START_TIMEOUT) for events in events_per_container for _ in events]
+        for process, events in zip(processes, events_per_container, strict=True):
+            assert process.stdin is not None
+            process.stdin.write(json.dumps(events) + "\n")
+            process.stdin.flush()
+        for process in processes:  # every container is warm
+            assert process.stdout is not None
+            assert process.stdout.readline().strip() == READY, f"container {process.pid} did not start"
+        for process in processes:  # go
+            assert process.stdin is not None
+            process.stdin.write("go\n")
+            process.stdin.flush()
+        outputs = [process.communicate(timeout=START_TIMEOUT)[0] for process in processes]
     finally:
         for process in processes:
-            process.join(timeout=START_TIMEOUT)
-            if process.is_alive():
+            if process.poll() is None:
                 process.kill()
-    assert all(process.exitcode == 0 for process in processes), [process.exitcode for process in processes]
-    return answers
+                process.wait()
+    assert [process.returncode for process in processes] == [0] * len(processes)
+    return [json.loads(line) for output in outputs for line in output.splitlines()]
 
 
-def _container(
-    function: str,
-    environment: dict[str, str],
-    events: list[dict[str, Any]],
-    ready: Any,
-    results: Any,
-) -> None:
-    """A container: its own environment and cold start, then one event at a time."""
-    for name in UNSET_ENVIRONMENT:
-        if name not in environment:
-            os.environ.pop(name, None)
-    os.environ.update(environment)
+def _container(function: str) -> None:
+    """A container: its own cold start, then one event at a time, answers on stdout."""
+    protocol, sys.stdout = sys.stdout, sys.stderr  # the function's logs and metrics go to stderr
+    events = json.loads(sys.stdin.readline())
     handler = importlib.import_module(f"functions.{function}.app")
     from tests.conftest import FakeLambdaContext
 
     context = FakeLambdaContext()
-    ready.wait(timeout=START_TIMEOUT)
+    print(READY, file=protocol, flush=True)
+    assert sys.stdin.readline().strip() == "go"
     for event in events:
         response = handler.lambda_handler(event, context)
-        results.put({"statusCode": response["statusCode"], "body": json.loads(response["body"])})
+        answer = {"statusCode": response["statusCode"], "body": json.loads(response["body"])}
+        print(json.dumps(answer), file=protocol, flush=True)
+
+
+if __name__ == "__main__":
+    _container(sys.argv[1])

@@ -161,7 +161,7 @@ def test_given_a_dump_with_unsafe_hashes_when_imported_then_they_are_refused_and
         "unsupported algorithm md5": 1,
         "unrecognised hash format": 1,
     }
-    assert report["refused_ids"] == ["2", "3", "4", "5", "7"]
+    assert report["refused_ids"] == [2, 3, 4, 5, 7]
     assert item("EMAIL#2@example.com") == {}
     assert login(call, "1@example.com").status == 200
 
