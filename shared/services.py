@@ -102,7 +102,8 @@ def session_store() -> SessionStore:
     from shared.aws import dynamodb_client
     from shared.sessions import SessionStore
 
-    return SessionStore(dynamodb_client(), get_settings().TABLE_NAME)
+    settings = get_settings()
+    return SessionStore(dynamodb_client(), settings.TABLE_NAME, settings.LEEWAY)
 
 
 @cache

@@ -47,6 +47,9 @@ class Settings(BaseModel):
     ROTATE_REFRESH_TOKENS: bool = False
     # With rotation: retire the old refresh token, so it can be used once (reuse = theft).
     BLACKLIST_AFTER_ROTATION: bool = False
+    # Seconds after its rotation within which the same refresh token is a client's retry (its
+    # answer was lost) and gets a new pair instead of revoking the family; 0: strict.
+    REFRESH_REUSE_GRACE_SECONDS: int = Field(default=0, ge=0, le=60)
     # The algorithm of keys made by rotation, and of the legacy plain-string key if HMAC.
     ALGORITHM: Literal["HS256", "HS384", "HS512", "RS256", "ES256", "EdDSA"] = "HS256"
     AUDIENCE: str | None = None

@@ -7,9 +7,11 @@ user_id`` in that order (then ``aud`` / ``iss`` when configured), integer epoch 
 messages: signature and algorithm (only the algorithm of the key its ``kid`` names), expiry, then ``exp``
 present, ``jti`` present, ``token_type`` right.
 
-Refresh tokens carry one claim simplejwt does not write, ``family``: the id of the login
-they descend from (rotation keeps it), so reuse of a retired refresh token can revoke the
-whole family. simplejwt ignores unknown claims; access tokens stay exactly simplejwt's.
+Both tokens carry one claim simplejwt does not write, ``family``, after simplejwt's own
+claims: the id of the login they descend from (rotation keeps it), so reuse of a retired
+refresh token can revoke the whole family, and a logout (which revokes the family) reaches
+the family's access tokens at verify and on routes that read the session. simplejwt ignores
+unknown claims, so its tokens and these stay interchangeable.
 
 This module imports pyjwt and nothing from AWS, so the authorizer stays light.
 """
@@ -82,11 +84,12 @@ class TokenService:
         family_claim = {FAMILY_CLAIM: family or uuid.uuid4().hex}
         return {
             "refresh": self._mint(REFRESH, user_id, now, family_claim),
-            "access": self._mint(ACCESS, user_id, now),
+            "access": self._mint(ACCESS, user_id, now, family_claim),
         }
 
-    def issue_access(self, user_id: str) -> str:
-        return self._mint(ACCESS, user_id, int(self._clock()))
+    def issue_access(self, user_id: str, family: str) -> str:
+        """An access token of the refresh token's family (refresh without rotation)."""
+        return self._mint(ACCESS, user_id, int(self._clock()), {FAMILY_CLAIM: family})
 
     def validate(self, token: str, expected_type: str | None) -> ValidToken:
         """Decode and check ``token`` as simplejwt's Token class does, or raise TokenError.
