@@ -117,7 +117,7 @@ def session_service() -> SessionService:
 def profile_service() -> ProfileService:
     from shared.profiles import ProfileService
 
-    return ProfileService(get_settings(), customer_store())
+    return ProfileService(get_settings(), session_store())
 
 
 def jwks_document() -> dict[str, Any]:
@@ -149,7 +149,7 @@ def request_authorizer() -> RequestAuthorizer:
     from shared.customer_status import CachedCustomerStatus
 
     return RequestAuthorizer(
-        token_service(), CachedCustomerStatus(customer_store(), settings.AUTHORIZER_CHECK_CACHE_SECONDS)
+        token_service(), CachedCustomerStatus(session_store(), settings.AUTHORIZER_CHECK_CACHE_SECONDS)
     )
 
 

@@ -81,6 +81,18 @@ class SessionState:
         return self.retirement is not None
 
 
+@dataclass(frozen=True)
+class CustomerSession:
+    """The customer behind an access token and whether the token's family is revoked."""
+
+    customer: Customer | None
+    family_revoked: bool
+
+    def revoked(self, issued_at: int | None) -> bool:
+        """Logged out (family), or issued before the customer's ``tokens_valid_after``."""
+        return self.family_revoked or (self.customer is not None and self.customer.revoked(issued_at))
+
+
 class SessionStore:
     def __init__(
         self, client: DynamoDBClient, table_name: str, leeway: int = 0, clock: Callable[[], float] = time.time
@@ -105,6 +117,16 @@ class SessionStore:
             customer=customer_from_item(customer_item) if customer_item else None,
             retirement=_retirement(jti_item) if jti_item is not None and self._live(jti_item, now) else None,
             family_revoked=self._live(found.get(FAMILY_PREFIX + family), now),
+        )
+
+    def customer_session(self, customer_id: str, family: str | None) -> CustomerSession:
+        """The customer and the ``FAMILY#`` (when known) in one consistent BatchGetItem."""
+        keys = {CUSTOMER_PREFIX + customer_id} | ({FAMILY_PREFIX + family} if family else set())
+        found = batch_get(self._client, self._table, keys)
+        customer_item = found.get(CUSTOMER_PREFIX + customer_id)
+        return CustomerSession(
+            customer=customer_from_item(customer_item) if customer_item else None,
+            family_revoked=family is not None and self._live(found.get(FAMILY_PREFIX + family), self._clock()),
         )
 
     def retire(self, token: ValidToken, reason: str) -> Retirement | None:

@@ -3,6 +3,7 @@ and the grace period for a refresh whose answer was lost."""
 
 from __future__ import annotations
 
+import io
 import json
 import time
 import uuid
@@ -18,7 +19,8 @@ from shared.aws import dynamodb_client
 from shared.errors import ApiError
 from shared.sessions import SessionStore
 from tests.contract.conftest import BLACKLISTED, Post, login
-from tests.helpers import SIGNING_KEY, TABLE_NAME, claims, mint
+from tests.helpers import EMAIL, SIGNING_KEY, TABLE_NAME, claims, mint
+from tools import authctl
 
 LIFETIME = 259200
 VERIFY_BLACKLISTED = {"non_field_errors": ["Token is blacklisted"]}
@@ -172,3 +174,55 @@ def test_given_a_grace_period_when_twenty_refreshes_race_then_each_gets_a_pair_a
     jti = jwt.decode(refresh, SIGNING_KEY, algorithms=["HS256"])["jti"]
     item = dynamodb_client().get_item(TableName=TABLE_NAME, Key={"pk": {"S": f"JTI#{jti}"}})["Item"]
     assert item["reason"]["S"] == "rotated"
+
+
+# --- finding 4: logout and revocations reach the access token at verify ------------------------
+
+
+def test_given_a_logout_when_its_sessions_access_token_is_verified_then_it_is_blacklisted(post: Post) -> None:
+    pair, other = login(post), login(post)
+    assert post("blacklist_token", {"refresh": pair["refresh"]}).status == 200
+
+    answer = post("verify_token", {"token": pair["access"]})
+
+    assert (answer.status, answer.body) == (400, VERIFY_BLACKLISTED)
+    assert post("verify_token", {"token": other["access"]}).status == 200, "another session of the customer lives"
+
+
+def test_given_a_reuse_when_the_descendants_access_token_is_verified_then_it_is_blacklisted(
+    rotating: None, post: Post
+) -> None:
+    old = login(post)["refresh"]
+    descendant = post("refresh_token", {"refresh": old}).body
+    post("refresh_token", {"refresh": old})
+
+    answer = post("verify_token", {"token": descendant["access"]})
+
+    assert (answer.status, answer.body) == (400, VERIFY_BLACKLISTED)
+
+
+def test_given_no_rotation_when_a_logout_follows_a_refresh_then_the_refreshed_access_token_is_blacklisted(
+    post: Post,
+) -> None:
+    refresh = login(post)["refresh"]
+    access = post("refresh_token", {"refresh": refresh}).body["access"]
+    assert family_of(access) == family_of(refresh)
+    post("blacklist_token", {"refresh": refresh})
+
+    assert post("verify_token", {"token": access}).body == VERIFY_BLACKLISTED
+
+
+@pytest.mark.parametrize("command", ["revoke-sessions", "set-password", "deactivate"])
+def test_given_an_operator_revocation_when_an_earlier_access_token_is_verified_then_it_is_blacklisted(
+    post: Post, monkeypatch: pytest.MonkeyPatch, command: str
+) -> None:
+    access = login(post)["access"]
+    extra = ["--password-stdin"] if command == "set-password" else []
+    monkeypatch.setattr("sys.stdin", io.StringIO("An0ther-Passw0rd!\n"))
+    assert authctl.main(["--table", TABLE_NAME, command, "--email", EMAIL, *extra]) == 0
+
+    assert post("verify_token", {"token": access}).body == VERIFY_BLACKLISTED
+
+
+def test_given_a_simplejwt_access_token_without_family_then_verify_still_accepts_it(post: Post) -> None:
+    assert post("verify_token", {"token": mint(claims("access"))}).body == {}
