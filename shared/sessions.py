@@ -54,7 +54,9 @@ if TYPE_CHECKING:
 JTI_PREFIX = "JTI#"
 FAMILY_PREFIX = "FAMILY#"
 BLACKLISTED = "Token is blacklisted"
+# Why a JTI# item retired its token.
 ROTATED = "rotated"
+LOGGED_OUT = "blacklisted"
 # Beyond exp + LEEWAY: the gap between pyjwt's clock read and ours, and a refresh (at most a
 # function timeout, 20 s) that read the family before its revocation and mints after it.
 RECORD_MARGIN_SECONDS = 60
@@ -184,7 +186,7 @@ class SessionStore:
 def _retirement(item: dict[str, Any]) -> Retirement:
     """An item without reason or time (none is written so) counts as retired long ago by logout."""
     return Retirement(
-        reason=str(item.get("reason", {}).get("S", "blacklisted")),
+        reason=str(item.get("reason", {}).get("S", LOGGED_OUT)),
         used_at=float(item.get("used_at", {}).get("N", "0")),
     )
 
@@ -215,7 +217,7 @@ class SessionService:
         presented = self._field(raw_body, content_type, "refresh")
         with unavailable_on_fault(self._settings):
             token = self._tokens.validate(presented, REFRESH)
-            earlier = self._sessions.retire(token, "blacklisted")
+            earlier = self._sessions.retire(token, LOGGED_OUT)
             # Always (again): a logout whose family write failed is finished by its retry.
             self._sessions.revoke_family(token, self._settings.REFRESH_TOKEN_LIFETIME)
             if earlier is not None:
