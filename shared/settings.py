@@ -76,8 +76,9 @@ class Settings(BaseModel):
     MAX_BODY_BYTES: int = Field(default=64 * 1024, gt=0)
     MAX_PASSWORD_CHARS: int = Field(default=4096, gt=0)
 
-    # Authorizer: one DynamoDB read per decision (cached this many seconds per container) to
-    # refuse deleted and inactive customers. Off: the authorizer checks the token only.
+    # Authorizer: one DynamoDB read per decision (cached this many seconds per container and
+    # session) to refuse deleted and inactive customers, revoked and logged-out sessions.
+    # Off: the authorizer checks the token only.
     AUTHORIZER_CHECK_CUSTOMER: bool = False
     AUTHORIZER_CHECK_CACHE_SECONDS: int = Field(default=5, ge=0, le=60)
 
