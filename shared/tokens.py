@@ -1,8 +1,9 @@
 """The one token module: simplejwt-compatible access and refresh tokens through pyjwt.
 
-A token minted here is byte-for-byte what simplejwt 5.5 mints for the same settings:
+A token minted here is what simplejwt 5.5 mints for the same settings, plus one claim:
 header ``{"alg":"HS256","typ":"JWT"}``, payload keys ``token_type, exp, iat, jti,
-user_id`` in that order (then ``aud`` / ``iss`` when configured), integer epoch seconds,
+user_id`` in that order, then ``family`` (below), then ``aud`` / ``iss`` when configured
+(where simplejwt adds them, after any custom claim), integer epoch seconds,
 ``jti`` a uuid4 hex, ``user_id`` a string. Validation follows simplejwt's order and
 messages: signature and algorithm (only the algorithm of the key its ``kid`` names), expiry, then ``exp``
 present, ``jti`` present, ``token_type`` right.
