@@ -172,3 +172,26 @@ def test_with_the_customer_check_inactive_and_deleted_customers_are_refused(
     }
     services.customer_store().delete(customer)
     assert deny_body(checking_authorizer(token_event(access))) == {"detail": "User not found", "code": "user_not_found"}
+
+
+def test_given_the_checks_cache_when_a_session_logs_out_then_the_check_sees_it_once_its_entry_expires(
+    customer: Any,
+) -> None:
+    import json
+    import time
+
+    from shared import services
+    from shared.customer_status import CachedCustomerStatus
+
+    monotonic = [100.0]
+    check = CachedCustomerStatus(services.session_store(), max_age=5, clock=lambda: monotonic[0])
+    issued_at = int(time.time())
+    assert not check("1", "logged-out").revoked(issued_at)
+    logout = json.dumps({"refresh": mint(claims("refresh", lifetime=259200, family="logged-out"))}).encode()
+    services.session_service().blacklist(logout, "application/json")
+
+    monotonic[0] += 4.9
+    assert not check("1", "logged-out").revoked(issued_at), "within the cache period: the entry as read"
+    assert not check("1", "other").revoked(issued_at), "each session has its own entry"
+    monotonic[0] += 0.1
+    assert check("1", "logged-out").revoked(issued_at)
