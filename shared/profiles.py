@@ -14,6 +14,7 @@ from typing import Any
 
 from shared.authorizer import Caller
 from shared.aws import unavailable_on_fault
+from shared.customers import public_id
 from shared.errors import AccessTokenRevoked, AuthenticationFailed, PermissionDenied
 from shared.sessions import SessionStore
 from shared.settings import Settings
@@ -39,7 +40,7 @@ class ProfileService:
         if session.revoked(caller.issued_at):
             raise AccessTokenRevoked()
         return {
-            "id": int(customer.customer_id) if customer.customer_id.isdigit() else customer.customer_id,
+            "id": public_id(customer.customer_id),
             "email": customer.email,
             "is_active": customer.is_active,
             "last_login": _drf_datetime(customer.last_login),
