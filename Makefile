@@ -42,8 +42,9 @@ $(LOCAL_STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local]'
 	touch $(LOCAL_STAMP)
 
+# PARAMS: template parameter overrides, e.g. make local PARAMS="Algorithm=RS256 Audience=shop-api"
 local: $(LOCAL_STAMP)
-	$(BIN)/python -m tools.local_server --port $(PORT)
+	$(BIN)/python -m tools.local_server --port $(PORT) $(if $(PARAMS),--parameter-overrides $(PARAMS))
 
 test: install
 	$(BIN)/python -m pytest

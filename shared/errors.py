@@ -62,6 +62,13 @@ class UnsupportedMediaType(ApiError):
         super().__init__(f'Unsupported media type "{media_type}" in request.')
 
 
+class NotFound(ApiError):
+    status = 404
+
+    def __init__(self) -> None:
+        super().__init__("Not found.")
+
+
 class MethodNotAllowed(ApiError):
     status = 405
 

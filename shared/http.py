@@ -69,6 +69,12 @@ def install(
     def not_found(_: Exception) -> Response[str]:
         return json_response(404, NOT_FOUND_BODY)
 
+    refuse_other_methods(app, path, allowed)
+
+
+def refuse_other_methods(app: APIGatewayRestResolver, path: str, allowed: tuple[str, ...]) -> None:
+    """405 for the methods ``path`` does not serve (a function with a second route calls this)."""
+
     @app.route(path, method=[method for method in METHODS if method not in allowed])
     def other_method() -> Response[str]:
         raise MethodNotAllowed(app.current_event.http_method)

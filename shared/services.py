@@ -14,7 +14,8 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 from shared.keys import CachedKeySet, secrets_extension_fetcher
-from shared.settings import get_settings
+from shared.oidc import Issuer, api_id_of
+from shared.settings import HMAC_ALGORITHMS, get_settings
 from shared.tokens import TokenService
 
 if TYPE_CHECKING:
@@ -73,8 +74,18 @@ def _cached(fetch: Callable[[], str]) -> CachedKeySet:
 
 
 @cache
+def issuer() -> Issuer:
+    return Issuer(get_settings().ISSUER)
+
+
+def bind_api(event: dict[str, Any]) -> None:
+    """Each API Gateway event names its API: the default issuer is that API's URL."""
+    issuer().bind_api(api_id_of(event))
+
+
+@cache
 def token_service() -> TokenService:
-    return TokenService(get_settings(), key_set())
+    return TokenService(get_settings(), key_set(), issuer=issuer())
 
 
 @cache
@@ -129,6 +140,23 @@ def jwks_document() -> dict[str, Any]:
         return jwks(key_set().get())
 
 
+def openid_configuration() -> dict[str, Any]:
+    """The discovery document; an HMAC stack (no ``iss`` in its tokens) is no issuer: 404."""
+    from shared.aws import unavailable_on_fault
+    from shared.errors import NotFound
+    from shared.keyset import jwks
+    from shared.oidc import discovery_document
+
+    settings = get_settings()
+    configured_issuer = issuer().value
+    if configured_issuer is None or settings.ALGORITHM in HMAC_ALGORITHMS:
+        raise NotFound
+    with unavailable_on_fault(settings):
+        published = jwks(key_set().get())["keys"]
+    algorithms = sorted({key["alg"] for key in published} | {settings.ALGORITHM})
+    return discovery_document(configured_issuer, algorithms, settings)
+
+
 @cache
 def key_rotation() -> KeyRotation:
     from shared.aws import secretsmanager_client
@@ -158,6 +186,7 @@ def reset() -> None:
 
     factories = (
         key_set,
+        issuer,
         token_service,
         customer_store,
         login_service,

@@ -10,6 +10,8 @@ present, ``jti`` present, ``token_type`` right.
 Refresh tokens carry one claim simplejwt does not write, ``family``: the id of the login
 they descend from (rotation keeps it), so reuse of a retired refresh token can revoke the
 whole family. simplejwt ignores unknown claims; access tokens stay exactly simplejwt's.
+With an asymmetric algorithm, refresh tokens are addressed to the issuer instead of
+``AUDIENCE`` (shared/oidc.py), so other services' verifiers refuse them.
 
 This module imports pyjwt and nothing from AWS, so the authorizer stays light.
 """
@@ -27,7 +29,8 @@ import jwt
 
 from shared.errors import TokenError
 from shared.keyset import Key, KeySet
-from shared.settings import Settings
+from shared.oidc import Issuer
+from shared.settings import HMAC_ALGORITHMS, Settings
 
 ACCESS = "access"
 REFRESH = "refresh"
@@ -67,10 +70,17 @@ class ValidToken:
 class TokenService:
     """Mints and validates tokens with the container's signing key."""
 
-    def __init__(self, settings: Settings, key: KeySource, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        key: KeySource,
+        clock: Callable[[], float] = time.time,
+        issuer: Issuer | None = None,
+    ) -> None:
         self._settings = settings
         self._key = key
         self._clock = clock
+        self._issuer = issuer or Issuer(settings.ISSUER)
         self._lifetimes = {ACCESS: settings.ACCESS_TOKEN_LIFETIME, REFRESH: settings.REFRESH_TOKEN_LIFETIME}
 
     def issue_pair(self, user_id: str, family: str | None = None) -> dict[str, str]:
@@ -94,7 +104,7 @@ class TokenService:
         ``expected_type`` None is simplejwt's UntypedToken (the verify endpoint): any type.
         """
         settings = self._settings
-        payload = self._decode(token)
+        payload = self._decode(token, expected_type)
         if "exp" not in payload:
             raise TokenError("Token has no 'exp' claim")
         if settings.JTI_CLAIM not in payload:
@@ -114,23 +124,41 @@ class TokenService:
             payload=payload,
         )
 
-    def _decode(self, token: str) -> dict[str, Any]:
+    def _decode(self, token: str, expected_type: str | None) -> dict[str, Any]:
         settings = self._settings
         key = self._verifying_key(token)
+        audience = self._expected_audience(expected_type)
         try:
             return jwt.decode(
                 token,
                 key.verifying_key,
                 algorithms=[key.alg],
-                audience=settings.AUDIENCE,
-                issuer=settings.ISSUER,
+                audience=audience,
+                issuer=self._issuer.value,
                 leeway=settings.LEEWAY,
-                options={"verify_aud": settings.AUDIENCE is not None},
+                options={"verify_aud": audience is not None},
             )
         except jwt.ExpiredSignatureError:
             raise TokenError("Token is expired") from None
         except (jwt.InvalidTokenError, ValueError, TypeError):
             raise TokenError("Token is invalid") from None
+
+    def _audience(self, token_type: str) -> str | None:
+        """simplejwt's AUDIENCE, but an asymmetric stack's refresh tokens are addressed to the
+        issuer: only this service accepts them, and verifiers elsewhere refuse them by ``aud``."""
+        if token_type == REFRESH and self._settings.ALGORITHM not in HMAC_ALGORITHMS:
+            issuer = self._issuer.value
+            if issuer is not None:
+                return issuer
+        return self._settings.AUDIENCE
+
+    def _expected_audience(self, expected_type: str | None) -> str | list[str] | None:
+        """What ``aud`` must be; untyped validation (the verify endpoint) accepts either type's."""
+        if expected_type is not None:
+            return self._audience(expected_type)
+        if self._settings.AUDIENCE is None:
+            return None
+        return list(dict.fromkeys(value for value in (self._audience(ACCESS), self._audience(REFRESH)) if value))
 
     def _verifying_key(self, token: str) -> Key:
         """The key the token's ``kid`` names (no ``kid``: the legacy key), only its algorithm."""
@@ -159,10 +187,12 @@ class TokenService:
             settings.USER_ID_CLAIM: user_id,
             **(extra or {}),
         }
-        if settings.AUDIENCE is not None:
-            payload["aud"] = settings.AUDIENCE
-        if settings.ISSUER is not None:
-            payload["iss"] = settings.ISSUER
+        audience = self._audience(token_type)
+        if audience is not None:
+            payload["aud"] = audience
+        issuer = self._issuer.value
+        if issuer is not None:
+            payload["iss"] = issuer
         keyset = self._key.get()
         key = keyset.current
         headers = {"kid": key.kid} if keyset.has_kids else None

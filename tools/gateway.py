@@ -335,6 +335,8 @@ class _Resolver:
             return REGION
         if name == "AWS::AccountId":
             return ACCOUNT_ID
+        if name == "AWS::URLSuffix":
+            return "amazonaws.com"
         resource = self._resources.get(name, {})
         props = resource.get("Properties", {})
         for key in ("TableName", "Name"):

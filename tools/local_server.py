@@ -37,6 +37,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 
 from shared.keyset import ASYMMETRIC, parse, verification_document
+from shared.oidc import API_ID_PLACEHOLDER, DISCOVERY_PATH
 from shared.rotation import KeyRotation
 from shared.settings import Settings
 from tools import gateway
@@ -169,6 +170,17 @@ class _Handler(BaseHTTPRequestHandler):
         """Silent: _serve logs its own line without the query string."""
 
 
+def use_local_issuer(model: gateway.ApiModel, base_url: str) -> str | None:
+    """The template's default issuer is the API's own base URL: here, the local one.
+
+    An ``Issuer`` given as a parameter is kept as it is. Returns the functions' issuer.
+    """
+    for environment in model.environments.values():
+        if API_ID_PLACEHOLDER in environment.get("ISSUER", ""):
+            environment["ISSUER"] = base_url
+    return next((env["ISSUER"] for env in model.environments.values() if env.get("ISSUER")), None)
+
+
 def prepare_storage(model: gateway.ApiModel, storage_port: int) -> tuple[dict[str, str], Any]:
     """Endpoints for the functions and authctl, starting moto's server where none is given."""
     endpoints = {
@@ -245,6 +257,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
     model = gateway.load(overrides=overrides)
+    issuer = use_local_issuer(model, f"http://127.0.0.1:{args.port}")
 
     endpoints, moto_server = prepare_storage(model, args.storage_port)
     shared_environment = {**endpoints, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
@@ -268,6 +281,8 @@ def main(argv: list[str] | None = None) -> int:
         workers[function] = Worker(function, code_dir, environment)
 
     api = LocalApi(args.port, model, workers)
+    if issuer:
+        print(f"OIDC issuer {issuer}, discovery {issuer}{DISCOVERY_PATH}")
     _announce(args.port, endpoints, moto_server is not None, first_function, customer_id)
     try:
         api.serve_forever()

@@ -17,7 +17,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
 )
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.services import request_authorizer
+from shared.services import bind_api, request_authorizer
 
 logger = Logger()
 metrics = Metrics()
@@ -33,6 +33,7 @@ class AuthorizerUnavailable(RuntimeError):
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     token_event = APIGatewayAuthorizerTokenEvent(event)
     try:
+        bind_api(event)
         decision = authorizer.decide(token_event.authorization_token)
         arn = token_event.parsed_arn
         response = APIGatewayAuthorizerResponse(

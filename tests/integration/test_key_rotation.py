@@ -189,7 +189,7 @@ def test_with_rs256_a_token_verifies_with_only_the_jwks_document(rs256_api: str)
         access = json.loads(response.read())["access"]
 
     signing_key = jwt.PyJWKClient(f"{rs256_api}/.well-known/jwks.json").get_signing_key_from_jwt(access)
-    payload = jwt.decode(access, signing_key.key, algorithms=["RS256"])
+    payload = jwt.decode(access, signing_key.key, algorithms=["RS256"], audience="ecommerce-api", issuer=rs256_api)
 
     assert (payload["user_id"], payload["token_type"]) == ("1", "access")
     with urllib.request.urlopen(f"{rs256_api}/.well-known/jwks.json", timeout=30) as response:
