@@ -24,7 +24,13 @@ help:
 	@echo "make bench     benchmarks (never part of make test)"
 	@echo "make deploy    sam deploy (default environment in samconfig.toml)"
 
-install: $(STAMP)
+# aws-jwt-verify for tests/oidc (an independent verifier of our tokens), from its lock file.
+NODE_VERIFIER := tests/oidc/node/node_modules/.package-lock.json
+
+install: $(STAMP) $(NODE_VERIFIER)
+
+$(NODE_VERIFIER): tests/oidc/node/package.json tests/oidc/node/package-lock.json
+	npm ci --prefix tests/oidc/node --no-audit --no-fund
 
 $(STAMP): pyproject.toml constraints.txt client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)

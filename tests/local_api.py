@@ -24,9 +24,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def local_api(*overrides: str) -> Iterator[str]:
-    """The API's base URL; template parameters as ``Name=Value``. Stopped with Ctrl-C (SIGINT)."""
-    port, storage_port = free_port(), free_port()
+def local_api(*overrides: str, port: int | None = None, storage_port: int | None = None) -> Iterator[str]:
+    """The API's base URL; template parameters as ``Name=Value``. Stopped with Ctrl-C (SIGINT).
+
+    Free ports unless given (a test that must know them first: an Issuer naming the port,
+    moto's store read directly).
+    """
+    port, storage_port = port or free_port(), storage_port or free_port()
     command = [sys.executable, "-m", "tools.local_server", "--port", str(port), "--storage-port", str(storage_port)]
     if overrides:
         command += ["--parameter-overrides", *overrides]
