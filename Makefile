@@ -61,8 +61,9 @@ lint: install
 	$(BIN)/mypy shared functions tools tests bench client
 
 template: install $(SAM)
-	$(BIN)/cfn-lint template.yaml
+	$(BIN)/cfn-lint template.yaml examples/downstream/template.yaml
 	$(SAM) validate --lint --region us-east-1
+	$(SAM) validate --lint --region us-east-1 --template examples/downstream/template.yaml
 
 $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)
