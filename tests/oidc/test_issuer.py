@@ -14,6 +14,7 @@ from typing import Any
 import boto3
 import jwt
 import pytest
+import yaml
 
 from shared.keyset import parse, rotate
 from shared.oidc import Issuer, IssuerUnknown, api_id_of
@@ -205,3 +206,18 @@ def test_given_params_when_make_local_runs_then_they_reach_the_server_as_templat
         check=True,
     )
     assert "tools.local_server --port 3000 --parameter-overrides Algorithm=RS256 Audience=shop-api" in dry_run.stdout
+
+
+def test_given_the_template_when_read_then_no_function_environment_names_the_api() -> None:
+    """The API names every function it invokes; a function naming the API is a cycle CloudFormation refuses."""
+    template = yaml.load(gateway.TEMPLATE.read_text(), Loader=gateway._CfnLoader)
+    api = next(name for name, res in template["Resources"].items() if res["Type"] == "AWS::Serverless::Api")
+    environments = [template["Globals"]["Function"]["Environment"]] + [
+        res["Properties"].get("Environment", {})
+        for res in template["Resources"].values()
+        if res["Type"] == "AWS::Serverless::Function"
+    ]
+    text = json.dumps(environments)
+    assert f'{{"Ref": "{api}"}}' not in text
+    assert f"${{{api}}}" not in text
+    assert f'"Fn::GetAtt": ["{api}"' not in text
