@@ -126,10 +126,7 @@ def test_given_the_default_template_when_the_discovery_document_is_asked_then_it
 
 
 def discovery_event() -> dict[str, Any]:
-    event = load_event("jwks", resource="/.well-known/openid-configuration", path="/.well-known/openid-configuration")
-    event["requestContext"]["resourcePath"] = event["resource"]
-    event["requestContext"]["path"] = "/prod" + event["path"]
-    return event
+    return load_event("jwks_openid_configuration")
 
 
 @pytest.fixture
