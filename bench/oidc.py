@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.algorithms import FixedKeys  # noqa: E402
+from algorithms import FixedKeys  # noqa: E402
 
 ISSUER = "https://auth.shop.example"
 AUDIENCE = "shop-api"
