@@ -73,7 +73,7 @@ def discovery_document(issuer: str, algorithms: list[str], settings: Settings) -
     """
     return {
         "issuer": issuer,
-        "jwks_uri": issuer + JWKS_PATH,
+        "jwks_uri": issuer.rstrip("/") + JWKS_PATH,
         "response_types_supported": ["token"],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": algorithms,

@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 from shared.keyset import parse, rotate
-from shared.oidc import Issuer, IssuerUnknown, api_id_of
+from shared.oidc import Issuer, IssuerUnknown, api_id_of, discovery_document
 from shared.settings import Settings
 from shared.tokens import ACCESS, REFRESH, TokenService
 from tests.conftest import FakeLambdaContext
@@ -218,3 +218,11 @@ def test_given_the_template_when_read_then_no_function_environment_names_the_api
     assert f'{{"Ref": "{api}"}}' not in text
     assert f"${{{api}}}" not in text
     assert f'"Fn::GetAtt": ["{api}"' not in text
+
+
+def test_given_an_issuer_with_a_trailing_slash_when_discovered_then_the_jwks_uri_has_no_double_slash() -> None:
+    document = discovery_document("https://auth.shop.example/", ["RS256"], Settings(ALGORITHM="RS256"))
+    assert (document["issuer"], document["jwks_uri"]) == (
+        "https://auth.shop.example/",
+        "https://auth.shop.example/.well-known/jwks.json",
+    )
