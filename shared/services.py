@@ -141,19 +141,18 @@ def jwks_document() -> dict[str, Any]:
 
 
 def openid_configuration() -> dict[str, Any]:
-    """The discovery document; an HMAC stack (no ``iss`` in its tokens) is no issuer: 404."""
-    from shared.aws import unavailable_on_fault
+    """The discovery document; an HMAC stack (no ``iss`` in its tokens) is no issuer: 404.
+
+    Its algorithms are those of the published keys (the JWKS document) and ``ALGORITHM``.
+    """
     from shared.errors import NotFound
-    from shared.keyset import jwks
     from shared.oidc import discovery_document
 
     settings = get_settings()
     configured_issuer = issuer().value
     if configured_issuer is None or settings.ALGORITHM in HMAC_ALGORITHMS:
         raise NotFound
-    with unavailable_on_fault(settings):
-        published = jwks(key_set().get())["keys"]
-    algorithms = sorted({key["alg"] for key in published} | {settings.ALGORITHM})
+    algorithms = sorted({key["alg"] for key in jwks_document()["keys"]} | {settings.ALGORITHM})
     return discovery_document(configured_issuer, algorithms, settings)
 
 
