@@ -16,18 +16,14 @@ STAMP := $(VENV)/.installed
 
 .PHONY: help install test lint format template build check-build local bench bench-login-timing deploy clean
 
-help:
-	@echo "make local     run the API on http://127.0.0.1:3000 (no Docker, no AWS account)"
-	@echo "make test      run the test suite"
-	@echo "make lint      ruff, mypy, cfn-lint and sam validate --lint"
-	@echo "make build     sam build (needs python3.13 on PATH or in pyenv)"
-	@echo "make bench     benchmarks (never part of make test)"
-	@echo "make deploy    sam deploy (default environment in samconfig.toml)"
+# `make help` prints every target's `## ` comment, in this file's order: document a target there.
+help: ## this list
+	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "make %-20s %s\n", $$1, $$2}' $(ROOT)Makefile
 
 # aws-jwt-verify for tests/oidc (an independent verifier of our tokens), from its lock file.
 NODE_VERIFIER := tests/oidc/node/node_modules/.package-lock.json
 
-install: $(STAMP) $(NODE_VERIFIER)
+install: $(STAMP) $(NODE_VERIFIER) ## the project and its dev tools into .venv (test, lint... run it when needed)
 
 $(NODE_VERIFIER): tests/oidc/node/package.json tests/oidc/node/package-lock.json
 	npm ci --prefix tests/oidc/node --no-audit --no-fund
@@ -41,6 +37,11 @@ $(STAMP): pyproject.toml constraints.txt client/pyproject.toml
 # make local needs only the runtime, moto's server and the template reader: a quick install.
 LOCAL_STAMP := $(VENV)/.installed-local
 PORT ?= 3000
+STORAGE_PORT ?= 8000
+# PERSIST=1 keeps the local table and secrets in .local/state/ between runs.
+PERSIST ?=
+# PARAMS: template parameter overrides, e.g. make local PARAMS="Algorithm=RS256 Audience=shop-api"
+PARAMS ?=
 
 $(LOCAL_STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -48,19 +49,19 @@ $(LOCAL_STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local]'
 	touch $(LOCAL_STAMP)
 
-# PARAMS: template parameter overrides, e.g. make local PARAMS="Algorithm=RS256 Audience=shop-api"
-local: $(LOCAL_STAMP)
-	$(BIN)/python -m tools.local_server --port $(PORT) $(if $(PARAMS),--parameter-overrides $(PARAMS))
+local: $(LOCAL_STAMP) ## the API on http://127.0.0.1:3000, moto behind it (PORT=, STORAGE_PORT=, PERSIST=1, PARAMS=)
+	$(BIN)/python -m tools.local_server --port $(PORT) --storage-port $(STORAGE_PORT) $(if $(filter 1,$(PERSIST)),--persist) \
+		$(if $(PARAMS),--parameter-overrides $(PARAMS))
 
-test: install
+test: install ## the test suite (about 4 minutes on 2 cores)
 	$(BIN)/python -m pytest
 
-lint: install
+lint: install ## ruff (lint and format check) and mypy strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared functions tools tests bench client
 
-template: install $(SAM)
+template: install $(SAM) ## cfn-lint and sam validate --lint on template.yaml and examples/downstream
 	$(BIN)/cfn-lint template.yaml examples/downstream/template.yaml
 	$(SAM) validate --lint --region us-east-1
 	$(SAM) validate --lint --region us-east-1 --template examples/downstream/template.yaml
@@ -70,12 +71,17 @@ $(SAM):
 	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
 
-build: $(SAM)
+build: $(SAM) ## sam build: one arm64 bundle per function (needs python3.13 on PATH or in pyenv)
 	$(SAM) build
+
+# CONFIG_ENV picks the samconfig.toml environment (default = dev, prod).
+CONFIG_ENV ?= default
+deploy: build ## sam deploy (CONFIG_ENV=prod for production; default: dev)
+	$(SAM) deploy --config-env $(CONFIG_ENV)
 
 # sam build for Lambda (arm64), the same recipe for this machine, then every built handler
 # imported and served one event in a clean interpreter with only its bundle on sys.path.
-check-build: $(SAM)
+check-build: $(SAM) ## sam build, then every built handler imported and served an event
 	$(SAM) build
 	LAMBDA_ARCH=$$(uname -m) $(SAM) build --build-dir .aws-sam/build-host --cache-dir .aws-sam/cache-host
 	$(PYTHON) tools/check_bundles.py .aws-sam/build .aws-sam/build-host
@@ -116,15 +122,15 @@ build-AuthorizerFunction:
 build-CustomerProfileFunction:
 	$(call lambda_bundle,customer_profile)
 
-bench: install
+bench: install ## benchmarks next to Django + simplejwt (never part of make test)
 	$(BIN)/python bench/run.py
 
-bench-login-timing: install
+bench-login-timing: install ## login timing: wrong password vs unknown email vs locked
 	$(BIN)/python bench/login_timing.py
 
-format: install
+format: install ## ruff fixes and formats the code in place
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-clean:
+clean: ## remove .venv, .tools, build output and caches (not .local/)
 	rm -rf $(VENV) .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache

@@ -202,7 +202,9 @@ def test_given_params_when_make_local_runs_then_they_reach_the_server_as_templat
         text=True,
         check=True,
     )
-    assert "tools.local_server --port 3000 --parameter-overrides Algorithm=RS256 Audience=shop-api" in dry_run.stdout
+    command = " ".join(dry_run.stdout.replace("\\\n", " ").split())
+    assert "tools.local_server --port 3000" in command
+    assert "--parameter-overrides Algorithm=RS256 Audience=shop-api" in command
 
 
 def test_given_the_template_when_read_then_no_function_environment_names_the_api() -> None:
