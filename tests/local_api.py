@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -110,14 +110,14 @@ def wait_for_banner(server: subprocess.Popen[str], timeout: float = 60) -> list[
 
 
 @contextmanager
-def local_api(*overrides: str, port: int | None = None, storage_port: int | None = None) -> Iterator[str]:
-    """The API's base URL; template parameters as ``Name=Value``. Stopped with SIGTERM.
-
-    Free ports unless given (a test that must know them first: an Issuer naming the port,
-    moto's store read directly).
-    """
+def local_api(
+    *overrides: str, options: Sequence[str] = (), port: int | None = None, storage_port: int | None = None
+) -> Iterator[str]:
+    """The API's base URL; template parameters as ``Name=Value``, other options of the server in
+    ``options``. Stopped with SIGTERM. Free ports unless given (a test that must know them
+    first: an Issuer naming the port, moto's store read directly)."""
     port, storage_port = port or free_port(), storage_port or free_port()
-    arguments = ["--port", str(port), "--storage-port", str(storage_port)]
+    arguments = ["--port", str(port), "--storage-port", str(storage_port), *options]
     if overrides:
         arguments += ["--parameter-overrides", *overrides]
     server = start_server(*arguments)
