@@ -227,7 +227,7 @@ DEPENDENCIES = (
     Dependency(
         "blacklist-revokes-the-family", "dynamodb.PutItem", _blacklist, _family_not_revoked, attempts=4, passes=1
     ),
-    Dependency("profile-reads-the-customer", "dynamodb.GetItem", _profile, nothing),
+    Dependency("profile-reads-the-customer", "dynamodb.BatchGetItem", _profile, nothing),
     Dependency("jwks-reads-the-key-set", "secretsmanager.GetSecretValue", _jwks, nothing),
 )
 
@@ -335,7 +335,7 @@ def checking_authorizer(
     lambda_context: FakeLambdaContext,
     customer: Customer,
 ) -> Authorizer:
-    """The authorizer with its customer check on (one GetItem per decision), no cache."""
+    """The authorizer with its customer check on (one BatchGetItem per decision), no cache."""
     monkeypatch.setenv("AUTHORIZER_CHECK_CUSTOMER", "true")
     monkeypatch.setenv("AUTHORIZER_CHECK_CACHE_SECONDS", "0")
     module = load_handler("authorizer")
@@ -346,12 +346,12 @@ def checking_authorizer(
 def test_the_authorizer_fails_closed_when_its_customer_check_fails(
     faults: SlowFaults, checking_authorizer: Authorizer, kind: str
 ) -> None:
-    faults.fail_always("dynamodb.GetItem", kind)
+    faults.fail_always("dynamodb.BatchGetItem", kind)
 
     answer = through_the_gateway(checking_authorizer)
 
     assert_unavailable(answer, "GET", "/api/v1/customers/1/")
-    assert faults.attempts["dynamodb.GetItem"] == 3
+    assert faults.attempts["dynamodb.BatchGetItem"] == 3
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -370,7 +370,7 @@ def test_the_authorizer_fails_closed_when_its_key_cannot_be_read(
 def test_the_authorizer_allows_when_its_customer_check_recovers_within_the_retries(
     faults: SlowFaults, checking_authorizer: Authorizer
 ) -> None:
-    faults.fail("dynamodb.GetItem", THROTTLE, READ_TIMEOUT)
+    faults.fail("dynamodb.BatchGetItem", THROTTLE, READ_TIMEOUT)
     policy = checking_authorizer(load_event("authorizer_allow", authorizationToken=f"Bearer {mint(claims('access'))}"))
     assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
 

@@ -52,14 +52,14 @@ def template_settings(**overrides: str) -> Settings:
     return Settings.from_environ(gateway.load(overrides=overrides).environments["ObtainTokenFunction"])
 
 
-def test_given_the_default_template_when_tokens_are_minted_then_they_are_simplejwts_exactly() -> None:
+def test_given_the_default_template_when_tokens_are_minted_then_they_carry_no_iss_and_no_aud() -> None:
     environments = gateway.load().environments
     assert {(env["ISSUER"], env["AUDIENCE"]) for env in environments.values()} == {("", "")}
     pair = TokenService(template_settings(), Static(SIGNING_KEY)).issue_pair("1")
 
     for token in pair.values():
         assert token.split(".")[0] == SIMPLEJWT_HEADER
-    assert list(payload(pair["access"])) == ["token_type", "exp", "iat", "jti", "user_id"]
+    assert list(payload(pair["access"])) == ["token_type", "exp", "iat", "jti", "user_id", "family"]
     assert list(payload(pair["refresh"])) == ["token_type", "exp", "iat", "jti", "user_id", "family"]
 
 
