@@ -119,14 +119,31 @@ def profile_service() -> ProfileService:
     return ProfileService(get_settings(), customer_store())
 
 
+@cache
+def published_key_set() -> CachedKeySet:
+    """The JWKS route's key set: the verification document, public keys only (never a
+    signing key, so the route cannot leak one)."""
+    from shared.aws import secretsmanager_client
+    from shared.keys import secrets_manager_fetcher
+    from shared.keyset import parse_published
+
+    settings = get_settings()
+    return CachedKeySet(
+        secrets_manager_fetcher(secretsmanager_client(), settings.SIGNING_KEY_SECRET_ID),
+        max_age=settings.SIGNING_KEY_MAX_AGE,
+        legacy_algorithm=settings.legacy_algorithm,
+        parse_document=parse_published,
+    )
+
+
 def jwks_document() -> dict[str, Any]:
-    """The JWK Set of the container's key set (cached with it)."""
+    """The JWK Set of the published key set (cached with it)."""
     from shared.aws import unavailable_on_fault
     from shared.keyset import jwks
 
     settings = get_settings()
     with unavailable_on_fault(settings):
-        return jwks(key_set().get())
+        return jwks(published_key_set().get())
 
 
 @cache
@@ -158,6 +175,7 @@ def reset() -> None:
 
     factories = (
         key_set,
+        published_key_set,
         token_service,
         customer_store,
         login_service,

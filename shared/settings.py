@@ -13,9 +13,13 @@ import os
 from functools import cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
+# API Gateway's native JWT authorizers cache a JWKS key up to two hours; the JWKS route lets
+# any other verifier cache the document this long (Cache-Control max-age).
+JWT_AUTHORIZER_KEY_CACHE = 7200
+JWKS_MAX_AGE = 300
 
 
 class Settings(BaseModel):
@@ -33,6 +37,11 @@ class Settings(BaseModel):
     # Where rotation publishes the verification document (public keys only); read by verifiers.
     VERIFICATION_KEY_SECRET_ID: str | None = None
     KEY_REFETCH_INTERVAL: float = Field(default=5.0, ge=0, description="min seconds between refetches for a new kid")
+    # The extension's cache of the secret (its own variable, read here for the rotation's sums).
+    SECRETS_MANAGER_TTL: int = Field(default=300, ge=0, le=300)
+    # Rotation publishes a new key this long before any signer uses it (template parameter
+    # KeyPublishAheadSeconds): at least one full verifier cache period, see key_publish_ahead_floor.
+    KEY_ACTIVATION_DELAY: int = Field(default=3 * 3600, ge=0)
     # "extension": read the key through the AWS Parameters and Secrets Lambda Extension over
     # localhost HTTP, so a function (the authorizer) needs no boto3 at all.
     SIGNING_KEY_SOURCE: Literal["secretsmanager", "extension"] = "secretsmanager"
@@ -85,6 +94,35 @@ class Settings(BaseModel):
     AWS_CONNECT_TIMEOUT: float = Field(default=1.0, gt=0)
     AWS_READ_TIMEOUT: float = Field(default=1.0, gt=0)
     RETRY_AFTER_SECONDS: int = Field(default=1, ge=1)
+
+    @model_validator(mode="after")
+    def _publish_ahead_covers_the_caches(self) -> Settings:
+        if self.key_publish_ahead_floor > self.KEY_ACTIVATION_DELAY:
+            raise ValueError(
+                f"KEY_ACTIVATION_DELAY is {self.KEY_ACTIVATION_DELAY} s; with these caches a new key must be "
+                f"published at least {self.key_publish_ahead_floor} s before anything is signed with it"
+            )
+        return self
+
+    @property
+    def key_publish_ahead_floor(self) -> int:
+        """The longest a verifier can hold a key set fetched just before a rotation.
+
+        The authorizer: the extension's cache, then its own (SIGNING_KEY_MAX_AGE). With an
+        asymmetric algorithm also the JWKS route's own cache, then what its readers may
+        cache: API Gateway's JWT authorizers two hours, anyone else the Cache-Control max-age.
+        """
+        floor = self.SECRETS_MANAGER_TTL + self.SIGNING_KEY_MAX_AGE
+        if self.ALGORITHM not in HMAC_ALGORITHMS:
+            floor = max(floor, self.SIGNING_KEY_MAX_AGE + max(JWT_AUTHORIZER_KEY_CACHE, JWKS_MAX_AGE))
+        return floor
+
+    @property
+    def key_retention(self) -> int:
+        """How long a key that stopped signing stays: its last token's lifetime, the time a
+        signer with an older cached set may still sign with it, and the leeway verifiers allow."""
+        lifetime = max(self.ACCESS_TOKEN_LIFETIME, self.REFRESH_TOKEN_LIFETIME)
+        return lifetime + self.SIGNING_KEY_MAX_AGE + self.LEEWAY
 
     @property
     def legacy_algorithm(self) -> str:

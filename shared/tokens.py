@@ -164,9 +164,8 @@ class TokenService:
         if settings.ISSUER is not None:
             payload["iss"] = settings.ISSUER
         keyset = self._key.get()
-        key = keyset.current
-        headers = {"kid": key.kid} if keyset.has_kids else None
-        return jwt.encode(payload, key.signing_key, algorithm=key.alg, headers=headers)
+        key = keyset.signing_key(now)
+        return jwt.encode(payload, key.signing_key, algorithm=key.alg, headers=keyset.header_for(key))
 
 
 def _int_or_none(value: object) -> int | None:

@@ -47,7 +47,8 @@ def header(token: str) -> dict[str, Any]:
 
 
 def rotate_with_authctl(algorithm: str = "HS256") -> None:
-    assert authctl.main(["rotate-keys", "--secret-id", SECRET_ID, "--algorithm", algorithm]) == 0
+    """A rotation whose key signs at once, so the next container's tokens carry it."""
+    assert authctl.main(["rotate-keys", "--secret-id", SECRET_ID, "--algorithm", algorithm, "--activate-now"]) == 0
 
 
 @pytest.fixture
@@ -92,6 +93,7 @@ def test_a_token_signed_before_a_rotation_still_verifies_after_it(
 def test_a_token_signed_with_a_dropped_key_is_refused() -> None:
     first = rotate(SIGNING_KEY, "HS256", THREE_DAYS, now=1_000_000)
     old_token = TokenService(Settings(), Static(first)).issue_pair("1")["refresh"]
+    assert "kid" in header(old_token)
     # Two rotations, the second past the refresh lifetime: the first key is dropped.
     later = rotate(
         rotate(first, "HS256", THREE_DAYS, now=1_000_100), "HS256", THREE_DAYS, now=1_000_100 + THREE_DAYS + 1
@@ -123,7 +125,8 @@ def test_a_flood_of_unknown_kids_refetches_at_most_once_per_interval() -> None:
 def test_hs256_signed_with_the_rsa_public_key_is_refused() -> None:
     secret = rotate(SIGNING_KEY, "RS256", THREE_DAYS)
     keyset = parse(verification_document(secret))
-    rsa_key = keyset.current
+    rsa_key = keyset.newest
+    assert rsa_key is not None
     public_pem = rsa_key.to_json(private=False)["public_key"].encode()
 
     def segment(value: dict[str, Any]) -> str:
@@ -162,13 +165,16 @@ def test_the_rotation_lambda_steps_publish_before_they_switch(aws: None) -> None
         rotation.step(step, SECRET_ID, token)
         assert current_value() == SIGNING_KEY, "not current yet"
     published = parse(client.get_secret_value(SecretId="test/verification")["SecretString"])
-    assert published.current.alg == "ES256", "verifiers know the new key before signers use it"
+    assert published.newest is not None
+    assert published.newest.alg == "ES256", "verifiers know the new key before signers use it"
     rotation.step("finishSecret", SECRET_ID, token)
     rotation.step("finishSecret", SECRET_ID, token)  # retried steps are harmless
 
     current = parse(current_value())
-    assert (current.current.kid, current.current.alg) == (published.current.kid, "ES256")
-    assert current.legacy is not None, "tokens without kid still verify"
+    assert current.newest is not None
+    assert (current.newest.kid, current.newest.alg) == (published.newest.kid, "ES256")
+    assert current.legacy is not None, "tokens without kid still verify at the signers (refresh)"
+    assert published.legacy is None, "verifiers of an asymmetric stack hold no HMAC key"
 
 
 @pytest.fixture(scope="module")
