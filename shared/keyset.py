@@ -143,10 +143,11 @@ def parse(secret_string: str, legacy_algorithm: str = "HS256") -> KeySet:
 
 def parse_published(document: str, legacy_algorithm: str = "HS256") -> KeySet:
     """The verification document as the JWKS route reads it: "{}" until the first rotation
-    publishes anything, an empty set then, never a reason to fail."""
-    if json.loads(document or "{}") == {}:
+    publishes anything (and a plain HMAC key, which has no public part), an empty set."""
+    text = document.strip()
+    if not text.startswith("{") or json.loads(text) == {}:
         return KeySet(newest=None, legacy=None, keys={})
-    return parse(document, legacy_algorithm)
+    return parse(text, legacy_algorithm)
 
 
 def serialise(keyset: KeySet, private: bool = True) -> str:

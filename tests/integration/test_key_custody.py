@@ -9,6 +9,7 @@ own cold fetch, then fails closed.
 from __future__ import annotations
 
 import ast
+import contextlib
 import json
 import threading
 import time
@@ -166,10 +167,11 @@ class _SlowHandler(BaseHTTPRequestHandler):
         if self.server.requests <= self.server.slow:
             time.sleep(self.server.delay)
         payload = json.dumps({"SecretString": SIGNING_KEY}).encode()
-        self.send_response(200)
-        self.send_header("Content-Length", str(len(payload)))
-        self.end_headers()
-        self.wfile.write(payload)
+        with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the caller gave up: as it should
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent."""
