@@ -64,14 +64,15 @@ class KeyRotation:
         elif step == "finishSecret":
             current = next(version for version, stages in versions.items() if CURRENT in stages)
             self._check_keeps_live_keys(secret_id, current, token)
+            self._check_still_ahead(secret_id, token)
             self._client.update_secret_version_stage(
                 SecretId=secret_id, VersionStage=CURRENT, MoveToVersionId=token, RemoveFromVersionId=current
             )
         else:
             raise ValueError(f"unknown rotation step {step}")
 
-    def rotate_now(self, secret_id: str, activation_delay: int | None = None) -> str:
-        """authctl rotate-keys: the same rotation in one go; answers the new key's kid.
+    def rotate_now(self, secret_id: str, activation_delay: int | None = None) -> Key:
+        """authctl rotate-keys: the same rotation in one go; answers the new key.
 
         Refused while a scheduled rotation is under way: its pending set was derived from
         the current one, and finishing it after this would drop the key added here.
@@ -85,7 +86,7 @@ class KeyRotation:
         self._test(rotated)
         self._publish(rotated)
         self._client.put_secret_value(SecretId=secret_id, SecretString=rotated)
-        return self._newest(rotated).kid
+        return self._newest(rotated)
 
     def _create(self, secret_id: str, token: str) -> None:
         try:
@@ -127,6 +128,23 @@ class KeyRotation:
                     "the signing secret changed since this rotation began (a manual rotation?); "
                     "finishing it would drop a key tokens carry: rotate again"
                 )
+
+    def _check_still_ahead(self, secret_id: str, token: str) -> None:
+        """The new key must still activate a full verifier cache period after it becomes current.
+
+        HMAC verifiers read the signing secret, so for them finishSecret is the publication. A
+        rotation finished late (a step retried hours after createSecret) would otherwise sign
+        at once with a key they have not seen; it is refused and unstaged, the next one starts afresh.
+        """
+        newest = self._newest(self._value(secret_id, VersionId=token))
+        signs_at_once = newest.activates_at == newest.created_at  # the first asymmetric key, by design
+        if not signs_at_once and newest.activates_at - self._clock() < self._settings.key_publish_ahead_floor:
+            self._client.update_secret_version_stage(
+                SecretId=secret_id, VersionStage=PENDING, RemoveFromVersionId=token
+            )
+            raise RotationConflict(
+                "this rotation began too long ago: its key would sign before every verifier has it; rotate again"
+            )
 
     def _publish(self, signing_secret: str) -> None:
         if self._verification_secret_id:

@@ -20,6 +20,9 @@ HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 # any other verifier cache the document this long (Cache-Control max-age).
 JWT_AUTHORIZER_KEY_CACHE = 7200
 JWKS_MAX_AGE = 300
+# The rotation's four steps run back to back; the delay counts from the first, publication
+# (for HMAC verifiers, reading the signing secret) happens at the last.
+ROTATION_STEPS_ALLOWANCE = 60
 
 
 class Settings(BaseModel):
@@ -97,10 +100,11 @@ class Settings(BaseModel):
 
     @model_validator(mode="after")
     def _publish_ahead_covers_the_caches(self) -> Settings:
-        if self.key_publish_ahead_floor > self.KEY_ACTIVATION_DELAY:
+        if self.key_activation_delay_floor > self.KEY_ACTIVATION_DELAY:
             raise ValueError(
                 f"KEY_ACTIVATION_DELAY is {self.KEY_ACTIVATION_DELAY} s; with these caches a new key must be "
-                f"published at least {self.key_publish_ahead_floor} s before anything is signed with it"
+                f"published at least {self.key_publish_ahead_floor} s before anything is signed with it, "
+                f"plus {ROTATION_STEPS_ALLOWANCE} s for the rotation's steps"
             )
         return self
 
@@ -116,6 +120,11 @@ class Settings(BaseModel):
         if self.ALGORITHM not in HMAC_ALGORITHMS:
             floor = max(floor, self.SIGNING_KEY_MAX_AGE + max(JWT_AUTHORIZER_KEY_CACHE, JWKS_MAX_AGE))
         return floor
+
+    @property
+    def key_activation_delay_floor(self) -> int:
+        """The least KEY_ACTIVATION_DELAY: the publish-ahead floor plus the rotation's own steps."""
+        return self.key_publish_ahead_floor + ROTATION_STEPS_ALLOWANCE
 
     @property
     def key_retention(self) -> int:

@@ -208,11 +208,11 @@ def _rotate_keys(args: argparse.Namespace) -> int:
     verification = args.verification_secret_id or settings.VERIFICATION_KEY_SECRET_ID
     delay = 0 if args.activate_now else settings.KEY_ACTIVATION_DELAY
     try:
-        kid = KeyRotation(client, settings, verification).rotate_now(secret_id, activation_delay=delay)
+        key = KeyRotation(client, settings, verification).rotate_now(secret_id, activation_delay=delay)
     except RotationConflict as error:
         raise UsageError(str(error)) from None
     print(
-        f"signing key {kid} ({settings.ALGORITHM}) is published and signs in {delay} s; "
+        f"signing key {key.kid} ({key.alg}) is published and signs in {key.activates_at - key.created_at} s; "
         "older keys verify until their tokens expire"
     )
     return 0

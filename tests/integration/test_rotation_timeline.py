@@ -21,7 +21,7 @@ import pytest
 from shared.errors import TokenError
 from shared.keys import CachedKeySet, secrets_extension_fetcher, secrets_manager_fetcher
 from shared.keyset import jwks, parse, parse_published, rotate
-from shared.rotation import KeyRotation
+from shared.rotation import KeyRotation, RotationConflict
 from shared.settings import Settings
 from shared.tokens import ACCESS, TokenService
 from tests.helpers import REGION, SECRET_ID, SIGNING_KEY
@@ -92,7 +92,7 @@ def timeline_settings(algorithm: str) -> Settings:
         ACCESS_TOKEN_LIFETIME=86400,
         SIGNING_KEY_MAX_AGE=300,
         SECRETS_MANAGER_TTL=300,
-        KEY_ACTIVATION_DELAY=7800 if asymmetric else 600,
+        KEY_ACTIVATION_DELAY=7800 if asymmetric else 660,
     )
 
 
@@ -178,7 +178,7 @@ def test_given_a_jwks_read_before_the_switch_when_the_new_key_signs_then_the_old
     signer = TokenService(settings, signer_keys, clock=clock)
     before = jwt.get_unverified_header(signer.issue_access("1"))["kid"]
 
-    new_kid = rotation.rotate_now(SECRET_ID)
+    new_kid = rotation.rotate_now(SECRET_ID).kid
     read_then = jwks(parse_published(secrets.get_secret_value(SecretId=VERIFICATION_ID)["SecretString"]))
     assert jwt.get_unverified_header(signer.issue_access("1"))["kid"] == before, "the new key waits"
     clock.now += settings.KEY_ACTIVATION_DELAY
@@ -209,11 +209,30 @@ def test_given_a_rotation_then_the_replaced_key_stays_until_its_last_token_and_c
 
 def test_given_a_delay_shorter_than_a_verifier_cache_then_the_settings_are_refused() -> None:
     with pytest.raises(ValueError, match="KEY_ACTIVATION_DELAY"):
-        Settings(KEY_ACTIVATION_DELAY=599)
+        Settings(KEY_ACTIVATION_DELAY=659)
     with pytest.raises(ValueError, match="KEY_ACTIVATION_DELAY"):
         Settings(ALGORITHM="RS256", KEY_ACTIVATION_DELAY=3600)
-    assert Settings(KEY_ACTIVATION_DELAY=600).key_publish_ahead_floor == 600
-    assert Settings(ALGORITHM="RS256").key_publish_ahead_floor == 7200 + 300
+    assert Settings(KEY_ACTIVATION_DELAY=660).key_publish_ahead_floor == 300 + 300
+    assert Settings(ALGORITHM="RS256").key_publish_ahead_floor == 300 + 7200
+
+
+def test_given_a_rotation_finished_long_after_it_began_then_finish_refuses_and_nothing_signs_early(
+    secrets: Any,
+) -> None:
+    settings = timeline_settings("HS256")
+    clock = Clock(time.time())
+    rotation = KeyRotation(secrets, settings, VERIFICATION_ID, clock=clock)
+    token = str(uuid.uuid4())
+    for name in ROTATION_STEPS[:3]:
+        rotation.step(name, SECRET_ID, token)
+
+    clock.now += 120  # finishSecret retried two minutes later: the key would sign 540 s after publication
+    with pytest.raises(RotationConflict, match="too long ago"):
+        rotation.step("finishSecret", SECRET_ID, token)
+
+    assert secrets.get_secret_value(SecretId=SECRET_ID)["SecretString"] == SIGNING_KEY
+    stages = secrets.describe_secret(SecretId=SECRET_ID)["VersionIdsToStages"]
+    assert all("AWSPENDING" not in labels for labels in stages.values()), "the next rotation can start"
 
 
 def test_given_the_extension_stand_in_then_it_serves_its_cached_secret_until_the_ttl_ends(
