@@ -199,17 +199,16 @@ def rotate(
 
 
 def generate(algorithm: str, now: int, activates_at: int | None = None) -> Key:
-    kid = secrets.token_hex(8)
-    activation = now if activates_at is None else activates_at
+    """A new key: a random HMAC secret, or a private key of the asymmetric ``algorithm``."""
+    key = Key(
+        kid=secrets.token_hex(8),
+        alg=algorithm,
+        created_at=now,
+        retired_at=None,
+        activates_at=now if activates_at is None else activates_at,
+    )
     if algorithm in HMAC:
-        return Key(
-            kid=kid,
-            alg=algorithm,
-            created_at=now,
-            retired_at=None,
-            activates_at=activation,
-            secret=secrets.token_urlsafe(48),
-        )
+        return replace(key, secret=secrets.token_urlsafe(48))
     if algorithm not in ASYMMETRIC:
         raise KeySetError(f"unsupported algorithm {algorithm}")
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -221,14 +220,7 @@ def generate(algorithm: str, now: int, activates_at: int | None = None) -> Key:
         private = ec.generate_private_key(ec.SECP256R1())
     else:
         private = ed25519.Ed25519PrivateKey.generate()
-    return Key(
-        kid=kid,
-        alg=algorithm,
-        created_at=now,
-        retired_at=None,
-        activates_at=activation,
-        private_pem=_private_pem(private),
-    )
+    return replace(key, private_pem=_private_pem(private))
 
 
 def jwks(keyset: KeySet) -> dict[str, Any]:

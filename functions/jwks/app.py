@@ -9,10 +9,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import http
 from shared.services import jwks_document
+from shared.settings import JWKS_MAX_AGE
 
 PATH = "/.well-known/jwks.json"
-# Verifiers may cache the document this long; a new kid is published before it signs anything.
-CACHE_CONTROL = "public, max-age=300"
+# Verifiers may cache the document this long; rotation publishes a new kid long enough before
+# it signs anything (settings.key_publish_ahead_floor counts this).
+CACHE_CONTROL = f"public, max-age={JWKS_MAX_AGE}"
 
 logger = Logger()
 metrics = Metrics()

@@ -27,23 +27,10 @@ from shared.keyset import HMAC, parse, rotate, verification_document
 from shared.rotation import KeyRotation, RotationConflict
 from shared.settings import Settings
 from shared.tokens import ACCESS, REFRESH, TokenService
-from tests.helpers import REGION, ROOT, SECRET_ID, SIGNING_KEY
+from tests.helpers import REGION, ROOT, SECRET_ID, SIGNING_KEY, StaticKeys
 from tools import authctl
 
 VERIFICATION_ID = "test/verification-keys"
-
-
-class Static:
-    """A key-set source over a fixed secret string."""
-
-    def __init__(self, secret: str) -> None:
-        self.secret = secret
-
-    def get(self) -> Any:
-        return parse(self.secret)
-
-    def refetch_for_unknown_kid(self) -> Any:
-        return parse(self.secret)
 
 
 @pytest.fixture
@@ -66,7 +53,7 @@ def current_kids(client: Any) -> set[str]:
 
 def test_given_an_asymmetric_stack_rotated_from_an_hmac_key_then_its_verifiers_hold_no_hmac_key() -> None:
     settings = Settings(ALGORITHM="RS256")
-    legacy_tokens = TokenService(settings, Static(SIGNING_KEY)).issue_pair("1")
+    legacy_tokens = TokenService(settings, StaticKeys(SIGNING_KEY)).issue_pair("1")
     signing = rotate(rotate(SIGNING_KEY, "RS256", settings.key_retention), "RS256", settings.key_retention)
 
     published = verification_document(signing)
@@ -75,19 +62,19 @@ def test_given_an_asymmetric_stack_rotated_from_an_hmac_key_then_its_verifiers_h
     assert all(key.alg not in HMAC for key in parse(published).keys.values())
     assert parse(published).legacy is None
     with pytest.raises(TokenError, match="Token is invalid"):
-        TokenService(settings, Static(published)).validate(legacy_tokens["access"], ACCESS)
+        TokenService(settings, StaticKeys(published)).validate(legacy_tokens["access"], ACCESS)
     # The signers (refresh) still hold the legacy key: nobody is logged out, the next refresh
     # trades the legacy refresh token for an RS256 pair.
-    assert TokenService(settings, Static(signing)).validate(legacy_tokens["refresh"], REFRESH).user_id == "1"
+    assert TokenService(settings, StaticKeys(signing)).validate(legacy_tokens["refresh"], REFRESH).user_id == "1"
 
 
 def test_given_the_first_asymmetric_rotation_then_the_new_key_signs_at_once() -> None:
     """Waiting would only sign HMAC tokens that no verifier of the stack can check."""
     signing = rotate(SIGNING_KEY, "RS256", 3600, activation_delay=7800)
 
-    access = TokenService(Settings(ALGORITHM="RS256"), Static(signing)).issue_access("1")
+    access = TokenService(Settings(ALGORITHM="RS256"), StaticKeys(signing)).issue_access("1")
 
-    assert TokenService(Settings(), Static(verification_document(signing))).validate(access, ACCESS).user_id == "1"
+    assert TokenService(Settings(), StaticKeys(verification_document(signing))).validate(access, ACCESS).user_id == "1"
 
 
 # Finding 12: rotation robustness.

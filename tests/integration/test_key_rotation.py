@@ -22,24 +22,11 @@ from shared.rotation import KeyRotation
 from shared.settings import Settings
 from shared.tokens import ACCESS, REFRESH, TokenService
 from tests.conftest import FakeLambdaContext
-from tests.helpers import EMAIL, PASSWORD, REGION, SECRET_ID, SIGNING_KEY, HttpAnswer, claims, json_event
+from tests.helpers import EMAIL, PASSWORD, REGION, SECRET_ID, SIGNING_KEY, HttpAnswer, StaticKeys, claims, json_event
 from tests.local_api import local_api
 from tools import authctl
 
 THREE_DAYS = 259200
-
-
-class Static:
-    """A key-set source over a fixed secret string."""
-
-    def __init__(self, secret: str) -> None:
-        self.secret = secret
-
-    def get(self) -> Any:
-        return parse(self.secret)
-
-    def refetch_for_unknown_kid(self) -> Any:
-        return parse(self.secret)
 
 
 def header(token: str) -> dict[str, Any]:
@@ -92,7 +79,7 @@ def test_a_token_signed_before_a_rotation_still_verifies_after_it(
 
 def test_a_token_signed_with_a_dropped_key_is_refused() -> None:
     first = rotate(SIGNING_KEY, "HS256", THREE_DAYS, now=1_000_000)
-    old_token = TokenService(Settings(), Static(first)).issue_pair("1")["refresh"]
+    old_token = TokenService(Settings(), StaticKeys(first)).issue_pair("1")["refresh"]
     assert "kid" in header(old_token)
     # Two rotations, the second past the refresh lifetime: the first key is dropped.
     later = rotate(
@@ -101,7 +88,7 @@ def test_a_token_signed_with_a_dropped_key_is_refused() -> None:
     assert header(old_token)["kid"] not in parse(later).keys
 
     with pytest.raises(TokenError, match="Token is invalid"):
-        TokenService(Settings(), Static(later)).validate(old_token, REFRESH)
+        TokenService(Settings(), StaticKeys(later)).validate(old_token, REFRESH)
 
 
 def test_a_flood_of_unknown_kids_refetches_at_most_once_per_interval() -> None:
@@ -137,7 +124,7 @@ def test_hs256_signed_with_the_rsa_public_key_is_refused() -> None:
     forged = f"{signing_input}.{signature.rstrip(b'=').decode()}"
 
     with pytest.raises(TokenError, match="Token is invalid"):
-        TokenService(Settings(), Static(verification_document(secret))).validate(forged, ACCESS)
+        TokenService(Settings(), StaticKeys(verification_document(secret))).validate(forged, ACCESS)
 
 
 @pytest.mark.parametrize("algorithm", ["RS256", "ES256", "EdDSA"])
@@ -145,10 +132,10 @@ def test_asymmetric_tokens_verify_with_the_public_keys_only(algorithm: str) -> N
     secret = rotate(SIGNING_KEY, algorithm, THREE_DAYS)
     verifier_view = verification_document(secret)
     assert "PRIVATE KEY" not in verifier_view
-    token = TokenService(Settings(), Static(secret)).issue_pair("7")["access"]
+    token = TokenService(Settings(), StaticKeys(secret)).issue_pair("7")["access"]
 
     assert header(token)["alg"] == algorithm
-    assert TokenService(Settings(), Static(verifier_view)).validate(token, ACCESS).user_id == "7"
+    assert TokenService(Settings(), StaticKeys(verifier_view)).validate(token, ACCESS).user_id == "7"
 
 
 def test_the_rotation_lambda_steps_publish_before_they_switch(aws: None) -> None:
