@@ -107,13 +107,18 @@ class KeySet:
     legacy: Key | None
     keys: dict[str, Key] = field(default_factory=dict)
 
+    @cached_property
+    def _signers_newest_first(self) -> list[Key]:
+        """Keys that can sign, latest activation first (then latest made, then latest added)."""
+        signers = [(key.activates_at, key.created_at, position, key) for position, key in enumerate(self.keys.values())]
+        return [key for *_, key in sorted(signers, key=lambda entry: entry[:3], reverse=True) if key.can_sign]
+
     def signing_key(self, now: float) -> Key:
         """The newest key that can sign and whose activation time has passed."""
-        order = {kid: position for position, kid in enumerate(self.keys)}
-        active = [key for key in self.keys.values() if key.can_sign and key.activates_at <= now]
-        if not active:
-            raise KeySetError("no signing key is active: the key set holds none that can sign now")
-        return max(active, key=lambda key: (key.activates_at, key.created_at, order[key.kid]))
+        for key in self._signers_newest_first:
+            if key.activates_at <= now:
+                return key
+        raise KeySetError("no signing key is active: the key set holds none that can sign now")
 
     def for_token(self, kid: str | None) -> Key | None:
         return self.legacy if kid is None else self.keys.get(kid)
