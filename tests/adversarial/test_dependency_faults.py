@@ -226,7 +226,8 @@ DEPENDENCIES = (
         "blacklist-revokes-the-family", "dynamodb.PutItem", _blacklist, _family_not_revoked, attempts=4, passes=1
     ),
     Dependency("profile-reads-the-customer", "dynamodb.GetItem", _profile, nothing),
-    Dependency("jwks-reads-the-key-set", "secretsmanager.GetSecretValue", _jwks, nothing, attempts=6),
+    # The JWKS route reads the published document on its first request only (no read at start).
+    Dependency("jwks-reads-the-key-set", "secretsmanager.GetSecretValue", _jwks, nothing),
 )
 
 
