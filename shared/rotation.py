@@ -42,6 +42,7 @@ class KeyRotation:
         verification_secret_id: str | None,
         clock: Callable[[], float] = time.time,
     ) -> None:
+        settings.check_key_activation_delay()
         self._client = client
         self._settings = settings
         self._verification_secret_id = verification_secret_id

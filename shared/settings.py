@@ -13,7 +13,7 @@ import os
 from functools import cache
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 # API Gateway's native JWT authorizers cache a JWKS key up to two hours; the JWKS route lets
@@ -43,7 +43,7 @@ class Settings(BaseModel):
     # The extension's cache of the secret (its own variable, read here for the rotation's sums).
     SECRETS_MANAGER_TTL: int = Field(default=300, ge=0, le=300)
     # Rotation publishes a new key this long before any signer uses it (template parameter
-    # KeyPublishAheadSeconds): at least one full verifier cache period, see key_publish_ahead_floor.
+    # KeyPublishAheadSeconds): at least key_activation_delay_floor, which the rotation checks.
     KEY_ACTIVATION_DELAY: int = Field(default=3 * 3600, ge=0)
     # "extension": read the key through the AWS Parameters and Secrets Lambda Extension over
     # localhost HTTP, so a function (the authorizer) needs no boto3 at all.
@@ -98,16 +98,6 @@ class Settings(BaseModel):
     AWS_READ_TIMEOUT: float = Field(default=1.0, gt=0)
     RETRY_AFTER_SECONDS: int = Field(default=1, ge=1)
 
-    @model_validator(mode="after")
-    def _publish_ahead_covers_the_caches(self) -> Settings:
-        if self.key_activation_delay_floor > self.KEY_ACTIVATION_DELAY:
-            raise ValueError(
-                f"KEY_ACTIVATION_DELAY is {self.KEY_ACTIVATION_DELAY} s; with these caches a new key must be "
-                f"published at least {self.key_publish_ahead_floor} s before anything is signed with it, "
-                f"plus {ROTATION_STEPS_ALLOWANCE} s for the rotation's steps"
-            )
-        return self
-
     @property
     def key_publish_ahead_floor(self) -> int:
         """The longest a verifier can hold a key set fetched just before a rotation.
@@ -125,6 +115,15 @@ class Settings(BaseModel):
     def key_activation_delay_floor(self) -> int:
         """The least KEY_ACTIVATION_DELAY: the publish-ahead floor plus the rotation's own steps."""
         return self.key_publish_ahead_floor + ROTATION_STEPS_ALLOWANCE
+
+    def check_key_activation_delay(self) -> None:
+        """Refuse a publish-ahead delay shorter than the verifiers' caches (rotation only)."""
+        if self.key_activation_delay_floor > self.KEY_ACTIVATION_DELAY:
+            raise ValueError(
+                f"KEY_ACTIVATION_DELAY is {self.KEY_ACTIVATION_DELAY} s; with these caches a new key must be "
+                f"published at least {self.key_publish_ahead_floor} s before anything is signed with it, "
+                f"plus {ROTATION_STEPS_ALLOWANCE} s for the rotation's steps"
+            )
 
     @property
     def key_retention(self) -> int:

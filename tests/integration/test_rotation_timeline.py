@@ -207,13 +207,21 @@ def test_given_a_rotation_then_the_replaced_key_stays_until_its_last_token_and_c
     assert first_key.kid not in parse(dropped).keys
 
 
-def test_given_a_delay_shorter_than_a_verifier_cache_then_the_settings_are_refused() -> None:
+@pytest.mark.parametrize(
+    ("changes", "delay"),
+    [({}, 659), ({"ALGORITHM": "RS256"}, 7559), ({"SIGNING_KEY_MAX_AGE": 900}, 1259)],
+)
+def test_given_a_delay_shorter_than_a_verifier_cache_then_the_rotation_refuses_to_start(
+    secrets: Any, changes: dict[str, Any], delay: int
+) -> None:
     with pytest.raises(ValueError, match="KEY_ACTIVATION_DELAY"):
-        Settings(KEY_ACTIVATION_DELAY=659)
-    with pytest.raises(ValueError, match="KEY_ACTIVATION_DELAY"):
-        Settings(ALGORITHM="RS256", KEY_ACTIVATION_DELAY=3600)
-    assert Settings(KEY_ACTIVATION_DELAY=660).key_publish_ahead_floor == 300 + 300
-    assert Settings(ALGORITHM="RS256").key_publish_ahead_floor == 300 + 7200
+        KeyRotation(secrets, Settings(**changes, KEY_ACTIVATION_DELAY=delay), VERIFICATION_ID)
+    KeyRotation(secrets, Settings(**changes, KEY_ACTIVATION_DELAY=delay + 1), VERIFICATION_ID)
+
+
+def test_given_a_long_signer_cache_then_only_the_rotation_cares_about_the_delay() -> None:
+    """Token functions never read KEY_ACTIVATION_DELAY: their settings stay valid whatever the caches."""
+    assert Settings(ALGORITHM="RS256", SIGNING_KEY_MAX_AGE=3600).KEY_ACTIVATION_DELAY == 10800
 
 
 def test_given_a_rotation_finished_long_after_it_began_then_finish_refuses_and_nothing_signs_early(
