@@ -16,15 +16,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: help install test lint format template build check-build local bench bench-login-timing deploy clean
 
-help:
-	@echo "make local     run the API on http://127.0.0.1:3000 (no Docker, no AWS account)"
-	@echo "make test      run the test suite"
-	@echo "make lint      ruff, mypy, cfn-lint and sam validate --lint"
-	@echo "make build     sam build (needs python3.13 on PATH or in pyenv)"
-	@echo "make bench     benchmarks (never part of make test)"
-	@echo "make deploy    sam deploy (default environment in samconfig.toml)"
+# `make help` prints every target's `## ` comment, in this file's order: document a target there.
+help: ## this list
+	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "make %-20s %s\n", $$1, $$2}' $(ROOT)Makefile
 
-install: $(STAMP)
+install: $(STAMP) ## the project and its dev tools into .venv (test, lint... run it when needed)
 
 $(STAMP): pyproject.toml constraints.txt client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +31,9 @@ $(STAMP): pyproject.toml constraints.txt client/pyproject.toml
 # make local needs only the runtime, moto's server and the template reader: a quick install.
 LOCAL_STAMP := $(VENV)/.installed-local
 PORT ?= 3000
+STORAGE_PORT ?= 8000
+# PERSIST=1 keeps the local table and secrets in .local/state/ between runs.
+PERSIST ?=
 
 $(LOCAL_STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -42,20 +41,20 @@ $(LOCAL_STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local]'
 	touch $(LOCAL_STAMP)
 
-local: $(LOCAL_STAMP)
-	$(BIN)/python -m tools.local_server --port $(PORT)
+local: $(LOCAL_STAMP) ## the API on http://127.0.0.1:3000, moto behind it (PORT=, STORAGE_PORT=, PERSIST=1)
+	$(BIN)/python -m tools.local_server --port $(PORT) --storage-port $(STORAGE_PORT) $(if $(filter 1,$(PERSIST)),--persist)
 
-test: install
+test: install ## the test suite (about 4 minutes on 2 cores)
 	$(BIN)/python -m pytest
 
-lint: install
+lint: install ## ruff (lint and format check) and mypy strict
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared functions tools tests bench client
 
 # cfn-lint checks the template in several regions: the extension's layer comes from a per-region mapping.
 TEMPLATE_REGIONS := us-east-1 us-west-2 eu-west-1 eu-central-1 ap-southeast-2 ap-northeast-1 sa-east-1
-template: install $(SAM)
+template: install $(SAM) ## cfn-lint (seven regions) and sam validate --lint on template.yaml
 	$(BIN)/cfn-lint --regions $(TEMPLATE_REGIONS) -- template.yaml
 	$(SAM) validate --lint --region us-east-1
 	$(SAM) validate --lint --region eu-west-1
@@ -65,12 +64,17 @@ $(SAM):
 	$(SAM_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(SAM_VENV)/bin/python -m pip install --quiet aws-sam-cli==$(SAM_CLI_VERSION)
 
-build: $(SAM)
+build: $(SAM) ## sam build: one arm64 bundle per function (needs python3.13 on PATH or in pyenv)
 	$(SAM) build
+
+# CONFIG_ENV picks the samconfig.toml environment (default = dev, prod).
+CONFIG_ENV ?= default
+deploy: build ## sam deploy (CONFIG_ENV=prod for production; default: dev)
+	$(SAM) deploy --config-env $(CONFIG_ENV)
 
 # sam build for Lambda (arm64), the same recipe for this machine, then every built handler
 # imported and served one event in a clean interpreter with only its bundle on sys.path.
-check-build: $(SAM)
+check-build: $(SAM) ## sam build, then every built handler imported and served an event
 	$(SAM) build
 	LAMBDA_ARCH=$$(uname -m) $(SAM) build --build-dir .aws-sam/build-host --cache-dir .aws-sam/cache-host
 	$(PYTHON) tools/check_bundles.py .aws-sam/build .aws-sam/build-host
@@ -111,15 +115,15 @@ build-AuthorizerFunction:
 build-CustomerProfileFunction:
 	$(call lambda_bundle,customer_profile)
 
-bench: install
+bench: install ## benchmarks next to Django + simplejwt (never part of make test)
 	$(BIN)/python bench/run.py
 
-bench-login-timing: install
+bench-login-timing: install ## login timing: wrong password vs unknown email vs locked
 	$(BIN)/python bench/login_timing.py
 
-format: install
+format: install ## ruff fixes and formats the code in place
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
-clean:
+clean: ## remove .venv, .tools, build output and caches (not .local/)
 	rm -rf $(VENV) .tools .aws-sam .pytest_cache .mypy_cache .ruff_cache

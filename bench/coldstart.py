@@ -10,7 +10,7 @@ Peak RSS is the child's high-water mark (VmHWM) after it answered.
 Both sides start with ``-S`` and their venv's site-packages on PYTHONPATH: no ``site``
 processing (the project venv's editable-install hook alone costs ~10 ms, which no Lambda
 bundle has), the same interpreter start for both. Byte code goes to
-``bench/.scratch/pycache`` for both (Lambda bundles ship theirs compiled).
+``bench/.baseline/pycache`` for both (Lambda bundles ship theirs compiled).
 
 The functions serve an event that needs no AWS call, with every AWS endpoint pointed at a
 closed local port, so a call made at start fails at once (the token functions try to fetch
@@ -38,7 +38,7 @@ from measure import summary
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-PYCACHE = BENCH / ".scratch" / "pycache"
+PYCACHE = BENCH / ".baseline" / "pycache"
 BASE_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "PYTHONPYCACHEPREFIX": str(PYCACHE), "LANG": "C.UTF-8"}
 # What tools/check_bundles.py gives the functions: fake credentials, a closed endpoint.
 SERVICE_ENVIRONMENT = {
@@ -93,7 +93,7 @@ def service_variant(
 
 
 def variants(django_python: Path, django_inputs: dict[str, Any]) -> list[Variant]:
-    purelib = subprocess.run(  # noqa: S603 - the scratch venv's own interpreter
+    purelib = subprocess.run(  # noqa: S603 - the Django venv's own interpreter
         [str(django_python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
         capture_output=True,
         text=True,

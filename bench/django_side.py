@@ -1,11 +1,11 @@
-"""The baseline: Django 5.2 + DRF + simplejwt 5.5.1, run in the scratch venv by bench/run.py.
+"""The baseline: Django 5.2 + DRF + simplejwt 5.5.1, run in the Django venv by bench/run.py.
 
 Usage: django_side.py warm|cold, with the run's inputs as one JSON line on stdin (signing
 key, credentials, the tokens the service side minted). ``cold`` prints one JSON line of
 timings; ``warm`` then serves its figures to bench/interleave.py (bench/measure.py's
 protocol). Never prints a token, a password, a hash or the key.
 
-Configured as the seed project configured simplejwt (1 h access, 3 day refresh, "Bearer",
+Configured as the Django API configures simplejwt (1 h access, 3 day refresh, "Bearer",
 user id field ``id``, last_login updated), on Django's default User (the customer's email
 as username, the stored hash Django's default PBKDF2-SHA256 at 1,000,000 iterations) and an
 in-memory sqlite database. Deliberately lean, which flatters the baseline: no middleware,

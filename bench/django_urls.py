@@ -1,4 +1,4 @@
-"""The baseline's URLconf: simplejwt's two views where the seed project mounted them.
+"""The baseline's URLconf: simplejwt's two views where the Django API mounts them.
 
 A module of its own, as in a Django project, so Django imports it (and the views) lazily
 on the first request: a cold start pays for it where a real one does.

@@ -1,6 +1,6 @@
 """Timing shared by both sides of every comparison (standard library only).
 
-The service side (project venv) and the Django side (scratch venv) each load this file and
+The service side (project venv) and the Django side (Django venv) each load this file and
 serve their figures over a line protocol on stdin/stdout; bench/interleave.py asks both in
 turn, batch by batch, so a figure and its baseline are timed by the same loop, in the same
 rounds: anything else running on the machine lands on both alike. Per figure: one call,

@@ -6,7 +6,7 @@ One run, one machine, one signing key and one token pair for both sides: the key
 credentials and the tokens are made here (random per run), handed to each side on stdin
 and never printed or saved. The sides never run at the same time:
 
-1. the scratch venv with Django, DRF and simplejwt from PyPI (bench/scratch.py);
+1. the Django venv with Django, DRF and simplejwt from PyPI (bench/django_venv.py);
 2. both sides set up and check themselves (bench/service_side.py counts DynamoDB requests,
    bench/django_side.py SQL statements), then their warm figures are timed batch by batch
    in alternation (bench/interleave.py);
@@ -40,8 +40,8 @@ sys.path.insert(1, str(ROOT))
 
 import coldstart  # noqa: E402
 import cost  # noqa: E402
+import django_venv  # noqa: E402
 import interleave  # noqa: E402
-import scratch  # noqa: E402
 from interleave import Side  # noqa: E402
 from tables import Row, report  # noqa: E402
 
@@ -130,7 +130,7 @@ FIGURES: list[tuple[str, str, tuple[str, ...], tuple[str, ...], str, str]] = [
     ("1 authorizer", "decide() + customer check, cache off (GetItem each)", ("ours", "decide_checked_uncached"),
      ("ours", "decide"), CHECK_OFF, STUBBED),
     ("1 authorizer", "calibration: jwt.decode, project venv", ("ours", "jwt_decode"), ("theirs", "jwt_decode"),
-     "jwt.decode, scratch venv", "same call, two processes: the noise floor"),
+     "jwt.decode, Django venv", "same call, two processes: the noise floor"),
     *[("2 cold start", f"{function}: spawn to first answer", ("cold", function, "total"),
        ("cold", "django", "total"), "Django + simplejwt: spawn to first token answer", "") for function in FUNCTIONS],
     *[("2 cold start", f"{function}: peak RSS", ("cold", function, "peak_rss"), ("cold", "django", "peak_rss"),
@@ -344,8 +344,8 @@ def main() -> int:
     parser.add_argument("--quick", action="store_true", help="fewer runs: a smoke test, not figures to quote")
     runs = QUICK if parser.parse_args().quick else FULL
     started, load_before = time.monotonic(), os.getloadavg()[0]
-    log("scratch venv with Django, DRF and simplejwt (created once)")
-    django_python = scratch.django_python()
+    log("Django venv with Django, DRF and simplejwt (created once)")
+    django_python = django_venv.django_python()
     inputs = make_inputs()
     log("both sides' warm figures, alternating batch by batch (setup first: moto, migrate, checks)")
     environment = side_environment()

@@ -10,6 +10,7 @@ item                   attributes                                               
                        tokens_valid_after (N, epoch seconds; absent = never)
 ``EMAIL#<email>``      customer_id, password_hash, is_active, tokens_valid_after   same transaction
                        (copies, so a login needs this one item)
+``EMAILCI#<identity>`` customer_id: claims the email in lower case                 same transaction
 ``COUNTER#customer``   next_id (N, ADD)                                            create without an id
 =====================  ==========================================================  ======================
 
@@ -19,14 +20,17 @@ Requests per operation:
   one UpdateItem of ``last_login`` or, when the hash is upgraded, one TransactWriteItems
   touching both items. At most 2.
 - refresh: one consistent GetItem of ``CUSTOMER#<id>``.
-- create: one TransactWriteItems putting both items with ``attribute_not_exists``, so an
-  email is unique without a read-then-write race (plus one ADD on the counter when no id
-  is given).
+- create: one TransactWriteItems putting the three items with ``attribute_not_exists``, so
+  an email is unique, whatever its case, without a read-then-write race (plus one ADD on
+  the counter when no id is given, given back if the create is refused).
 
 The session items (``JTI#``, ``FAMILY#``) are described in shared/sessions.py, which reads
 them in the same BatchGetItem as ``CUSTOMER#``.
 
-Emails are keys as stored: Django matches ``email`` exactly, and so does this store.
+Emails follow shared/emails.py: ``EMAIL#`` is the email exactly as stored (a login matches
+it exactly, as Django does); ``EMAILCI#`` holds its lower-case identity, so no two customers
+share an email in different cases. Customers written before ``EMAILCI#`` existed have none
+and still log in; ``find_by_email`` finds them by their exact email.
 Timestamps are fixed-width ISO-8601 UTC with microseconds, so string order is time order.
 """
 
@@ -39,6 +43,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
+from shared.emails import email_identity
 from shared.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
@@ -46,6 +51,7 @@ if TYPE_CHECKING:
 
 CUSTOMER_PREFIX = "CUSTOMER#"
 EMAIL_PREFIX = "EMAIL#"
+EMAIL_IDENTITY_PREFIX = "EMAILCI#"
 COUNTER_KEY = "COUNTER#customer"
 # Django's AbstractBaseUser email field; longer values cannot belong to a customer.
 MAX_EMAIL_LENGTH = 254
@@ -90,11 +96,21 @@ class LoginOutcome:
 
 
 class DuplicateCustomer(Exception):
-    """The email or the id is already taken."""
+    """The email or the id is already taken; ``taken`` says which ("email" or "id")."""
+
+    def __init__(self, taken: str, value: str) -> None:
+        super().__init__(f"a customer with {taken} {value} already exists")
+        self.taken = taken
+        self.value = value
 
 
 class CustomerChanged(Exception):
     """The customer was deleted or changed email between the read and the write."""
+
+
+def public_id(customer_id: str) -> int | str:
+    """The id as the API shows it: Django's integer primary key (ids are digits but for tests)."""
+    return int(customer_id) if customer_id.isdigit() else customer_id
 
 
 def utc_now_iso() -> str:
@@ -202,8 +218,9 @@ class CustomerStore:
         """Create a customer and its email item atomically; DuplicateCustomer if either exists."""
         if not email or len(email) > MAX_EMAIL_LENGTH:
             raise ValueError("email must be 1 to 254 characters")
+        allocated = None if customer_id else self._next_id()
         customer = Customer(
-            customer_id=customer_id or self._next_id(),
+            customer_id=customer_id or str(allocated),
             email=email,
             password_hash=password_hash,
             is_active=is_active,
@@ -227,17 +244,35 @@ class CustomerStore:
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
+                    {
+                        "Put": {
+                            "TableName": self._table,
+                            "Item": _identity_item(customer),
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
                 ]
             )
         except ClientError as error:
             if _code(error) == "TransactionCanceledException" and _cancelled_by_condition(error):
-                raise DuplicateCustomer(customer.email) from None
+                if allocated is not None:
+                    self._give_back_id(allocated)
+                id_taken = _cancelled_by_condition(error, index=0)
+                raise DuplicateCustomer("id" if id_taken else "email", customer_id or email) from None
             raise
         return customer
 
     def find_by_email(self, email: str) -> Customer | None:
+        """The customer with this email, typed in any case (for operators; a login is exact)."""
         login = self.find_login(email)
-        return None if login is None else self.get(login.customer_id)
+        if login is not None:
+            return self.get(login.customer_id)
+        if not email or len(email) > MAX_EMAIL_LENGTH:
+            return None
+        claim = self._client.get_item(
+            TableName=self._table, Key=_key(EMAIL_IDENTITY_PREFIX + email_identity(email)), ConsistentRead=True
+        ).get("Item")
+        return None if claim is None else self.get(claim["customer_id"]["S"])
 
     def set_password_hash(self, customer: Customer, new_hash: str, revoke_at: float) -> None:
         """Replace the hash on both items and revoke every token issued before ``revoke_at``."""
@@ -269,6 +304,13 @@ class CustomerStore:
             [
                 {"Delete": self._conditioned(CUSTOMER_PREFIX + customer.customer_id, owned, values)},
                 {"Delete": self._conditioned(EMAIL_PREFIX + customer.email, owned, values)},
+                {
+                    "Delete": self._conditioned(
+                        EMAIL_IDENTITY_PREFIX + email_identity(customer.email),
+                        f"attribute_not_exists(pk) OR {owned}",  # customers from before EMAILCI# have none
+                        values,
+                    )
+                },
             ]
         )
 
@@ -314,28 +356,25 @@ class CustomerStore:
             raise
 
     def import_customer(self, customer: Customer) -> str:
-        """Write a migrated customer with two conditional puts; safe to run again.
+        """Write a migrated customer with three conditional puts; safe to run again.
 
-        Half the write units of a transaction, which matters for a bulk import. The email
-        put decides: a free email is claimed, an email already claimed by the same id is a
-        rerun (it finishes a half-written customer and never overwrites one), an email
-        owned by another id is a conflict. Returns "imported", "present" or "conflict".
+        A third of the write units of a transaction, which matters for a bulk import. The
+        email claims decide: a free email is claimed, an email already claimed by the same
+        id is a rerun (it finishes a half-written customer and never overwrites one), an
+        email (in any case) owned by another id is a conflict, and what this call claimed is
+        given back. Returns "imported", "present" or "conflict".
         """
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=_email_item(customer),
-                ConditionExpression="attribute_not_exists(pk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-            claimed = True
-        except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
-                raise
-            owner = (error.response.get("Item") or {}).get("customer_id", {}).get("S")  # type: ignore[attr-defined]
-            if owner != customer.customer_id:
+        claimed: list[str] = []
+        for pk, item in (
+            (EMAIL_IDENTITY_PREFIX + email_identity(customer.email), _identity_item(customer)),
+            (EMAIL_PREFIX + customer.email, _email_item(customer)),
+        ):
+            owner = self._claim(item)
+            if owner is None:
+                claimed.append(pk)
+            elif owner != customer.customer_id:
+                self._release(claimed, customer.customer_id)
                 return "conflict"
-            claimed = False
         try:
             self._client.put_item(
                 TableName=self._table, Item=_customer_item(customer), ConditionExpression="attribute_not_exists(pk)"
@@ -345,16 +384,35 @@ class CustomerStore:
                 raise
             if not claimed:
                 return "present"
-            self._client.delete_item(  # the id belongs to someone else: give the email back
-                TableName=self._table,
-                Key=_key(EMAIL_PREFIX + customer.email),
-                ConditionExpression="customer_id = :id",
-                ExpressionAttributeValues={":id": {"S": customer.customer_id}},
-            )
+            self._release(claimed, customer.customer_id)  # the id belongs to someone else
             return "conflict"
         return "imported"
 
-    def _next_id(self) -> str:
+    def _claim(self, item: dict[str, Any]) -> str | None:
+        """Put ``item`` if its key is free: None, else the id of the customer who owns it."""
+        try:
+            self._client.put_item(
+                TableName=self._table,
+                Item=item,
+                ConditionExpression="attribute_not_exists(pk)",
+                ReturnValuesOnConditionCheckFailure="ALL_OLD",
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
+            return str((error.response.get("Item") or {}).get("customer_id", {}).get("S"))  # type: ignore[attr-defined]
+        return None
+
+    def _release(self, keys: list[str], customer_id: str) -> None:
+        for pk in keys:
+            self._client.delete_item(
+                TableName=self._table,
+                Key=_key(pk),
+                ConditionExpression="customer_id = :id",
+                ExpressionAttributeValues={":id": {"S": customer_id}},
+            )
+
+    def _next_id(self) -> int:
         response = self._client.update_item(
             TableName=self._table,
             Key=_key(COUNTER_KEY),
@@ -362,7 +420,22 @@ class CustomerStore:
             ExpressionAttributeValues={":one": {"N": "1"}},
             ReturnValues="UPDATED_NEW",
         )
-        return response["Attributes"]["next_id"]["N"]
+        return int(response["Attributes"]["next_id"]["N"])
+
+    def _give_back_id(self, allocated: int) -> None:
+        """Undo ``_next_id`` after a refused create, unless a later create took an id since:
+        a duplicate must not leave a gap in the ids."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(COUNTER_KEY),
+                UpdateExpression="SET next_id = :previous",
+                ConditionExpression="next_id = :allocated",
+                ExpressionAttributeValues={":previous": {"N": str(allocated - 1)}, ":allocated": {"N": str(allocated)}},
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
 
 
 def _key(pk: str) -> dict[str, Any]:
@@ -373,8 +446,11 @@ def _code(error: ClientError) -> str:
     return str(error.response.get("Error", {}).get("Code", ""))
 
 
-def _cancelled_by_condition(error: ClientError) -> bool:
+def _cancelled_by_condition(error: ClientError, index: int | None = None) -> bool:
+    """Whether a condition cancelled the transaction (that of item ``index``, if given)."""
     reasons = error.response.get("CancellationReasons", [])
+    if index is not None:
+        reasons = reasons[index : index + 1]
     return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
 
 
@@ -396,6 +472,13 @@ def _email_item(customer: Customer) -> dict[str, Any]:
         "customer_id": {"S": customer.customer_id},
         "password_hash": {"S": customer.password_hash},
         "is_active": {"BOOL": customer.is_active},
+    }
+
+
+def _identity_item(customer: Customer) -> dict[str, Any]:
+    return {
+        "pk": {"S": EMAIL_IDENTITY_PREFIX + email_identity(customer.email)},
+        "customer_id": {"S": customer.customer_id},
     }
 
 

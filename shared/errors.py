@@ -1,7 +1,7 @@
 """Domain errors, each knowing the status and body simplejwt/DRF answer for it.
 
 Handlers map any ``ApiError`` to a response with ``shared.http.error_response``; the
-bodies are the wire contract (shared/contract/simplejwt-contract.md), key for key.
+bodies are the wire contract (docs/contract.md), key for key.
 """
 
 from __future__ import annotations
@@ -63,10 +63,16 @@ class UnsupportedMediaType(ApiError):
 
 
 class MethodNotAllowed(ApiError):
+    """DRF's 405, with its ``Allow`` header (e.g. ``POST, OPTIONS``)."""
+
     status = 405
 
-    def __init__(self, method: str) -> None:
+    def __init__(self, method: str, allow: str) -> None:
         super().__init__(f'Method "{method}" not allowed.')
+        self.allow = allow
+
+    def headers(self) -> dict[str, str]:
+        return {"Allow": self.allow}
 
 
 class AuthenticationFailed(ApiError):

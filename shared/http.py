@@ -2,7 +2,8 @@
 
 Every error answer is JSON: an ``ApiError`` becomes its contract body, anything else a
 500 whose body says nothing about the fault (the log line has the exception type and
-traceback, never the request body).
+traceback, never the request body). A 405 names the allowed methods in ``Allow`` as DRF
+does; a path missing its trailing slash is redirected to it with a 308 (docs/contract.md).
 """
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
@@ -19,10 +21,32 @@ from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
 from shared.errors import ApiError, MethodNotAllowed, ParseError
 
+if TYPE_CHECKING:
+    from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+
 JSON = "application/json"
 SERVER_ERROR_BODY = {"detail": "A server error occurred.", "code": "server_error"}
 NOT_FOUND_BODY = {"detail": "Not found."}
-METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")
+METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS")  # Django's http_method_names order
+
+
+def allow_header(allowed: tuple[str, ...]) -> str:
+    """DRF's ``Allow``: the view's methods in Django's order, HEAD with GET, OPTIONS always."""
+    methods = {*allowed, "OPTIONS"} | ({"HEAD"} if "GET" in allowed else set())
+    return ", ".join(method for method in METHODS if method in methods)
+
+
+def slash_redirect(event: APIGatewayProxyEvent) -> Response[str]:
+    """308 to the same URL with its trailing slash: the method and body survive the redirect.
+
+    The Location is relative to the request's own URL (the last segment plus "/"), so it is
+    right behind any stage or base path prefix and on the local server alike.
+    """
+    location = event.path.rsplit("/", 1)[-1] + "/"
+    query = event.multi_value_query_string_parameters
+    if query:
+        location += "?" + urlencode(query, doseq=True)
+    return json_response(308, {"detail": f"This URL ends with a slash: {location}"}, {"Location": location})
 
 
 def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
@@ -52,7 +76,11 @@ def content_type(event: APIGatewayProxyEvent) -> str | None:
 def install(
     app: APIGatewayRestResolver, path: str, logger: Logger, metrics: Metrics, allowed: tuple[str, ...] = ("POST",)
 ) -> None:
-    """Map errors to JSON, answer 405 for the other methods on ``path``, JSON 404 elsewhere."""
+    """Map errors to JSON, answer 405 for the other methods on ``path``, JSON 404 elsewhere.
+
+    A ``path`` with a trailing slash is Django's URL: the same path without it (which the
+    resolver, like API Gateway, would otherwise serve) is redirected there.
+    """
 
     @app.exception_handler(ApiError)
     def api_error(error: ApiError) -> Response[str]:
@@ -71,4 +99,15 @@ def install(
 
     @app.route(path, method=[method for method in METHODS if method not in allowed])
     def other_method() -> Response[str]:
-        raise MethodNotAllowed(app.current_event.http_method)
+        raise MethodNotAllowed(app.current_event.http_method, allow_header(allowed))
+
+    if path.endswith("/"):
+
+        def append_slash(app: APIGatewayRestResolver, next_middleware: NextMiddleware) -> Response[str]:
+            event = app.current_event
+            if event.path.endswith("/"):
+                return next_middleware(app)
+            metrics.add_metric(name="SlashRedirect", unit=MetricUnit.Count, value=1)  # clients to fix
+            return slash_redirect(event)
+
+        app.use([append_slash])

@@ -9,8 +9,8 @@ item                  attributes
 ``FAILIP#<ip>``       the same, for one source IP
 ====================  ==============================================================
 
-``<email>`` is normalised (trimmed, lower case) and counted whether or not a customer
-has it, so the answer never tells which emails exist. A window starts at the first
+``<email>`` is the email's identity (shared/emails.py: trimmed, lower case), counted
+whether or not a customer has it, so the answer never tells which emails exist. A window starts at the first
 failure and lasts ``LOGIN_FAILURE_WINDOW`` seconds; the failure that reaches the
 threshold locks for ``LOGIN_LOCKOUT_BASE * 2**lockouts`` seconds, capped at
 ``LOGIN_LOCKOUT_MAX``; while locked, every attempt (the right password too) is a 429
@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING
 from botocore.exceptions import ClientError
 
 from shared.customers import EMAIL_PREFIX, MAX_EMAIL_LENGTH, LoginRecord, batch_get, login_record_from_item
+from shared.emails import email_identity
 from shared.errors import ServiceUnavailable
 from shared.settings import Settings
 
@@ -53,10 +54,6 @@ class Attempt:
     account_failures: int  # failures in the account's current window (a success clears them)
 
 
-def normalise_email(email: str) -> str:
-    return email.strip().lower()
-
-
 class LoginGuard:
     def __init__(self, client: DynamoDBClient, table: str, settings: Settings, clock: Callable[[], float] = time.time):
         self._client = client
@@ -66,7 +63,7 @@ class LoginGuard:
 
     def read(self, email: str, source_ip: str) -> Attempt:
         """The ``EMAIL#``, ``FAIL#`` and ``FAILIP#`` items in one consistent BatchGetItem."""
-        keys = [ACCOUNT_PREFIX + normalise_email(email), IP_PREFIX + source_ip]
+        keys = [ACCOUNT_PREFIX + email_identity(email), IP_PREFIX + source_ip]
         lookup = bool(email) and len(email) <= MAX_EMAIL_LENGTH
         if lookup:
             keys.append(EMAIL_PREFIX + email)
@@ -87,13 +84,13 @@ class LoginGuard:
 
     def record_failure(self, email: str, source_ip: str) -> bool:
         """Count one failure for the account and the IP; True when it started a lockout."""
-        account_locked = self._count(ACCOUNT_PREFIX + normalise_email(email), self._settings.LOGIN_MAX_FAILURES)
+        account_locked = self._count(ACCOUNT_PREFIX + email_identity(email), self._settings.LOGIN_MAX_FAILURES)
         ip_locked = self._count(IP_PREFIX + source_ip, self._settings.LOGIN_IP_MAX_FAILURES)
         return account_locked or ip_locked
 
     def clear_account(self, email: str) -> None:
         """A success resets the account's counter (and its lockout history)."""
-        self._client.delete_item(TableName=self._table, Key={"pk": {"S": ACCOUNT_PREFIX + normalise_email(email)}})
+        self._client.delete_item(TableName=self._table, Key={"pk": {"S": ACCOUNT_PREFIX + email_identity(email)}})
 
     @property
     def _window(self) -> int:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.aws import unavailable_on_fault
-from shared.customers import CustomerStore
+from shared.customers import CustomerStore, public_id
 from shared.errors import AuthenticationFailed, PermissionDenied
 from shared.settings import Settings
 
@@ -33,7 +33,7 @@ class ProfileService:
         if not customer.is_active:
             raise AuthenticationFailed("User is inactive", "user_inactive")
         return {
-            "id": int(customer.customer_id) if customer.customer_id.isdigit() else customer.customer_id,
+            "id": public_id(customer.customer_id),
             "email": customer.email,
             "is_active": customer.is_active,
             "last_login": _drf_datetime(customer.last_login),

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import importlib
 import json
+import os
+import signal
 import sys
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -30,7 +35,33 @@ from tests.helpers import (
     UNSET_ENVIRONMENT,
     HttpAnswer,
 )
+from tests.local_api import children, command_line
 from tools.secrets_extension import SecretsExtensionServer
+
+PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_process_left_behind() -> Iterator[None]:
+    """Every process a test starts has ended when the session ends; any left is reported and killed.
+
+    pytest becomes a child subreaper (Linux), so the workers of a server that died without
+    stopping them are re-parented to pytest and counted here rather than running on unseen.
+    """
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+    yield
+    deadline = time.monotonic() + 5
+    while children(os.getpid()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    left = {pid: command_line(pid) for pid in children(os.getpid())}
+    for pid in left:
+        with contextlib.suppress(ProcessLookupError):
+            if os.getpgid(pid) == pid:  # a server started in its own group: its workers too
+                os.killpg(pid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+    assert not left, f"processes the tests left running (now killed): {left}"
 
 
 @dataclass
@@ -107,7 +138,7 @@ def make_customer(aws: None) -> Callable[..., Customer]:
 
 @pytest.fixture
 def customer(make_customer: Callable[..., Customer]) -> Customer:
-    """The seed's demo customer, id "1"."""
+    """The demo customer of the Django API's examples, id "1"."""
     return make_customer(EMAIL, customer_id="1")
 
 
@@ -168,7 +199,7 @@ def faults(monkeypatch: pytest.MonkeyPatch) -> FaultInjector:
 
 @pytest.fixture(scope="session")
 def django_configured() -> None:
-    """Django and simplejwt configured as the seed configures them (dev-only, for interop)."""
+    """Django and simplejwt configured as the Django API configures them (dev-only, for interop)."""
     import django
     from django.conf import settings
 

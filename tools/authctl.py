@@ -26,7 +26,8 @@ from typing import Any
 import boto3
 
 from shared.aws import client_config
-from shared.customers import Customer, CustomerChanged, CustomerStore, DuplicateCustomer
+from shared.customers import Customer, CustomerChanged, CustomerStore, DuplicateCustomer, public_id
+from shared.emails import normalize_email
 from shared.passwords import PasswordHasher
 from shared.settings import Settings
 
@@ -61,10 +62,15 @@ def _parser() -> argparse.ArgumentParser:
         sub = commands.add_parser(name, help=help_text, description=help_text)
         sub.set_defaults(command=handler)
         if by_email:
-            sub.add_argument("--email", required=True, help="the customer's email, exactly as stored")
+            sub.add_argument("--email", required=True, help="the customer's email, in any case")
         return sub
 
-    create = command("create-customer", _create, "create a customer (password prompted or from stdin)")
+    create = command(
+        "create-customer",
+        _create,
+        "create a customer (password prompted or from stdin); the email's domain is "
+        "stored in lower case (Django's normalize_email), and one email in another case is the same customer",
+    )
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     create.add_argument("--inactive", action="store_true", help="create the customer deactivated")
     create.add_argument("--id", help="use this id instead of the next free one")
@@ -91,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     show = command("show", _show, "print a customer as JSON (never the hash)", by_email=False)
     who = show.add_mutually_exclusive_group(required=True)
-    who.add_argument("--email")
+    who.add_argument("--email", help="the customer's email, in any case")
     who.add_argument("--id")
     load = command("import-django", _import_django, "import a Django dumpdata JSON of customers", by_email=False)
     load.add_argument("file", type=Path, help="output of `manage.py dumpdata <app>.Customer`")
@@ -126,9 +132,18 @@ def _customer(store: CustomerStore, email: str) -> Customer:
     return customer
 
 
+def _customer_by_id(store: CustomerStore, customer_id: str) -> Customer:
+    customer = store.get(customer_id)
+    if customer is None:
+        raise UsageError(f"no customer with id {customer_id}")
+    return customer
+
+
 def _read_password(from_stdin: bool) -> str:
     if from_stdin:
         password = sys.stdin.readline().rstrip("\r\n")
+    elif not sys.stdin.isatty():
+        raise UsageError("no terminal to ask for the password: pipe it in and add --password-stdin")
     else:
         password = getpass.getpass("Password: ")
         if getpass.getpass("Password (again): ") != password:
@@ -143,13 +158,13 @@ def _create(args: argparse.Namespace) -> int:
     password = _read_password(args.password_stdin)
     try:
         customer = _store(settings).create(
-            _normalise_email(args.email),
+            _valid_email(args.email),
             PasswordHasher(settings).hash(password),
             customer_id=args.id,
             is_active=not args.inactive,
         )
-    except DuplicateCustomer:
-        raise UsageError(f"a customer with email {args.email} or id {args.id} already exists") from None
+    except DuplicateCustomer as duplicate:
+        raise UsageError(str(duplicate)) from None
     print(json.dumps(_public(customer)))
     return 0
 
@@ -220,9 +235,7 @@ def _rotate_keys(args: argparse.Namespace) -> int:
 
 def _show(args: argparse.Namespace) -> int:
     store = _store(_settings(args))
-    customer = store.find_by_email(args.email) if args.email else store.get(args.id)
-    if customer is None:
-        raise UsageError("no such customer")
+    customer = _customer(store, args.email) if args.email else _customer_by_id(store, args.id)
     print(json.dumps(_public(customer), indent=2))
     return 0
 
@@ -236,22 +249,27 @@ def _apply_change(change: Any) -> None:
 
 def _public(customer: Customer) -> dict[str, Any]:
     return {
-        "id": customer.customer_id,
+        "id": public_id(customer.customer_id),
         "email": customer.email,
         "is_active": customer.is_active,
         "last_login": customer.last_login,
         "date_joined": customer.date_joined,
-        "tokens_valid_after": customer.tokens_valid_after,
+        "tokens_valid_after": _iso(customer.tokens_valid_after),
         "password": customer.password_hash.split("$", 1)[0] + "$...",
     }
 
 
-def _normalise_email(email: str) -> str:
-    """Django's BaseUserManager.normalize_email: the domain part in lower case."""
-    local, at, domain = email.strip().rpartition("@")
+def _iso(epoch: float | None) -> str | None:
+    """An epoch time in the store's ISO-8601 UTC form, like last_login and date_joined."""
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds")
+
+
+def _valid_email(email: str) -> str:
+    """The email to store (shared/emails.py), refusing what has no local part or domain."""
+    local, at, domain = normalize_email(email).rpartition("@")
     if not at or not local or not domain:
         raise UsageError(f"not an email address: {email}")
-    return f"{local}@{domain.lower()}"
+    return f"{local}@{domain}"
 
 
 @dataclass(frozen=True)
@@ -272,7 +290,7 @@ def _import_django(args: argparse.Namespace) -> int:
     if numeric_ids:
         store.reserve_ids_up_to(max(numeric_ids))
     outcomes: Counter[str] = Counter()
-    conflicts: list[str] = []
+    conflicts: list[int | str] = []
     started = time.monotonic()
 
     def put(row: DjangoCustomer) -> tuple[str, str]:
@@ -292,7 +310,7 @@ def _import_django(args: argparse.Namespace) -> int:
         for done, (customer_id, outcome) in enumerate(pool.map(put, rows), start=1):
             outcomes[outcome] += 1
             if outcome == "conflict":
-                conflicts.append(customer_id)
+                conflicts.append(public_id(customer_id))
             if done % 1000 == 0 or done == len(rows):
                 rate = done / max(time.monotonic() - started, 1e-9)
                 print(f"\r{done}/{len(rows)} processed, {rate:.0f}/s", end="", file=sys.stderr, flush=True)

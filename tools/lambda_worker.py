@@ -12,11 +12,14 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import signal
 import sys
 from types import SimpleNamespace
 
 
 def main(module_name: str) -> None:
+    # Ctrl-C in a terminal reaches the whole process group: the server stops its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     answers = os.fdopen(os.dup(sys.stdout.fileno()), "w", buffering=1)
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     sys.stdout = sys.stderr

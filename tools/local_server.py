@@ -12,6 +12,10 @@ What it does:
 - serves the authorizer's key through a stand-in of the Parameters and Secrets extension;
 - logs one line per request: method, path, status, milliseconds (no bodies, no query
   strings, no headers: they can carry tokens). Function logs go to .local/logs/.
+- exits at once, in one line, when its port or moto's is taken; stops everything it
+  started on SIGINT (even when a shell started it with SIGINT ignored), SIGTERM or SIGHUP;
+- with ``--persist`` (`make local PERSIST=1`), keeps moto's data between runs
+  (tools/local_store.py); otherwise the data is gone when it stops.
 
 What it does not emulate: IAM and resource policies, mapping templates and request
 validation, integration timeouts, stage throttling, usage plans, WAF, CORS, TLS.
@@ -25,6 +29,8 @@ import json
 import logging
 import os
 import secrets
+import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -39,16 +45,18 @@ import boto3
 from shared.keyset import ASYMMETRIC, parse, verification_document
 from shared.rotation import KeyRotation
 from shared.settings import Settings
-from tools import gateway
+from tools import gateway, local_store
 from tools.secrets_extension import SecretsExtensionServer
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = ROOT / ".local" / "logs"
+STATE = ROOT / ".local" / "state" / "moto.json"
 DEMO_EMAIL = "customer@example.com"
 DEMO_PASSWORD = "SecurePass123!"
 DEV_SIGNING_KEY = "local-dev-signing-key-not-for-production-0123456789"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 REGION = gateway.REGION
+STORAGE_ENDPOINTS = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER")
 
 
 class Worker:
@@ -94,7 +102,11 @@ class Worker:
 
     def stop(self) -> None:
         self._process.terminate()
-        self._process.wait(timeout=5)
+        try:
+            self._process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
         self._log.close()
 
 
@@ -171,13 +183,9 @@ class _Handler(BaseHTTPRequestHandler):
 
 def prepare_storage(model: gateway.ApiModel, storage_port: int) -> tuple[dict[str, str], Any]:
     """Endpoints for the functions and authctl, starting moto's server where none is given."""
-    endpoints = {
-        name: os.environ[name]
-        for name in ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER")
-        if os.environ.get(name)
-    }
+    endpoints = {name: os.environ[name] for name in STORAGE_ENDPOINTS if os.environ.get(name)}
     moto_server = None
-    if len(endpoints) < 2:
+    if len(endpoints) < len(STORAGE_ENDPOINTS):
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)  # no per-request lines from moto
@@ -235,6 +243,59 @@ def seed_demo_customer(environment: dict[str, str]) -> str:
         return existing.customer_id if existing else "?"
 
 
+class Stopped(Exception):
+    """SIGINT, SIGTERM or SIGHUP arrived: stop everything started here."""
+
+
+def _stop_on_signals() -> None:
+    """Ctrl-C, `kill` and a closed terminal all stop the server.
+
+    Installed explicitly: a server started with `&` from a script inherits SIGINT ignored,
+    and Python's default leaves SIGTERM to kill the process without its cleanup.
+    """
+    stopping_signals = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+
+    def stop(signum: int, frame: object) -> None:
+        for again in stopping_signals:  # a second Ctrl-C must not cut the cleanup short
+            signal.signal(again, signal.SIG_IGN)
+        raise Stopped(signal.Signals(signum).name)
+
+    for stopping in stopping_signals:
+        signal.signal(stopping, stop)
+
+
+class PortTaken(Exception):
+    """A port the server needs is not free: one line naming it and the setting that moves it."""
+
+    def __init__(self, port: int, what: str, setting: str, reason: str) -> None:
+        spare = next((candidate for candidate in range(port + 1, port + 50) if _free(candidate)), port + 1)
+        super().__init__(
+            f"make local: port {port} ({what}) is not available ({reason}); "
+            f"choose another with {setting}=, e.g. make local {setting}={spare}"
+        )
+
+
+def _free(port: int) -> bool:
+    return _bind_error(port) is None
+
+
+def _bind_error(port: int) -> str | None:
+    """Why 127.0.0.1:port cannot be listened on, or None. Same options as the servers' own sockets."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError as error:
+            return error.strerror or str(error)
+    return None
+
+
+def check_port(port: int, what: str, setting: str) -> None:
+    reason = _bind_error(port)
+    if reason is not None:
+        raise PortTaken(port, what, setting, reason)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--port", type=int, default=int(os.environ.get("PORT", "3000")))
@@ -242,24 +303,60 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--parameter-overrides", nargs="*", default=[], metavar="NAME=VALUE", help="template parameters"
     )
+    parser.add_argument(
+        "--persist",
+        nargs="?",
+        type=Path,
+        const=STATE,
+        metavar="FILE",
+        help=f"keep moto's table and secrets in FILE between runs (default {STATE.relative_to(ROOT)})",
+    )
     args = parser.parse_args(argv)
+    _stop_on_signals()
+    try:
+        with contextlib.ExitStack() as running:
+            return _run(args, running)
+    except PortTaken as error:
+        print(error, file=sys.stderr, flush=True)
+        return 1
+    except Stopped:
+        print("\nstopping", flush=True)
+        return 0
+
+
+def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
+    """Start everything, each part registered on ``running`` so that a stop undoes it."""
+    check_port(args.port, "the API", "PORT")
     overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
     model = gateway.load(overrides=overrides)
+    if not all(os.environ.get(name) for name in STORAGE_ENDPOINTS):
+        check_port(args.storage_port, "moto storage", "STORAGE_PORT")
 
     endpoints, moto_server = prepare_storage(model, args.storage_port)
+    if moto_server is not None:
+        running.callback(moto_server.stop)
     shared_environment = {**endpoints, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION}
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
         if os.environ.get(name):
             shared_environment[name] = os.environ[name]
     first_function = next(iter(model.environments.values()))
     rotation = next(env for env in model.environments.values() if "VERIFICATION_KEY_SECRET_ID" in env)
+    persisted = args.persist if moto_server is not None else None  # other endpoints keep their own data
+    if persisted is not None:
+        local_store.restore_secrets(persisted, REGION)
     create_resources(model, first_function, rotation)
+    if persisted is not None:
+        table = first_function["TABLE_NAME"]
+        secret_ids = (first_function["SIGNING_KEY_SECRET_ID"], rotation["VERIFICATION_KEY_SECRET_ID"])
+        local_store.restore_items(persisted, REGION, table)
+        running.callback(local_store.save, persisted, REGION, table, secret_ids)  # before moto stops
     customer_id = seed_demo_customer({**os.environ, **first_function})
 
     session_token = secrets.token_urlsafe(16)
     ttl = float(model.environments[model.authorizer.function].get("SECRETS_MANAGER_TTL", "300"))
     extension = SecretsExtensionServer(0, session_token, REGION, ttl=ttl).start()
-    workers = {}
+    running.callback(extension.shutdown)
+    workers: dict[str, Worker] = {}
     for function, code_dir in model.code_dirs.items():
         environment = _function_environment(model, function, shared_environment)
         if function == model.authorizer.function:
@@ -267,20 +364,15 @@ def main(argv: list[str] | None = None) -> int:
                 PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=str(extension.port), AWS_SESSION_TOKEN=session_token
             )
         workers[function] = Worker(function, code_dir, environment)
+        running.callback(workers[function].stop)
 
-    api = LocalApi(args.port, model, workers)
-    _announce(args.port, endpoints, moto_server is not None, first_function, customer_id)
     try:
-        api.serve_forever()
-    except KeyboardInterrupt:
-        print("\nstopping", flush=True)
-    finally:
-        api.server_close()
-        for worker in workers.values():
-            worker.stop()
-        extension.shutdown()
-        if moto_server is not None:
-            moto_server.stop()
+        api = LocalApi(args.port, model, workers)
+    except OSError as error:  # taken since the check
+        raise PortTaken(args.port, "the API", "PORT", error.strerror or str(error)) from None
+    running.callback(api.server_close)
+    _announce(args.port, endpoints, moto_server is not None, first_function, customer_id, persisted)
+    api.serve_forever()
     return 0
 
 
@@ -288,18 +380,35 @@ def _function_environment(model: gateway.ApiModel, function: str, shared: dict[s
     return {"PATH": os.environ.get("PATH", ""), "PYTHONPATH": str(ROOT), **model.environments[function], **shared}
 
 
-def _announce(port: int, endpoints: dict[str, str], started_moto: bool, environment: dict[str, str], cid: str) -> None:
+def _announce(
+    port: int,
+    endpoints: dict[str, str],
+    started_moto: bool,
+    environment: dict[str, str],
+    cid: str,
+    persisted: Path | None,
+) -> None:
     storage = "moto server (started here)" if started_moto else "your endpoints"
     exports = {**endpoints, "AWS_REGION": REGION, "TABLE_NAME": environment["TABLE_NAME"]}
     if started_moto:
         exports.update(FAKE_CREDENTIALS)
     print(f"ecommerce-auth local API on http://127.0.0.1:{port}")
     print(f"storage: {storage} at {endpoints['AWS_ENDPOINT_URL_DYNAMODB']}, table {environment['TABLE_NAME']}")
+    if persisted is not None:
+        print(f"data: kept in {_shown(persisted)}, saved when the server stops, restored when it starts")
+    elif started_moto:
+        print("data: in memory only, gone when the server stops (make local PERSIST=1 keeps it in .local/)")
     print(f"demo customer: {DEMO_EMAIL} / {DEMO_PASSWORD} (id {cid})")
     print("for authctl in another terminal:")
     for name, value in exports.items():
         print(f"export {name}={value}")
     print("function logs: .local/logs/   Ctrl-C stops everything started here", flush=True)
+
+
+def _shown(path: Path) -> str:
+    """The path as the user would type it: relative to the project when inside it."""
+    resolved = path.resolve()
+    return str(resolved.relative_to(ROOT)) if resolved.is_relative_to(ROOT) else str(path)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
-"""APIClient: the seed's "Token Best Practices" client, made to keep its session alive.
+"""APIClient: the Django API docs' "Token Best Practices" client, made to keep its session alive.
 
-The seed's version breaks on its first call (no expiry before a login), ignores a failed
+The docs' version breaks on its first call (no expiry before a login), ignores a failed
 refresh, guesses the expiry from the local clock, and lets threads refresh at once. With
 refresh-token rotation on, that last bug ends the session: the server takes a refresh token
 presented twice as stolen and revokes its whole family. Here one lock serialises refreshes,

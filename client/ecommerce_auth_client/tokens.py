@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any, NamedTuple
 
 DEFAULT_REFRESH_MARGIN = 300.0
-"""Refresh when the access token has less than this many seconds left (the seed's 5 minutes)."""
+"""Refresh when the access token has less than this many seconds left (the Django API docs' 5 minutes)."""
 
 
 @dataclass(frozen=True, repr=False)

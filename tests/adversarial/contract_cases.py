@@ -1,4 +1,4 @@
-"""Every row of the wire contract (shared/contract/simplejwt-contract.md) as a runnable case.
+"""Every row of the wire contract (docs/contract.md) as a runnable case.
 
 A case drives a ``Client`` (a warm ``Stack`` that records every exchange) through its row,
 setup included, and names the status the row answers. The OpenAPI test checks every

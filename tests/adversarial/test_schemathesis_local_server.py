@@ -13,12 +13,9 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
-import signal
 import subprocess
 import sys
 import threading
-import time
 import xml.etree.ElementTree as ElementTree
 from collections import Counter
 from collections.abc import Iterator
@@ -28,8 +25,7 @@ from pathlib import Path
 import pytest
 
 from tests.adversarial.document import PATH, operations, template_for
-from tests.helpers import ROOT
-from tests.local_api import READY, free_port
+from tests.local_api import free_port, start_server, stop_server, wait_for_banner
 
 SEED = 20261126
 MAX_EXAMPLES = 25
@@ -54,25 +50,11 @@ def local_api() -> Iterator[LocalApi]:
     logs a line per request, and a pipe nobody reads blocks it once full (64 KiB, some 1,600
     requests)."""
     port, storage_port = free_port(), free_port()
-    environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "tools.local_server", "--port", str(port), "--storage-port", str(storage_port)],
-        cwd=ROOT,
-        env=environment,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert server.stdout is not None
-    deadline, banner = time.monotonic() + 60, []
-    while time.monotonic() < deadline:
-        line = server.stdout.readline()
-        banner.append(line)
-        if READY in line:
-            break
-        assert server.poll() is None, "".join(banner)
+    server = start_server("--port", str(port), "--storage-port", str(storage_port))
+    wait_for_banner(server)
     api = LocalApi(f"http://127.0.0.1:{port}")
     stdout = server.stdout
+    assert stdout is not None
 
     def drain() -> None:  # the server logs a line per request: keep its pipe from filling up
         for line in stdout:
@@ -83,8 +65,7 @@ def local_api() -> Iterator[LocalApi]:
     reader = threading.Thread(target=drain, daemon=True)
     reader.start()
     yield api
-    server.send_signal(signal.SIGINT)
-    assert server.wait(timeout=30) == 0, "Ctrl-C stops the server cleanly"
+    stop_server(server)
     reader.join(timeout=5)
 
 

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -14,16 +11,11 @@ from collections.abc import Callable
 import requests
 
 from tests.helpers import ROOT
+from tests.local_api import free_port, server_environment, start_server, stop_server
 
 ACCESS_TOKEN_LIFETIME = 60
 DEMO_EMAIL, DEMO_PASSWORD = "customer@example.com", "SecurePass123!"  # seeded by the server
 MARKER = "__log-marker-"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 class LocalServer:
@@ -37,15 +29,10 @@ class LocalServer:
         port = free_port()
         self.url = f"http://127.0.0.1:{port}"
         # Our own moto on a free port: endpoints from the caller's environment would be reused.
-        environment = {name: value for name, value in os.environ.items() if not name.startswith("AWS_")}
-        self._process = subprocess.Popen(
-            [sys.executable, "-m", "tools.local_server", "--port", str(port), "--storage-port", str(free_port()),
-             "--parameter-overrides", *(f"{name}={value}" for name, value in overrides.items())],
-            cwd=ROOT,
-            env=environment,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
+        environment = server_environment()
+        self._process = start_server(
+            "--port", str(port), "--storage-port", str(free_port()),
+            "--parameter-overrides", *(f"{name}={value}" for name, value in overrides.items()),
         )  # fmt: skip
         self._lines: list[str] = []
         self._ended = False
@@ -121,9 +108,4 @@ class LocalServer:
         return result.stdout
 
     def stop(self) -> None:
-        self._process.send_signal(signal.SIGINT)
-        try:
-            self._process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self._process.kill()
-            raise
+        stop_server(self._process)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +64,25 @@ def test_duplicate_email_is_refused_with_exit_code_2(run: Run) -> None:
     assert "already exists" in err
 
 
+def test_given_a_duplicate_email_when_created_then_the_message_names_it_and_no_id_is_burned(run: Run) -> None:
+    first = json.loads(run("create-customer", "--email", "a@example.com", "--password-stdin", stdin="pass-one\n")[1])
+
+    code, _, err = run("create-customer", "--email", "a@example.com", "--password-stdin", stdin="pass-two\n")
+    after = json.loads(run("create-customer", "--email", "b@example.com", "--password-stdin", stdin="pass-three\n")[1])
+
+    assert code == 2
+    assert err.strip() == "authctl: a customer with email a@example.com already exists"
+    assert after["id"] == first["id"] + 1
+
+
+def test_given_a_taken_id_when_created_with_it_then_the_message_names_the_id(run: Run) -> None:
+    run("create-customer", "--email", "a@example.com", "--id", "7", "--password-stdin", stdin="pass-one\n")
+
+    code, _, err = run("create-customer", "--email", "c@example.com", "--id", "7", "--password-stdin", stdin="pass\n")
+
+    assert (code, err.strip()) == (2, "authctl: a customer with id 7 already exists")
+
+
 def test_unknown_customer_and_bad_file_are_usage_errors(run: Run, tmp_path: Path) -> None:
     assert run("deactivate", "--email", "ghost@example.com")[0] == 2
     broken = tmp_path / "broken.json"
@@ -92,7 +112,7 @@ def test_set_password_deactivate_activate_delete(run: Run, call: Callable[..., H
 
 
 def dumpdata(path: Path, count: int, sample_pk: int, sample_hash: str) -> None:
-    """A `manage.py dumpdata` of the seed's Customer model; cheap hashes except the sample's."""
+    """A `manage.py dumpdata` of the Django API's Customer model; cheap hashes except the sample's."""
     records: list[dict[str, Any]] = []
     for pk in range(1, count + 1):
         records.append(
@@ -139,3 +159,92 @@ def test_import_django_10000_customers_twice_then_a_sample_logs_in(
     created = services.customer_store().create("fresh@example.com", "argon2$x")
     assert int(created.customer_id) > 10_000, "new ids never collide with imported pks"
     print(f"import rate (moto in-process, one writer): {first['per_second']} customers/s")
+
+
+def create(run: Run, email: str, *options: str) -> tuple[int, str, str]:
+    return run("create-customer", "--email", email, *options, "--password-stdin", stdin="Passw0rd-long\n")
+
+
+def login_status(call: Callable[..., HttpAnswer], email: str, password: str = "Passw0rd-long") -> int:
+    return call("obtain_token", json_event("obtain_token_ok", {"email": email, "password": password})).status
+
+
+def test_given_an_email_when_the_same_email_in_another_case_is_created_then_it_is_the_same_account(run: Run) -> None:
+    assert create(run, "Jane@Example.com")[0] == 0
+
+    code, _, err = create(run, "jane@example.com")
+
+    assert (code, err.strip()) == (2, "authctl: a customer with email jane@example.com already exists")
+
+
+def test_given_a_customer_when_authctl_is_given_the_email_in_another_case_then_it_finds_them(run: Run) -> None:
+    created = json.loads(create(run, "Jane@Example.com")[1])
+
+    code, out, _ = run("show", "--email", "JANE@EXAMPLE.COM")
+
+    assert (code, json.loads(out)["id"]) == (0, created["id"])
+    assert run("deactivate", "--email", "jane@example.com")[0] == 0
+
+
+def test_given_a_customer_when_logging_in_then_the_email_must_match_as_stored(
+    run: Run, call: Callable[..., HttpAnswer]
+) -> None:
+    create(run, "Jane@Example.com")  # stored as Jane@example.com
+
+    assert login_status(call, "Jane@example.com") == 200
+    assert login_status(call, "jane@example.com") == 401, "the contract: another case is an unknown email"
+
+
+def test_given_a_deleted_customer_when_the_email_is_created_again_in_another_case_then_it_is_free(run: Run) -> None:
+    create(run, "Jane@Example.com")
+    assert run("delete", "--email", "jane@example.com")[0] == 0
+
+    assert create(run, "JANE@example.com")[0] == 0
+
+
+def test_given_django_customers_in_two_cases_when_imported_then_the_second_is_a_conflict_and_the_first_logs_in(
+    run: Run, tmp_path: Path, django_configured: None, call: Callable[..., HttpAnswer]
+) -> None:
+    from django.contrib.auth.hashers import make_password
+
+    fields = {"password": make_password("Passw0rd-long"), "is_active": True, "date_joined": "2024-01-15T10:30:00Z"}
+    file = tmp_path / "customers.json"
+    file.write_text(
+        json.dumps(
+            [
+                {"model": "customers.customer", "pk": 1, "fields": {**fields, "email": "Mixed@Example.COM"}},
+                {"model": "customers.customer", "pk": 2, "fields": {**fields, "email": "mixed@example.com"}},
+            ]
+        )
+    )
+
+    code, out, err = run("import-django", str(file), "--threads", "1")
+
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["imported"], report["conflicts"], report["conflicting_ids"]) == (1, 1, [2])
+    assert login_status(call, "Mixed@Example.COM") == 200, "kept exactly as Django stored it"
+
+
+def test_given_a_customer_when_shown_then_ids_are_integers_and_every_time_is_iso(run: Run) -> None:
+    create(run, "times@example.com")
+    assert run("revoke-sessions", "--email", "times@example.com")[0] == 0
+
+    shown = json.loads(run("show", "--email", "times@example.com")[1])
+
+    assert isinstance(shown["id"], int)
+    for name in ("date_joined", "tokens_valid_after"):
+        assert datetime.fromisoformat(shown[name]).tzinfo == UTC, name
+
+
+def test_given_no_terminal_and_no_password_stdin_when_creating_then_one_clear_line(run: Run) -> None:
+    code, _, err = run("create-customer", "--email", "tty@example.com")
+
+    assert code == 2
+    assert err == "authctl: no terminal to ask for the password: pipe it in and add --password-stdin\n"
+
+
+def test_given_nobody_when_looked_up_by_email_or_id_then_not_found_is_worded_one_way(run: Run) -> None:
+    assert run("show", "--email", "ghost@example.com")[2] == "authctl: no customer with email ghost@example.com\n"
+    assert run("deactivate", "--email", "ghost@example.com")[2] == "authctl: no customer with email ghost@example.com\n"
+    assert run("show", "--id", "404")[2] == "authctl: no customer with id 404\n"

@@ -1,4 +1,4 @@
-"""`make local` end to end: the server as a subprocess, the seed's curl flow over real HTTP."""
+"""`make local` end to end: the server as a subprocess, the Django API's curl flow over real HTTP."""
 
 from __future__ import annotations
 
@@ -21,8 +21,8 @@ def local_api() -> Iterator[str]:
 
 
 def curl(*arguments: str) -> tuple[int, dict[str, object]]:
-    """The seed's curl commands, with the status code appended on its own line."""
-    assert shutil.which("curl"), "curl is needed for the seed's examples"
+    """The Django API's curl commands, with the status code appended on its own line."""
+    assert shutil.which("curl"), "curl is needed for the Django API's examples"
     result = subprocess.run(
         ["curl", "-s", "-w", "\n%{http_code}", *arguments], capture_output=True, text=True, check=True, timeout=30
     )
@@ -82,3 +82,25 @@ def test_protected_route_refusals_over_http(local_api: str, header: str | None, 
 
 def test_unknown_route_is_a_json_404(local_api: str) -> None:
     assert curl(f"{local_api}/no/such/route/") == (404, {"detail": "Not found."})
+
+
+def test_given_the_local_server_when_the_login_url_misses_its_slash_then_curl_l_follows_the_308_and_logs_in(
+    local_api: str,
+) -> None:
+    arguments = ["-X", "POST", f"{local_api}/auth/token", "-H", "Content-Type: application/json"]
+    status, body = curl(*arguments, "-d", json.dumps(DEMO))
+    assert status == 308
+    assert "access" not in body
+
+    status, pair = curl("-L", *arguments, "-d", json.dumps(DEMO))
+    assert status == 200
+    assert list(pair) == ["refresh", "access"]
+
+
+def test_given_the_local_server_when_get_is_sent_to_a_token_endpoint_then_405_carries_allow(local_api: str) -> None:
+    result = subprocess.run(
+        ["curl", "-s", "-i", f"{local_api}/auth/token/refresh/"], capture_output=True, text=True, check=True, timeout=30
+    )
+    status_line, *headers = result.stdout.split("\n\n", 1)[0].splitlines()
+    assert status_line.startswith("HTTP/1.1 405")
+    assert "Allow: POST, OPTIONS" in headers

@@ -1,4 +1,4 @@
-"""The baseline's own environment: Django, DRF and simplejwt from PyPI in ``bench/.scratch/``.
+"""The baseline's own environment: Django, DRF and simplejwt from PyPI in ``bench/.baseline/``.
 
 A separate venv, not the project's dev dependencies, so the baseline imports exactly what
 a Django + simplejwt deployment imports (no moto, no boto3, no cryptography) and the
@@ -15,14 +15,14 @@ from pathlib import Path
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
-SCRATCH = BENCH / ".scratch"
-VENV = SCRATCH / "django-venv"
+BASELINE = BENCH / ".baseline"
+VENV = BASELINE / "django-venv"
 STAMP = VENV / ".bench-installed"
 REQUIREMENTS = ("Django>=5.2,<5.3", "djangorestframework", "djangorestframework-simplejwt==5.5.1", "pyjwt==2.15.1")
 
 
 def django_python() -> Path:
-    """The scratch venv's interpreter, creating the venv on first use."""
+    """The Django venv's interpreter, creating the venv on first use."""
     python = VENV / "bin" / "python"
     wanted = "\n".join((sys.version, *REQUIREMENTS))
     if python.exists() and STAMP.exists() and STAMP.read_text() == wanted:
