@@ -2,7 +2,10 @@
 
 Usage: cold_child.py FUNCTION EVENT [--with-cryptography], started by bench/coldstart.py
 in a fresh interpreter of the project venv with the environment the template gives the
-function. Packages the venv has and no Lambda bundle ships are made unimportable, as in
+function. A JSON object on stdin may carry ``authorization`` (the event's token header: the
+run's own token, for a first Allow). FUNCTION ``bare_jwt`` is the baseline of the
+authorizer's goal: init = ``import jwt``, first answer = ``jwt.decode`` of stdin's ``token``
+with its ``key``. Packages the venv has and no Lambda bundle ships are made unimportable, as in
 the bundles: ``cryptography`` (pyjwt needs it only for RSA and EC; ``--with-cryptography``
 shows what it would add) and ``certifi`` (botocore falls back to its own CA bundle).
 Prints one JSON line.
@@ -37,13 +40,23 @@ def main(function: str, event_path: str, with_cryptography: bool) -> dict[str, o
             sys.modules[name] = None  # type: ignore[assignment]
     with open(event_path, encoding="utf-8") as file:
         event = json.load(file)
+    given = json.loads(sys.stdin.read() or "{}")
+    if "authorization" in given:
+        event["authorizationToken"] = given["authorization"]
     with redirect_stdout(io.StringIO()):  # logs and EMF metrics: CloudWatch's, not ours
         init_started = time.monotonic_ns()
-        # __import__, not importlib.import_module: only the former shows in -X importtime.
-        __import__(f"functions.{function}.app")
-        module = sys.modules[f"functions.{function}.app"]
-        init_done = time.monotonic_ns()
-        answer = module.lambda_handler(event, CONTEXT)
+        if function == "bare_jwt":
+            import jwt
+
+            init_done = time.monotonic_ns()
+            claims = jwt.decode(given["token"], given["key"], algorithms=["HS256"])
+            answer = {"principalId": claims["user_id"]}
+        else:
+            # __import__, not importlib.import_module: only the former shows in -X importtime.
+            __import__(f"functions.{function}.app")
+            module = sys.modules[f"functions.{function}.app"]
+            init_done = time.monotonic_ns()
+            answer = module.lambda_handler(event, CONTEXT)
         answered = time.monotonic_ns()
     sys.path.append(os.path.dirname(os.path.abspath(__file__)))
     from measure import peak_rss_kib  # after the answer: not part of the cold start
@@ -56,6 +69,7 @@ def main(function: str, event_path: str, with_cryptography: bool) -> dict[str, o
         "peak_rss_kib": peak_rss_kib(),
         "answer": {name: answer.get(name) for name in ("statusCode", "principalId")},
         "cryptography_loaded": any(name.startswith("cryptography") for name in sys.modules if sys.modules[name]),
+        "boto3_loaded": any(name.partition(".")[0] == "boto3" for name in sys.modules if sys.modules[name]),
     }
 
 

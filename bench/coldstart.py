@@ -18,6 +18,11 @@ the signing key at start and defer it on failure; on AWS that fetch succeeds and
 Secrets Manager round trip). Django serves the same kind of request, a token request
 missing its password (400), so neither side hashes a password or touches a database.
 
+The authorizer's goal variant serves a first Allow of the run's access token, its key read
+through a stand-in of the Parameters and Secrets extension (``StaticExtension``: a local HTTP
+server in this process answering the run's key, as the extension answers from its cache);
+``bare_jwt`` is that goal's baseline: ``import jwt`` and one ``jwt.decode`` of the same token.
+
 Runs go round-robin over all variants, so drift on the machine hits every variant alike;
 the first round only compiles byte code and fills the page cache, and is not counted.
 One more run per variant under ``-X importtime`` (not timed) says where the time goes.
@@ -29,8 +34,12 @@ import json
 import subprocess
 import sys
 import sysconfig
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -58,6 +67,8 @@ SERVICE_ENVIRONMENT = {
     "POWERTOOLS_LOG_LEVEL": "INFO",
 }
 EXTENSION = {"SIGNING_KEY_SOURCE": "extension", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": "9"}
+AUTHORIZER_ALLOW = "authorizer (first Allow)"
+FIRST_AWS_CALL = "refresh_token (first AWS call)"
 TOP_PACKAGES = 6
 
 
@@ -68,7 +79,7 @@ class Variant:
     arguments: list[str]
     environment: dict[str, str]
     expected: dict[str, object] = field(default_factory=dict)
-    stdin: str | None = None
+    stdin: str = ""
 
     def command(self, *options: str) -> list[str]:
         return [self.interpreter, "-S", *options, *self.arguments]
@@ -81,18 +92,67 @@ def service_variant(
     environment: dict[str, str] | None = None,
     *,
     cryptography: bool = False,
+    name: str | None = None,
+    stdin: dict[str, str] | None = None,
 ) -> Variant:
     arguments = [str(BENCH / "cold_child.py"), function, str(ROOT / "events" / f"{event}.json")]
     return Variant(
-        name=function + ("+cryptography" if cryptography else ""),
+        name=name or function + ("+cryptography" if cryptography else ""),
         interpreter=sys.executable,
         arguments=[*arguments, "--with-cryptography"] if cryptography else arguments,
         environment={**SERVICE_ENVIRONMENT, **(environment or {})},
         expected=expected,
+        stdin=json.dumps(stdin or {}),
     )
 
 
-def variants(django_python: Path, django_inputs: dict[str, Any]) -> list[Variant]:
+class StaticExtension(ThreadingHTTPServer):
+    """The Parameters and Secrets extension's secret route, answering one key (no AWS behind it)."""
+
+    daemon_threads = True
+
+    def __init__(self, secret: str, session_token: str) -> None:
+        self.answer = json.dumps({"SecretString": secret}).encode()
+        self.session_token = session_token
+        super().__init__(("127.0.0.1", 0), _ExtensionHandler)
+
+    @property
+    def port(self) -> int:
+        return int(self.server_address[1])
+
+
+class _ExtensionHandler(BaseHTTPRequestHandler):
+    server: StaticExtension
+
+    def do_GET(self) -> None:
+        known = self.headers.get("X-Aws-Parameters-Secrets-Token") == self.server.session_token
+        body = self.server.answer if known else b'{"error": "wrong session token"}'
+        self.send_response(200 if known else 401)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        """Quiet: the bench prints its tables only."""
+
+
+@contextmanager
+def static_extension(secret: str) -> Iterator[StaticExtension]:
+    server = StaticExtension(secret, SERVICE_ENVIRONMENT["AWS_SESSION_TOKEN"])
+    thread = threading.Thread(target=server.serve_forever, name="extension", daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+def variants(
+    django_python: Path, django_inputs: dict[str, Any], access: str = "", extension_port: int = 9
+) -> list[Variant]:
     purelib = subprocess.run(  # noqa: S603 - the Django venv's own interpreter
         [str(django_python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
         capture_output=True,
@@ -103,11 +163,28 @@ def variants(django_python: Path, django_inputs: dict[str, Any]) -> list[Variant
     return [
         service_variant("obtain_token", "obtain_token_missing_field", {"statusCode": 400}),
         service_variant("refresh_token", "refresh_token_missing_field", {"statusCode": 400}),
+        # The first request that needs AWS pays what the 400 defers: boto3, the client, the key
+        # fetch (its endpoint closed here: 503 without a round trip).
+        service_variant("refresh_token", "refresh_token_ok", {"statusCode": 503}, name=FIRST_AWS_CALL),
         service_variant("verify_token", "verify_token_missing_field", {"statusCode": 400}),
         service_variant("blacklist_token", "blacklist_token_missing_field", {"statusCode": 400}),
         service_variant("authorizer", "authorizer_malformed_header", denied, EXTENSION),
         service_variant("customer_profile", "customer_profile_other", {"statusCode": 403}),
         service_variant("authorizer", "authorizer_malformed_header", denied, EXTENSION, cryptography=True),
+        service_variant(
+            "authorizer",
+            "authorizer_allow",
+            {"principalId": "1"},
+            {**EXTENSION, "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(extension_port)},
+            name=AUTHORIZER_ALLOW,
+            stdin={"authorization": f"Bearer {access}"},
+        ),
+        service_variant(
+            "bare_jwt",
+            "authorizer_allow",
+            {"principalId": "1"},
+            stdin={"token": access, "key": django_inputs["signing_key"]},
+        ),
         Variant(
             name="django",
             interpreter=str(django_python),
@@ -140,19 +217,23 @@ def run_once(variant: Variant, *options: str) -> tuple[dict[str, Any], str]:
     return report, result.stderr
 
 
-def measure(django_python: Path, django_inputs: dict[str, Any], runs: int) -> dict[str, Any]:
-    """Per variant: median, min and max of each phase (ms) and of peak RSS (MiB), and import attribution."""
-    planned = variants(django_python, django_inputs)
-    reports: dict[str, list[dict[str, Any]]] = {variant.name: [] for variant in planned}
-    for round_number in range(runs + 1):
+def measure(django_python: Path, django_inputs: dict[str, Any], runs: int, access: str) -> dict[str, Any]:
+    """Per variant: median, min and max of each phase (ms) and of peak RSS (MiB), and import attribution.
+
+    ``access`` is the run's access token, signed with ``django_inputs["signing_key"]``.
+    """
+    with static_extension(django_inputs["signing_key"]) as extension:
+        planned = variants(django_python, django_inputs, access, extension.port)
+        reports: dict[str, list[dict[str, Any]]] = {variant.name: [] for variant in planned}
+        for round_number in range(runs + 1):
+            for variant in planned:
+                report, _ = run_once(variant)
+                if round_number:
+                    reports[variant.name].append(report)
+        results = {name: _phases(runs_of) for name, runs_of in reports.items()}
         for variant in planned:
-            report, _ = run_once(variant)
-            if round_number:
-                reports[variant.name].append(report)
-    results = {name: _phases(runs_of) for name, runs_of in reports.items()}
-    for variant in planned:
-        _, trace = run_once(variant, "-X", "importtime")
-        results[variant.name]["import_self_ms_by_package"] = imports_by_package(trace)
+            _, trace = run_once(variant, "-X", "importtime")
+            results[variant.name]["import_self_ms_by_package"] = imports_by_package(trace)
     return results
 
 
@@ -185,6 +266,8 @@ def _phases(reports: list[dict[str, Any]]) -> dict[str, Any]:
         "interpreter": summary(interpreter, "ms"),
         "init": summary(init, "ms"),
         "first_event": summary(first, "ms"),
+        "init_and_first_event": summary([b + c for b, c in zip(init, first, strict=True)], "ms"),
         "peak_rss": summary([r["peak_rss_kib"] for r in reports], "MiB"),
         "cryptography_loaded": any(r.get("cryptography_loaded") for r in reports),
+        "boto3_loaded": any(r.get("boto3_loaded") for r in reports),
     }

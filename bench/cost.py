@@ -23,6 +23,11 @@ CLOUDWATCH_LOGS_INGESTED_GB = 0.50  # Standard log class
 COGNITO_LITE_MAU = 0.0055  # per monthly active user beyond the free tier
 COGNITO_ESSENTIALS_MAU = 0.015
 COGNITO_FREE_MAU = 10_000
+# SnapStart for Python and .NET: the snapshot cached per GB-second while its published version
+# is active (3 hours minimum), and each restore (a new execution environment) per GB.
+SNAPSTART_CACHE_GB_SECOND = 0.0000015046
+SNAPSTART_RESTORE_GB = 0.0001397998
+SECONDS_PER_MONTH = 30 * 24 * 3600
 
 # --- How AWS counts ---------------------------------------------------------------------
 MB_PER_VCPU = 1769  # Lambda gives one full vCPU at 1,769 MB, proportionally less below
@@ -62,6 +67,8 @@ def assumptions() -> dict[str, Any]:
             "cognito_lite_per_mau": COGNITO_LITE_MAU,
             "cognito_essentials_per_mau": COGNITO_ESSENTIALS_MAU,
             "cognito_free_mau": COGNITO_FREE_MAU,
+            "snapstart_cache_gb_second": SNAPSTART_CACHE_GB_SECOND,
+            "snapstart_restore_gb": SNAPSTART_RESTORE_GB,
         },
         "mb_per_vcpu": MB_PER_VCPU,
         "dynamodb_round_trip_ms": DYNAMODB_ROUND_TRIP_MS,
@@ -163,6 +170,24 @@ def per_million(
     }
     costs["total"] = sum(value for name, value in costs.items() if name != "billed_ms")
     return costs
+
+
+def snapstart(memory_mb: int, cold_start_ms: float) -> dict[str, float]:
+    """What SnapStart costs for one function next to the init it replaces (COLD_START_SHARE cold).
+
+    ``cold_start_ms`` is the measured cold start: at most that much latency is saved per cold
+    start (less the restore's own time, which only AWS can measure), and its init compute is
+    no longer billed.
+    """
+    gigabytes = memory_mb / 1024
+    return {
+        "memory_mb": memory_mb,
+        "cache_per_month": gigabytes * SECONDS_PER_MONTH * SNAPSTART_CACHE_GB_SECOND,
+        "restores_per_million": COLD_START_SHARE * 1e6 * gigabytes * SNAPSTART_RESTORE_GB,
+        "init_compute_per_million": gb_seconds_cost(billed_ms(cold_start_ms, memory_mb) * COLD_START_SHARE, memory_mb)
+        * 1e6,
+        "cold_start_ms": cold_start_ms,
+    }
 
 
 def per_mau(obtain: dict[str, float], refresh: dict[str, float], authorized: dict[str, float]) -> float:

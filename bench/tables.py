@@ -69,6 +69,7 @@ def report(results: dict[str, Any], rows: list[Row], saved_to: Path) -> str:
     return "\n\n".join(
         [
             f"ecommerce-auth benchmarks: {results['machine']['summary']}",
+            "Goals (issue 18), each from this run\n" + goals_table(results["goals"]),
             figures_table(rows),
             "Cold starts by phase, and import self-time by package (ms under -X importtime: read as shares)\n"
             + cold_table(results["cold_start"]),
@@ -78,12 +79,20 @@ def report(results: dict[str, Any], rows: list[Row], saved_to: Path) -> str:
             + cost_table(model["per_million"]),
             f"Per monthly active customer ({pattern} a month) next to Cognito's per-MAU prices\n"
             + mau_table(model["per_mau"], model["monthly_at_mau"], model["priced_mau"]),
+            "SnapStart (EnableSnapStart=true) per function: its charges next to the cold start it takes off "
+            f"the request path ({cost.COLD_START_SHARE:.0%} of invocations cold)\n"
+            + snapstart_table(model["snapstart"]),
             f"Assumptions: {assumptions}\n"
             f"Wall time {results['wall_seconds']:.0f} s; load average before/after "
             f"{results['load_average']['before']:.2f}/{results['load_average']['after']:.2f}; "
             f"written to {saved_to}",
         ]
     )
+
+
+def goals_table(goals: list[dict[str, Any]]) -> str:
+    lines = [[goal["goal"], goal["target"], goal["measured"], "met" if goal["met"] else "NOT MET"] for goal in goals]
+    return table(["goal", "target", "measured", ""], lines)
 
 
 def figures_table(rows: list[Row]) -> str:
@@ -104,7 +113,7 @@ def figures_table(rows: list[Row]) -> str:
 
 
 def cold_table(cold: dict[str, Any]) -> str:
-    phases = ("interpreter", "init", "first_event", "total", "peak_rss")
+    phases = ("interpreter", "init", "first_event", "init_and_first_event", "total", "peak_rss")
     lines = [
         [
             name,
@@ -113,7 +122,17 @@ def cold_table(cold: dict[str, Any]) -> str:
         ]
         for name in cold
     ]
-    return table(["variant", "interpreter", "init / setup", "first answer", "total", "peak RSS", "imports"], lines)
+    headers = [
+        "variant",
+        "interpreter",
+        "init / setup",
+        "first answer",
+        "init + answer",
+        "total",
+        "peak RSS",
+        "imports",
+    ]
+    return table(headers, lines)
 
 
 def dynamodb_table(rows: list[dict[str, Any]]) -> str:
@@ -141,6 +160,29 @@ def cost_table(per_million: dict[str, dict[str, float]]) -> str:
         for name, values in per_million.items()
     ]
     headers = ["operation", "billed ms", "Lambda req", "Lambda GB-s", "init", "API GW", "DynamoDB", "Logs", "total"]
+    return table(headers, lines)
+
+
+def snapstart_table(functions: dict[str, dict[str, float]]) -> str:
+    lines = [
+        [
+            name,
+            f"{values['memory_mb']:.0f} MB",
+            f"{values['cold_start_ms']:.0f} ms",
+            f"${values['cache_per_month']:.2f}",
+            f"${values['restores_per_million']:.2f}",
+            f"${values['init_compute_per_million']:.3f}",
+        ]
+        for name, values in functions.items()
+    ]
+    headers = [
+        "function",
+        "memory",
+        "cold start (at most saved)",
+        "cache a month",
+        "restores / million invocations",
+        "init compute it replaces / million",
+    ]
     return table(headers, lines)
 
 

@@ -3,25 +3,32 @@
 ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL_SECRETS_MANAGER`` (read by botocore
 itself) point the same clients at moto's server, DynamoDB Local or AWS: the domain has
 no ``if local`` branch.
+
+Each client is made on its first call (``ContainerClient``), not at import: boto3's import
+and a client's creation are most of a token function's cold start, and a request that
+needs no AWS call (a 400) should not pay them, as a Django process connects to its
+database on its first query. After a SnapStart restore ``renew_clients`` drops them, so the
+restored container makes new ones (no connection or credentials from the snapshot).
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import cache
-from typing import TYPE_CHECKING
+from threading import Lock
+from typing import TYPE_CHECKING, Any, cast
 
-import boto3
 from aws_lambda_powertools import Logger
-from botocore.config import Config
 from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
 
 from shared.errors import ServiceUnavailable
 from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:
+    import boto3
+    from botocore.config import Config
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
@@ -59,6 +66,8 @@ def is_transient(error: Exception) -> bool:
 
 
 def client_config(settings: Settings) -> Config:
+    from botocore.config import Config
+
     return Config(
         region_name=settings.AWS_REGION,
         retries={"mode": "standard", "total_max_attempts": settings.AWS_MAX_ATTEMPTS},
@@ -70,17 +79,56 @@ def client_config(settings: Settings) -> Config:
 @cache
 def boto3_session() -> boto3.session.Session:
     """One session for all of a container's clients: each new session reloads botocore's data."""
+    import boto3
+
     return boto3.session.Session()
+
+
+class ContainerClient:
+    """The container's client of one AWS service, made on first use and kept until renewed."""
+
+    def __init__(self, make: Callable[[], object]) -> None:
+        self._make = make
+        self._lock = Lock()
+        self._client: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        client = self._client
+        if client is None:
+            with self._lock:
+                if self._client is None:
+                    self._client = self._make()
+                client = self._client
+        return getattr(client, name)
+
+    def renew(self) -> None:
+        """Forget the client (and its connections): the next call makes a new one."""
+        with self._lock:
+            self._client = None
 
 
 @cache
 def dynamodb_client() -> DynamoDBClient:
-    return boto3_session().client("dynamodb", config=client_config(get_settings()))
+    return cast("DynamoDBClient", ContainerClient(lambda: boto3_session().client("dynamodb", config=_config())))
 
 
 @cache
 def secretsmanager_client() -> SecretsManagerClient:
-    return boto3_session().client("secretsmanager", config=client_config(get_settings()))
+    def make() -> object:
+        return boto3_session().client("secretsmanager", config=_config())
+
+    return cast("SecretsManagerClient", ContainerClient(make))
+
+
+def _config() -> Config:
+    return client_config(get_settings())
+
+
+def renew_clients() -> None:
+    """After a SnapStart restore: every client made before the snapshot is made again on its next call."""
+    for factory in (dynamodb_client, secretsmanager_client):
+        if factory.cache_info().currsize:
+            cast(ContainerClient, factory()).renew()
 
 
 @contextmanager

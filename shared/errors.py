@@ -139,4 +139,4 @@ class ServiceUnavailable(ApiError):
 
 
 class SigningKeyTooShort(RuntimeError):
-    """Raised at start: an HMAC key under 32 bytes makes tokens forgeable by brute force."""
+    """Raised when the key is read (a function's first request): an HMAC key under 32 bytes makes tokens forgeable."""

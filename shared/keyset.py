@@ -108,15 +108,19 @@ class KeySet:
     keys: dict[str, Key] = field(default_factory=dict)
 
     @cached_property
-    def _signers_newest_first(self) -> list[Key]:
-        """Keys that can sign, latest activation first (then latest made, then latest added)."""
-        signers = [(key.activates_at, key.created_at, position, key) for position, key in enumerate(self.keys.values())]
-        return [key for *_, key in sorted(signers, key=lambda entry: entry[:3], reverse=True) if key.can_sign]
+    def _newest_first(self) -> list[Key]:
+        """Keys by latest activation first (then latest made, then latest added)."""
+        ranked = [(key.activates_at, key.created_at, position, key) for position, key in enumerate(self.keys.values())]
+        return [key for *_, key in sorted(ranked, key=lambda entry: entry[:3], reverse=True)]
+
+    def active_key(self, now: float) -> Key | None:
+        """The key signers use at ``now`` (verifiers hold it too, without its private part)."""
+        return next((key for key in self._newest_first if key.activates_at <= now), None)
 
     def signing_key(self, now: float) -> Key:
         """The newest key that can sign and whose activation time has passed."""
-        for key in self._signers_newest_first:
-            if key.activates_at <= now:
+        for key in self._newest_first:
+            if key.can_sign and key.activates_at <= now:
                 return key
         raise KeySetError("no signing key is active: the key set holds none that can sign now")
 

@@ -5,6 +5,14 @@ them once and warm invocations reuse them. Each factory imports the modules it n
 so a function loads only what it uses: the refresh function never imports argon2, and
 the authorizer imports neither boto3 nor argon2 unless its customer check is on.
 Tests call ``reset()`` to get a fresh container.
+
+SnapStart (the token functions, when the template enables it) restores many containers
+from one snapshot taken after this init: ``after_restore``, registered with the runtime's
+own hook registry (``snapshot_restore_py``), makes each restored container renew its AWS
+clients and refetch the key set, so none keeps the snapshot's connections, credentials or
+key, and the key cache's monotonic clock restarts on the restored machine's clock. Unique
+values (``jti``, families, kids) are drawn from ``os.urandom`` when a token is minted,
+never at init, so restored containers never share them.
 """
 
 from __future__ import annotations
@@ -12,6 +20,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import cache
 from typing import TYPE_CHECKING, Any
+
+from snapshot_restore_py import register_after_restore
 
 from shared.keys import CachedKeySet, secrets_extension_fetcher
 from shared.settings import get_settings
@@ -28,13 +38,12 @@ if TYPE_CHECKING:
 
 @cache
 def key_set() -> CachedKeySet:
-    """The container's key set, read from the source the settings name.
+    """The container's key set, read from the source the settings name, by the first request that needs it.
 
-    Through Secrets Manager (the token functions) it is fetched now, so a short key or a
-    broken key set stops the function at start with a clear error; a Secrets Manager fault
-    at start is not fatal, the first request retries it and answers 503 if it still fails.
-    Through the Lambda extension (the authorizer) the first request fetches it: the
-    extension is not guaranteed to serve during the init phase.
+    Not at start: a request that needs no key (a 400) does not pay for boto3 and a Secrets
+    Manager call, a SnapStart snapshot holds no key, and the Lambda extension (the
+    authorizer's source) is not guaranteed to serve during the init phase. A short key or a
+    broken key set fails that request (500, logged); a Secrets Manager fault answers 503.
     """
     settings = get_settings()
     if settings.SIGNING_KEY_SOURCE == "extension":
@@ -47,19 +56,10 @@ def key_set() -> CachedKeySet:
         )
         return _cached(fetch)
 
-    from aws_lambda_powertools import Logger
-
-    from shared.aws import is_transient, secretsmanager_client
+    from shared.aws import secretsmanager_client
     from shared.keys import secrets_manager_fetcher
 
-    key = _cached(secrets_manager_fetcher(secretsmanager_client(), settings.SIGNING_KEY_SECRET_ID))
-    try:
-        key.get()
-    except Exception as error:
-        if not is_transient(error):
-            raise
-        Logger(child=True).warning("signing key not fetched at start", extra={"error_type": type(error).__name__})
-    return key
+    return _cached(secrets_manager_fetcher(secretsmanager_client(), settings.SIGNING_KEY_SECRET_ID))
 
 
 def _cached(fetch: Callable[[], str]) -> CachedKeySet:
@@ -167,6 +167,19 @@ def request_authorizer() -> RequestAuthorizer:
     return RequestAuthorizer(
         token_service(), CachedCustomerStatus(customer_store(), settings.AUTHORIZER_CHECK_CACHE_SECONDS)
     )
+
+
+def after_restore() -> None:
+    """SnapStart: what a restored container must not keep from the snapshot is made again on first use."""
+    for cached_keys in (key_set, published_key_set):
+        if cached_keys.cache_info().currsize:
+            cached_keys().forget()
+    from shared.aws import renew_clients
+
+    renew_clients()
+
+
+register_after_restore(after_restore)
 
 
 def reset() -> None:

@@ -5,17 +5,32 @@ shop moving off Django can carry its settings over one to one. Lifetimes are sec
 Powertools reads its own ``POWERTOOLS_*`` variables (service name, metrics namespace, log
 level). Nothing else in the project reads ``os.environ``: the template sets these variables on
 AWS, ``make local`` sets them from the same template, tests set them in fixtures.
+
+A frozen dataclass checked by ``__post_init__`` (types, ``Literal`` choices, ``Field``
+bounds), not a pydantic model: importing pydantic and building this model cost about twice
+a bare ``import jwt`` on every cold start, more than the authorizer's whole budget
+(bench/README.md, "Cold starts"). Values convert as pydantic's lax mode does: ``"300"`` is
+300, ``"true"``/``"1"``/``"on"`` are True; anything else stops the function at start.
 """
 
 from __future__ import annotations
 
+import operator
 import os
+import types
+from dataclasses import dataclass, field, fields
 from functools import cache
-from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
+TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "on"})
+FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "off"})
+BOUND_CHECKS = {
+    "ge": (">=", operator.ge),
+    "gt": (">", operator.gt),
+    "le": ("<=", operator.le),
+    "lt": ("<", operator.lt),
+}
 # API Gateway's native JWT authorizers cache a JWKS key up to two hours; the JWKS route lets
 # any other verifier cache the document this long (Cache-Control max-age).
 JWT_AUTHORIZER_KEY_CACHE = 7200
@@ -25,10 +40,48 @@ JWKS_MAX_AGE = 300
 ROTATION_STEPS_ALLOWANCE = 60
 
 
-class Settings(BaseModel):
-    """Every knob of the service; unknown environment variables are ignored."""
+class SettingsError(ValueError):
+    """A setting of the wrong type or out of its bounds: the function stops at start."""
 
-    model_config = ConfigDict(frozen=True, extra="ignore")
+
+class SecretStr:
+    """A value kept out of ``repr`` (and so out of logs): ``get_secret_value()`` reads it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def get_secret_value(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "SecretStr('**********')"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SecretStr) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+def Field(
+    default: Any,
+    *,
+    ge: float | None = None,
+    gt: float | None = None,
+    le: float | None = None,
+    lt: float | None = None,
+    description: str = "",
+) -> Any:
+    """A setting with bounds, checked when the settings are built."""
+    bounds = {name: limit for name, limit in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)) if limit is not None}
+    return field(default=default, metadata={"bounds": bounds, "description": description})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every knob of the service; unknown environment variables are ignored."""
 
     # Where things live.
     # Defaults are the names `make local` (the template at Stage=dev) uses.
@@ -98,6 +151,19 @@ class Settings(BaseModel):
     AWS_READ_TIMEOUT: float = Field(default=1.0, gt=0)
     RETRY_AFTER_SECONDS: int = Field(default=1, ge=1)
 
+    def __post_init__(self) -> None:
+        errors = []
+        for setting in fields(self):
+            try:
+                value = _converted(_hints()[setting.name], getattr(self, setting.name))
+                _check_bounds(value, setting.metadata.get("bounds", {}))
+            except (TypeError, ValueError) as error:
+                errors.append(f"{setting.name}: {error}")
+                continue
+            object.__setattr__(self, setting.name, value)
+        if errors:
+            raise SettingsError("invalid settings: " + "; ".join(errors))
+
     @property
     def key_publish_ahead_floor(self) -> int:
         """The longest a verifier can hold a key set fetched just before a rotation.
@@ -140,8 +206,56 @@ class Settings(BaseModel):
     @classmethod
     def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
         source = os.environ if environ is None else environ
-        blank_is_unset = {name: value for name, value in source.items() if name in cls.model_fields and value != ""}
-        return cls.model_validate(blank_is_unset)
+        blank_is_unset: dict[str, Any] = {name: source[name] for name in _hints() if source.get(name, "") != ""}
+        return cls(**blank_is_unset)
+
+
+@cache
+def _hints() -> dict[str, Any]:
+    return get_type_hints(Settings)
+
+
+def _converted(hint: Any, value: Any) -> Any:
+    """``value`` as the type ``hint`` names; environment strings converted as pydantic's lax mode."""
+    origin = get_origin(hint)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in get_args(hint):
+            return None
+        (inner,) = (arg for arg in get_args(hint) if arg is not type(None))
+        return _converted(inner, value)
+    if origin is Literal:
+        if value not in get_args(hint):
+            raise ValueError(f"must be one of {', '.join(map(repr, get_args(hint)))}")
+        return value
+    if hint is SecretStr:
+        return value if isinstance(value, SecretStr) else SecretStr(_converted(str, value))
+    if hint is bool:
+        return _boolean(value)
+    if hint not in (str, int, float):
+        raise TypeError(f"unsupported setting type {hint!r}")
+    if isinstance(value, bool) or not isinstance(value, str if hint is str else str | int | float):
+        raise TypeError(f"must be {hint.__name__}, not {type(value).__name__}")
+    if hint is int and isinstance(value, float) and not value.is_integer():
+        raise ValueError("must be a whole number")
+    try:
+        return hint(value)
+    except ValueError:
+        raise ValueError(f"must be {'an integer' if hint is int else 'a number'}") from None
+
+
+def _boolean(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    word = str(value).strip().lower() if isinstance(value, str | int) else ""
+    if word in TRUE_WORDS or word in FALSE_WORDS:
+        return word in TRUE_WORDS
+    raise ValueError("must be a boolean (true/false, 1/0, yes/no, on/off)")
+
+
+def _check_bounds(value: Any, bounds: dict[str, float]) -> None:
+    for name, limit in bounds.items():
+        if not BOUND_CHECKS[name][1](value, limit):
+            raise ValueError(f"must be {BOUND_CHECKS[name][0]} {limit}")
 
 
 @cache

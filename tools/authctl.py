@@ -18,7 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -109,7 +109,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_environ()
     region = args.region or settings.AWS_REGION
     table = args.table or (_stack_table(args.stack, region) if args.stack else settings.TABLE_NAME)
-    return settings.model_copy(update={"AWS_REGION": region, "TABLE_NAME": table})
+    return replace(settings, AWS_REGION=region, TABLE_NAME=table)
 
 
 def _stack_table(stack: str, region: str) -> str:
@@ -217,7 +217,7 @@ def _rotate_keys(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.algorithm:
-        settings = Settings.model_validate({**settings.model_dump(), "ALGORITHM": args.algorithm})
+        settings = replace(settings, ALGORITHM=args.algorithm)
     client = boto3.session.Session().client("secretsmanager", config=client_config(settings))
     secret_id = args.secret_id or settings.SIGNING_KEY_SECRET_ID
     verification = args.verification_secret_id or settings.VERIFICATION_KEY_SECRET_ID

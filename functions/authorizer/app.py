@@ -11,12 +11,9 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event import (
-    APIGatewayAuthorizerResponse,
-    APIGatewayAuthorizerTokenEvent,
-)
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from shared.authorizer import iam_policy
 from shared.services import request_authorizer
 
 logger = Logger()
@@ -31,27 +28,16 @@ class AuthorizerUnavailable(RuntimeError):
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    token_event = APIGatewayAuthorizerTokenEvent(event)
     try:
-        decision = authorizer.decide(token_event.authorization_token)
-        arn = token_event.parsed_arn
-        response = APIGatewayAuthorizerResponse(
-            principal_id=decision.principal_id,
-            region=arn.region,
-            aws_account_id=arn.aws_account_id,
-            api_id=arn.api_id,
-            stage=arn.stage,
-            context=decision.context,
-        )
+        decision = authorizer.decide(event["authorizationToken"])
+        policy = iam_policy(decision, event["methodArn"])
     except Exception as error:
         logger.error("authorizer failed closed", extra={"error_type": type(error).__name__})
         metrics.add_metric(name="AuthorizerFailures", unit=MetricUnit.Count, value=1)
         raise AuthorizerUnavailable("authorization is unavailable") from None
     if decision.allowed:
-        response.allow_all_routes()
         metrics.add_metric(name="Allowed", unit=MetricUnit.Count, value=1)
     else:
-        response.deny_all_routes()
         logger.info("denied", extra={"reason": decision.reason})
         metrics.add_metric(name="Denied", unit=MetricUnit.Count, value=1)
-    return response.asdict()
+    return policy

@@ -187,7 +187,7 @@ def _profile(world: World) -> Request:
 
 
 DEPENDENCIES = (
-    Dependency("obtain-reads-the-signing-key", "secretsmanager.GetSecretValue", login, no_last_login, attempts=6),
+    Dependency("obtain-reads-the-signing-key", "secretsmanager.GetSecretValue", login, no_last_login),
     Dependency("obtain-reads-login-and-lockouts", "dynamodb.BatchGetItem", login, no_last_login),
     Dependency("obtain-writes-last-login", "dynamodb.UpdateItem", login, no_last_login),
     Dependency("obtain-counts-a-failure", "dynamodb.UpdateItem", lambda world: login(world, "wrong"), no_last_login),
@@ -201,7 +201,6 @@ DEPENDENCIES = (
         "secretsmanager.GetSecretValue",
         lambda world: _presenting(_refresh(world), world),
         _not_retired,
-        attempts=6,
     ),
     Dependency(
         "refresh-reads-the-session",
@@ -215,18 +214,15 @@ DEPENDENCIES = (
         lambda world: _presenting(_rotating_refresh(world), world),
         _not_retired,
     ),
-    Dependency("verify-reads-the-signing-key", "secretsmanager.GetSecretValue", _verify, nothing, attempts=6),
+    Dependency("verify-reads-the-signing-key", "secretsmanager.GetSecretValue", _verify, nothing),
     Dependency("verify-reads-the-session", "dynamodb.BatchGetItem", _verify, nothing),
-    Dependency(
-        "blacklist-reads-the-signing-key", "secretsmanager.GetSecretValue", _blacklist, _not_retired, attempts=6
-    ),
+    Dependency("blacklist-reads-the-signing-key", "secretsmanager.GetSecretValue", _blacklist, _not_retired),
     Dependency("refresh-revokes-the-family-on-reuse", "dynamodb.PutItem", _reused, _family_not_revoked),
     Dependency("blacklist-retires-the-token", "dynamodb.PutItem", _blacklist, _not_retired),
     Dependency(
         "blacklist-revokes-the-family", "dynamodb.PutItem", _blacklist, _family_not_revoked, attempts=4, passes=1
     ),
     Dependency("profile-reads-the-customer", "dynamodb.GetItem", _profile, nothing),
-    # The JWKS route reads the published document on its first request only (no read at start).
     Dependency("jwks-reads-the-key-set", "secretsmanager.GetSecretValue", _jwks, nothing),
 )
 
@@ -264,7 +260,7 @@ def test_a_dependency_failing_past_the_retries_is_a_json_503_with_retry_after_an
 ) -> None:
     request = dependency.prepare(world)
     if dependency.operation != "secretsmanager.GetSecretValue":
-        cold_start(world, request.function)  # the key read at start is not the dependency under test
+        cold_start(world, request.function)  # a container already started, as most requests find it
     faults.attempts.clear()
     faults.pass_first(dependency.operation, dependency.passes)
     faults.fail_always(dependency.operation, kind)

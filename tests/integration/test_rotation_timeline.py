@@ -12,7 +12,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 import jwt
@@ -84,7 +84,7 @@ def extensions() -> Iterator[list[SecretsExtensionServer]]:
         server.server_close()
 
 
-def timeline_settings(algorithm: str) -> Settings:
+def timeline_settings(algorithm: Literal["HS256", "RS256"]) -> Settings:
     """A day-long access token, so tokens minted on the driven clock (in the past) stay live."""
     asymmetric = algorithm != "HS256"
     return Settings(
@@ -98,7 +98,7 @@ def timeline_settings(algorithm: str) -> Settings:
 
 @pytest.mark.parametrize("algorithm", ["HS256", "RS256"])
 def test_given_staggered_caches_when_keys_rotate_then_every_token_of_every_moment_verifies_everywhere(
-    algorithm: str, secrets: Any, extensions: list[SecretsExtensionServer]
+    algorithm: Literal["HS256", "RS256"], secrets: Any, extensions: list[SecretsExtensionServer]
 ) -> None:
     settings = timeline_settings(algorithm)
     asymmetric = algorithm != "HS256"

@@ -1,0 +1,93 @@
+"""SnapStart: containers restored from one snapshot keep nothing they must not share.
+
+The hooks run as Lambda's runtime runs them: every callable in ``snapshot_restore_py``'s
+after-restore registry, in registration order, with its registered arguments.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from typing import Any
+
+import boto3
+import jwt
+from snapshot_restore_py import get_after_restore
+
+from shared import services
+from tests.helpers import REGION, SECRET_ID, SIGNING_KEY
+
+
+def run_after_restore_hooks() -> None:
+    """What the Lambda runtime does after restoring a snapshot, before the first event."""
+    for function, args, kwargs in get_after_restore():
+        function(*args, **kwargs)
+
+
+def signing_key_of(token: str, *candidates: str) -> str:
+    for key in candidates:
+        try:
+            jwt.decode(token, key, algorithms=["HS256"])
+        except jwt.InvalidSignatureError:
+            continue
+        return key
+    raise AssertionError("signed by none of the candidate keys")
+
+
+def test_given_a_key_rotated_while_snapshotted_when_restored_then_new_tokens_carry_the_new_key(aws: None) -> None:
+    tokens = services.token_service()
+    before_snapshot = tokens.issue_access("1")
+    rotated = secrets.token_urlsafe(48)
+    boto3.client("secretsmanager", region_name=REGION).put_secret_value(SecretId=SECRET_ID, SecretString=rotated)
+    still_cached = tokens.issue_access("1")
+
+    run_after_restore_hooks()
+    after_restore = tokens.issue_access("1")
+
+    assert signing_key_of(before_snapshot, SIGNING_KEY, rotated) == SIGNING_KEY
+    assert signing_key_of(still_cached, SIGNING_KEY, rotated) == SIGNING_KEY, "without a restore the cache holds"
+    assert signing_key_of(after_restore, SIGNING_KEY, rotated) == rotated
+
+
+def test_given_a_client_made_before_the_snapshot_when_restored_then_a_new_client_serves(aws: None) -> None:
+    from shared.aws import dynamodb_client
+
+    client = dynamodb_client()
+    before = client.meta  # the proxy makes its client on first use
+    run_after_restore_hooks()
+
+    assert client.meta is not before
+    assert client.describe_table(TableName=os.environ["TABLE_NAME"])["Table"]["TableStatus"] == "ACTIVE"
+
+
+def test_given_two_containers_restored_from_one_snapshot_then_their_tokens_share_no_jti(aws: None) -> None:
+    tokens = services.token_service()
+    tokens.issue_pair("1")  # the snapshot: an initialised container that already minted
+    minted: list[dict[str, Any]] = []
+    for _container in range(2):
+        reading, writing = os.pipe()
+        child = os.fork()
+        if child == 0:  # a restored container: the parent's memory, then the runtime's hooks
+            os.close(reading)
+            code = 0
+            try:
+                run_after_restore_hooks()
+                pair = tokens.issue_pair("1")
+                claims = [jwt.decode(pair[name], options={"verify_signature": False}) for name in ("access", "refresh")]
+                os.write(writing, json.dumps(claims).encode())
+            except BaseException:
+                code = 1
+            finally:
+                os._exit(code)
+        os.close(writing)
+        with os.fdopen(reading, "rb") as pipe:
+            answer = pipe.read()
+        _, status = os.waitpid(child, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+        minted.extend(json.loads(answer))
+
+    jtis = [claims["jti"] for claims in minted]
+    families = [claims["family"] for claims in minted if "family" in claims]
+    assert len(set(jtis)) == len(jtis) == 4
+    assert len(set(families)) == len(families) == 2
