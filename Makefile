@@ -41,8 +41,13 @@ $(LOCAL_STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local]'
 	touch $(LOCAL_STAMP)
 
-local: $(LOCAL_STAMP) ## the API on http://127.0.0.1:3000, moto behind it (PORT=, STORAGE_PORT=, PERSIST=1)
-	$(BIN)/python -m tools.local_server --port $(PORT) --storage-port $(STORAGE_PORT) $(if $(filter 1,$(PERSIST)),--persist)
+# The demo storefront (examples/storefront/) on its own origin, which the API allows by default.
+STOREFRONT_PORT ?= 5173
+ALLOWED_ORIGINS ?= http://localhost:$(STOREFRONT_PORT)
+
+local: $(LOCAL_STAMP) ## the API on http://127.0.0.1:3000, moto behind it, the demo storefront on http://localhost:5173 (PORT=, STORAGE_PORT=, PERSIST=1, STOREFRONT_PORT=, ALLOWED_ORIGINS=)
+	$(BIN)/python -m tools.local_server --port $(PORT) --storage-port $(STORAGE_PORT) $(if $(filter 1,$(PERSIST)),--persist) \
+		--storefront-port $(STOREFRONT_PORT) --allowed-origins "$(ALLOWED_ORIGINS)"
 
 test: install ## the test suite (about 4 minutes on 2 cores)
 	$(BIN)/python -m pytest

@@ -112,6 +112,22 @@ class PermissionDenied(ApiError):
         super().__init__("You do not have permission to perform this action.")
 
 
+class OriginNotAllowed(ApiError):
+    """Cookie transport asked for from an origin not in ALLOWED_ORIGINS: nothing is read."""
+
+    status = 403
+
+    def __init__(self) -> None:
+        super().__init__("Cookie transport is not allowed from this origin.", "origin_not_allowed")
+
+
+class RefreshCookieMissing(AuthenticationFailed):
+    """Cookie transport without the refresh cookie: log in again."""
+
+    def __init__(self) -> None:
+        super().__init__("No refresh token cookie was sent.", "not_authenticated")
+
+
 class LoginLocked(ApiError):
     """Too many failed logins for this account or source: DRF's throttled shape."""
 

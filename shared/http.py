@@ -1,4 +1,8 @@
-"""JSON responses and error mapping shared by the HTTP handlers (Powertools resolver).
+"""JSON responses, error mapping and the resolver shared by the HTTP handlers (Powertools).
+
+A handler builds its resolver with ``resolver()`` and calls ``install()``: every answer then
+gets the CORS headers of shared/web.py, OPTIONS is the preflight, and the custom domain's
+base path is stripped before routing.
 
 Every error answer is JSON: an ``ApiError`` becomes its contract body, anything else a
 500 whose body says nothing about the fault (the log line has the exception type and
@@ -11,6 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -23,6 +28,10 @@ from shared.errors import ApiError, MethodNotAllowed, ParseError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
+    from aws_lambda_powertools.shared.cookies import Cookie
+    from aws_lambda_powertools.utilities.typing import LambdaContext
+
+    from shared.web import Cors
 
 JSON = "application/json"
 SERVER_ERROR_BODY = {"detail": "A server error occurred.", "code": "server_error"}
@@ -49,13 +58,36 @@ def slash_redirect(event: APIGatewayProxyEvent) -> Response[str]:
     return json_response(308, {"detail": f"This URL ends with a slash: {location}"}, {"Location": location})
 
 
-def json_response(status: int, body: dict[str, Any], headers: dict[str, str] | None = None) -> Response[str]:
+def json_response(
+    status: int, body: dict[str, Any], headers: dict[str, str] | None = None, cookies: list[Cookie] | None = None
+) -> Response[str]:
     return Response(
         status_code=status,
         content_type=JSON,
         body=json.dumps(body, ensure_ascii=False),
         headers=headers or {},
+        cookies=cookies,
     )
+
+
+class WebResolver(APIGatewayRestResolver):
+    """Powertools' REST resolver that strips the custom domain's base path before routing and
+    adds the CORS headers (shared/web.py) to every answer it builds, errors included."""
+
+    def __init__(self, cors: Cors, base_path: str) -> None:
+        super().__init__(strip_prefixes=[base_path] if base_path else None)
+        self.cors = cors
+
+    def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        return self.cors.finish(event, super().resolve(event, context))
+
+
+def resolver() -> WebResolver:
+    """The resolver every HTTP handler uses (settings and CORS policy of the container)."""
+    from shared.services import cors_policy
+    from shared.settings import get_settings
+
+    return WebResolver(cors_policy(), get_settings().base_path)
 
 
 def raw_body(event: APIGatewayProxyEvent) -> bytes:
@@ -74,9 +106,10 @@ def content_type(event: APIGatewayProxyEvent) -> str | None:
 
 
 def install(
-    app: APIGatewayRestResolver, path: str, logger: Logger, metrics: Metrics, allowed: tuple[str, ...] = ("POST",)
+    app: WebResolver, path: str, logger: Logger, metrics: Metrics, allowed: tuple[str, ...] = ("POST",)
 ) -> None:
-    """Map errors to JSON, answer 405 for the other methods on ``path``, JSON 404 elsewhere.
+    """Map errors to JSON, answer OPTIONS with the preflight, 405 for the other methods on
+    ``path``, JSON 404 elsewhere.
 
     A ``path`` with a trailing slash is Django's URL: the same path without it (which the
     resolver, like API Gateway, would otherwise serve) is redirected there.
@@ -97,8 +130,12 @@ def install(
     def not_found(_: Exception) -> Response[str]:
         return json_response(404, NOT_FOUND_BODY)
 
-    @app.route(path, method=[method for method in METHODS if method not in allowed])
-    def other_method() -> Response[str]:
+    @app.route(path, method="OPTIONS")
+    def preflight(**_path_parameters: str) -> Response[str]:
+        return app.cors.preflight(app.current_event.raw_event, allow_header(allowed))
+
+    @app.route(path, method=[method for method in METHODS if method not in (*allowed, "OPTIONS")])
+    def other_method(**_path_parameters: str) -> Response[str]:
         raise MethodNotAllowed(app.current_event.http_method, allow_header(allowed))
 
     if path.endswith("/"):

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from shared.profiles import ProfileService
     from shared.rotation import KeyRotation
     from shared.sessions import SessionService, SessionStore
+    from shared.web import CookieTransport, Cors
 
 
 @cache
@@ -169,6 +170,20 @@ def request_authorizer() -> RequestAuthorizer:
     )
 
 
+@cache
+def cors_policy() -> Cors:
+    from shared.web import Cors
+
+    return Cors(get_settings().allowed_origins)
+
+
+@cache
+def cookie_transport() -> CookieTransport:
+    from shared.web import CookieTransport
+
+    return CookieTransport(get_settings(), cors_policy())
+
+
 def after_restore() -> None:
     """SnapStart: what a restored container must not keep from the snapshot is made again on first use."""
     for cached_keys in (key_set, published_key_set):
@@ -197,6 +212,8 @@ def reset() -> None:
         profile_service,
         key_rotation,
         request_authorizer,
+        cors_policy,
+        cookie_transport,
     )
     for factory in (*factories, aws.boto3_session, aws.dynamodb_client, aws.secretsmanager_client, get_settings):
         factory.cache_clear()

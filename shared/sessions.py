@@ -131,7 +131,10 @@ class SessionService:
 
     def refresh(self, raw_body: bytes, content_type: str | None) -> dict[str, str]:
         """POST /auth/token/refresh/: simplejwt's TokenRefreshView, with rotation and reuse detection."""
-        presented = self._field(raw_body, content_type, "refresh")
+        return self.refresh_token(self._field(raw_body, content_type, "refresh"))
+
+    def refresh_token(self, presented: str) -> dict[str, str]:
+        """A refresh however it came (JSON body or cookie): same validation, rotation, reuse rules."""
         settings = self._settings
         with unavailable_on_fault(settings):
             token, customer = self._live_refresh_token(presented)
@@ -144,7 +147,10 @@ class SessionService:
 
     def blacklist(self, raw_body: bytes, content_type: str | None) -> dict[str, str]:
         """POST /auth/token/blacklist/ (logout): this refresh token and its whole family end."""
-        presented = self._field(raw_body, content_type, "refresh")
+        return self.blacklist_token(self._field(raw_body, content_type, "refresh"))
+
+    def blacklist_token(self, presented: str) -> dict[str, str]:
+        """Logout with a refresh token however it came (JSON body or cookie)."""
         with unavailable_on_fault(self._settings):
             token = self._tokens.validate(presented, REFRESH)
             first = self._sessions.retire(token, "blacklisted")

@@ -17,12 +17,15 @@ from __future__ import annotations
 
 import operator
 import os
+import re
 import types
 from dataclasses import dataclass, field, fields
 from functools import cache
 from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
 
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
+# An origin as browsers send it: scheme, host and an optional port; no path, no trailing slash.
+ORIGIN = re.compile(r"https?://[^/\s,*]+")
 TRUE_WORDS = frozenset({"1", "true", "t", "yes", "y", "on"})
 FALSE_WORDS = frozenset({"0", "false", "f", "no", "n", "off"})
 BOUND_CHECKS = {
@@ -72,11 +75,12 @@ def Field(
     gt: float | None = None,
     le: float | None = None,
     lt: float | None = None,
+    pattern: str | None = None,
     description: str = "",
 ) -> Any:
-    """A setting with bounds, checked when the settings are built."""
+    """A setting with bounds or a pattern (the whole text must match), checked when the settings are built."""
     bounds = {name: limit for name, limit in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)) if limit is not None}
-    return field(default=default, metadata={"bounds": bounds, "description": description})
+    return field(default=default, metadata={"bounds": bounds, "pattern": pattern, "description": description})
 
 
 @dataclass(frozen=True)
@@ -151,16 +155,33 @@ class Settings:
     AWS_READ_TIMEOUT: float = Field(default=1.0, gt=0)
     RETRY_AFTER_SECONDS: int = Field(default=1, ge=1)
 
+    # Browsers (shared/web.py): comma-separated exact origins that get CORS answers and may ask
+    # for the refresh token as an HttpOnly cookie. Empty: no CORS, no cookie transport.
+    ALLOWED_ORIGINS: str = ""
+    REFRESH_COOKIE_NAME: str = Field(default="refresh_token", pattern=r"[A-Za-z0-9_.-]+")
+    REFRESH_COOKIE_SAMESITE: Literal["Strict", "Lax", "None"] = "Strict"
+    REFRESH_COOKIE_DOMAIN: str = ""
+    # The custom domain's base path mapping (e.g. "shop"): API Gateway passes it in the path,
+    # the handlers strip it before routing, and the cookie's Path starts with it.
+    BASE_PATH: str = Field(default="", pattern=r"/?([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?/?")
+
     def __post_init__(self) -> None:
         errors = []
         for setting in fields(self):
             try:
                 value = _converted(_hints()[setting.name], getattr(self, setting.name))
                 _check_bounds(value, setting.metadata.get("bounds", {}))
+                _check_pattern(value, setting.metadata.get("pattern"))
             except (TypeError, ValueError) as error:
                 errors.append(f"{setting.name}: {error}")
                 continue
             object.__setattr__(self, setting.name, value)
+        # A wrong entry (a trailing slash, a path, "*") would never match a browser's Origin.
+        errors += [
+            f"ALLOWED_ORIGINS: {origin!r} is not an origin like https://www.shop.example"
+            for origin in _split(self.ALLOWED_ORIGINS)
+            if not ORIGIN.fullmatch(origin)
+        ]
         if errors:
             raise SettingsError("invalid settings: " + "; ".join(errors))
 
@@ -197,6 +218,16 @@ class Settings:
         signer with an older cached set may still sign with it, and the leeway verifiers allow."""
         lifetime = max(self.ACCESS_TOKEN_LIFETIME, self.REFRESH_TOKEN_LIFETIME)
         return lifetime + self.SIGNING_KEY_MAX_AGE + self.LEEWAY
+
+    @property
+    def allowed_origins(self) -> frozenset[str]:
+        return frozenset(_split(self.ALLOWED_ORIGINS))
+
+    @property
+    def base_path(self) -> str:
+        """BASE_PATH as a path prefix: "" or "/shop" (no trailing slash)."""
+        stripped = self.BASE_PATH.strip("/")
+        return f"/{stripped}" if stripped else ""
 
     @property
     def legacy_algorithm(self) -> str:
@@ -250,6 +281,15 @@ def _boolean(value: Any) -> bool:
     if word in TRUE_WORDS or word in FALSE_WORDS:
         return word in TRUE_WORDS
     raise ValueError("must be a boolean (true/false, 1/0, yes/no, on/off)")
+
+
+def _check_pattern(value: Any, pattern: str | None) -> None:
+    if pattern is not None and not re.fullmatch(pattern, value):
+        raise ValueError(f"must match {pattern}")
+
+
+def _split(origins: str) -> list[str]:
+    return [origin.strip() for origin in origins.split(",") if origin.strip()]
 
 
 def _check_bounds(value: Any, bounds: dict[str, float]) -> None:

@@ -10,7 +10,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -110,10 +110,11 @@ def wait_for_banner(server: subprocess.Popen[str], timeout: float = 60) -> list[
 
 
 @contextmanager
-def local_api(*overrides: str) -> Iterator[str]:
-    """The API's base URL; template parameters as ``Name=Value``. Stopped with SIGTERM."""
+def local_api(*overrides: str, options: Sequence[str] = ()) -> Iterator[str]:
+    """The API's base URL; template parameters as ``Name=Value``, other options of the server in
+    ``options``. Stopped with SIGTERM."""
     port, storage_port = free_port(), free_port()
-    arguments = ["--port", str(port), "--storage-port", str(storage_port)]
+    arguments = ["--port", str(port), "--storage-port", str(storage_port), *options]
     if overrides:
         arguments += ["--parameter-overrides", *overrides]
     server = start_server(*arguments)

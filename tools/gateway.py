@@ -8,9 +8,14 @@ missing or fails the expression, a cached or fresh authorizer decision, the gate
 response a Deny or an authorizer error turns into, or a proxy event for the route's
 function with the authorizer's context in ``requestContext.authorizer``.
 
+Gateway responses carry their headers as the template maps them: static values and
+``method.request.header.<name>`` (how they echo the request's ``Origin`` for CORS). With a
+custom domain's base path mapping (``AWS::ApiGateway::BasePathMapping``), routes are served
+under that path and the function sees it in ``path``, as on AWS.
+
 Not emulated: IAM and resource policies (only the authorizer's own policy is evaluated),
 mapping templates and request validation, integration timeouts, usage plans, WAF,
-stage throttling, binary media types, CORS.
+stage throttling, binary media types, TLS.
 """
 
 from __future__ import annotations
@@ -93,8 +98,24 @@ class Route:
 @dataclass(frozen=True)
 class GatewayResponse:
     status: int
-    headers: dict[str, str]
+    headers: dict[str, str]  # as mapped: "'static'" or method.request.header.<name>
     template: str
+
+
+REQUEST_HEADER = "method.request.header."
+
+
+def _mapped_headers(mapping: dict[str, str], request_headers: dict[str, str]) -> dict[str, str]:
+    """A gateway response's header mapping applied to a request; an absent source header maps to nothing."""
+    headers = {}
+    for name, source in mapping.items():
+        if source.startswith(REQUEST_HEADER):
+            value = _header(request_headers, source.removeprefix(REQUEST_HEADER))
+            if value is not None:
+                headers[name] = value
+        else:
+            headers[name] = source.strip("'")
+    return headers
 
 
 @dataclass(frozen=True)
@@ -123,6 +144,7 @@ class ApiModel:
     environments: dict[str, dict[str, str]]
     code_dirs: dict[str, str]  # logical id -> functions/<name>
     table: dict[str, Any]
+    base_path: str = ""  # the custom domain's base path mapping, "" or "/shop"
     cache: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
 
     def route_for(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
@@ -132,14 +154,21 @@ class ApiModel:
                 return route, params
         return None
 
-    def gateway_response(self, kind: str, context: dict[str, Any] | None = None, message: str | None = None) -> Answer:
+    def gateway_response(
+        self,
+        kind: str,
+        context: dict[str, Any] | None = None,
+        message: str | None = None,
+        request_headers: dict[str, str] | None = None,
+    ) -> Answer:
         """Render a gateway response as API Gateway does: its template, its headers."""
         configured = self.responses.get(kind)
         family = "DEFAULT_5XX" if DEFAULT_STATUS.get(kind, 500) >= 500 else "DEFAULT_4XX"
         fallback = self.responses.get(family)
         status = configured.status if configured and configured.status else DEFAULT_STATUS.get(kind, 500)
         template = (configured and configured.template) or (fallback and fallback.template) or ""
-        headers = {**(fallback.headers if fallback else {}), **(configured.headers if configured else {})}
+        mapping = {**(fallback.headers if fallback else {}), **(configured.headers if configured else {})}
+        headers = _mapped_headers(mapping, request_headers or {})
         text = DEFAULT_MESSAGES.get(kind, message)
         values = {"$context.error.messageString": json.dumps(text), "$context.error.message": text or ""}
         for name, value in (context or {}).items():
@@ -156,7 +185,7 @@ class ApiModel:
         """The authorizer step: the Allow's ``requestContext.authorizer``, or the client's answer."""
         token = _header(headers, self.authorizer.header)
         if not token or (self.authorizer.validation and not self.authorizer.validation.fullmatch(token)):
-            return self.gateway_response("UNAUTHORIZED")
+            return self.gateway_response("UNAUTHORIZED", request_headers=headers)
         now = time.monotonic()
         cached = self.cache.get(token)
         if cached is not None and now - cached[0] < self.authorizer.ttl:
@@ -167,17 +196,19 @@ class ApiModel:
                 policy = invoke({"type": "TOKEN", "authorizationToken": token, "methodArn": method_arn})
             except Exception as error:
                 kind = "UNAUTHORIZED" if str(error) == "Unauthorized" else "AUTHORIZER_FAILURE"
-                return self.gateway_response(kind)
+                return self.gateway_response(kind, request_headers=headers)
             if self.authorizer.ttl > 0:
                 self.cache[token] = (now, policy)
-        return self._evaluate(policy, method, path)
+        return self._evaluate(policy, method, path, headers)
 
-    def _evaluate(self, policy: dict[str, Any], method: str, path: str) -> dict[str, Any] | Answer:
+    def _evaluate(
+        self, policy: dict[str, Any], method: str, path: str, headers: dict[str, str]
+    ) -> dict[str, Any] | Answer:
         try:
             statements = policy["policyDocument"]["Statement"]
             principal = str(policy["principalId"])
         except (KeyError, TypeError):
-            return self.gateway_response("AUTHORIZER_CONFIGURATION_ERROR")
+            return self.gateway_response("AUTHORIZER_CONFIGURATION_ERROR", request_headers=headers)
         context = dict(policy.get("context") or {})
         arn = f"arn:aws:execute-api:{REGION}:{ACCOUNT_ID}:{API_ID}/{self.stage}/{method}{path}"
         effects = set()
@@ -188,7 +219,7 @@ class ApiModel:
                     effects.add(statement.get("Effect"))
         if "Allow" in effects and "Deny" not in effects:
             return {"principalId": principal, **context, "integrationLatency": 0}
-        return self.gateway_response("ACCESS_DENIED", context)
+        return self.gateway_response("ACCESS_DENIED", context, request_headers=headers)
 
 
 def proxy_event(
@@ -273,8 +304,9 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
         kind: GatewayResponse(
             status=int(value.get("StatusCode", 0) or 0),
             headers={
-                name: str(resolve(header)).strip("'")
+                name: str(mapped)
                 for name, header in value.get("ResponseParameters", {}).get("Headers", {}).items()
+                if (mapped := resolve(header)) is not None
             },
             template=next(iter(value.get("ResponseTemplates", {}).values()), ""),
         )
@@ -291,7 +323,9 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
         props = res["Properties"]
         code_dirs[name] = props["CodeUri"].rstrip("/")
         variables = {**global_env, **props.get("Environment", {}).get("Variables", {})}
-        environments[name] = {key: str(resolve(value)) for key, value in variables.items()}
+        environments[name] = {
+            key: str(resolved) for key, value in variables.items() if (resolved := resolve(value)) is not None
+        }
         for event in props.get("Events", {}).values():
             if event["Type"] != "Api" or event["Properties"].get("RestApiId", {}).get("Ref") != api_id:
                 continue
@@ -307,7 +341,13 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
     # Fixed paths before parameterised ones, as API Gateway prefers the most specific.
     routes.sort(key=lambda route: route.path.count("{"))
     table = next(res["Properties"] for res in resources.values() if res["Type"] == "AWS::DynamoDB::Table")
-    return ApiModel(stage, routes, authorizer, responses, environments, code_dirs, resolve(table))
+    mapped = [
+        resolve(res["Properties"].get("BasePath"))
+        for res in resources.values()
+        if res["Type"] == "AWS::ApiGateway::BasePathMapping" and resolve.holds(res.get("Condition"))
+    ]
+    base_path = f"/{str(mapped[0]).strip('/')}" if mapped and mapped[0] else ""
+    return ApiModel(stage, routes, authorizer, responses, environments, code_dirs, resolve(table), base_path)
 
 
 class _Resolver:
@@ -331,9 +371,16 @@ class _Resolver:
         if "Fn::If" in value:
             condition, when_true, when_false = value["Fn::If"]
             return self(when_true if self._condition(condition) else when_false)
-        return {key: self(item) for key, item in value.items()}
+        resolved = {key: self(item) for key, item in value.items()}
+        return {key: item for key, item in resolved.items() if item is not None}
+
+    def holds(self, condition: str | None) -> bool:
+        """Whether a resource with this ``Condition`` (None: unconditional) is created."""
+        return condition is None or self._condition(condition)
 
     def _ref(self, name: str) -> Any:
+        if name == "AWS::NoValue":
+            return None  # the property is left out, as CloudFormation does
         if name in self._parameters:
             return self._parameters[name]
         if name == "AWS::Region":
@@ -351,8 +398,8 @@ class _Resolver:
         return self._evaluate(self._conditions[name])
 
     def _evaluate(self, spec: dict[str, Any]) -> bool:
-        if "Condition" in spec:
-            return self._condition(spec["Condition"])
+        if "Condition" in spec or "Fn::Condition" in spec:
+            return self._condition(spec.get("Condition") or spec["Fn::Condition"])
         if "Fn::Equals" in spec:
             left, right = (self(item) for item in spec["Fn::Equals"])
             return bool(left == right)

@@ -15,10 +15,13 @@ What it does:
 - exits at once, in one line, when its port or moto's is taken; stops everything it
   started on SIGINT (even when a shell started it with SIGINT ignored), SIGTERM or SIGHUP;
 - with ``--persist`` (`make local PERSIST=1`), keeps moto's data between runs
-  (tools/local_store.py); otherwise the data is gone when it stops.
+  (tools/local_store.py); otherwise the data is gone when it stops;
+- with ``--storefront-port``, serves the demo storefront (tools/storefront.py) on
+  http://localhost:PORT and allows that origin (AllowedOrigins) unless ``--allowed-origins``
+  says otherwise.
 
 What it does not emulate: IAM and resource policies, mapping templates and request
-validation, integration timeouts, stage throttling, usage plans, WAF, CORS, TLS.
+validation, integration timeouts, stage throttling, usage plans, WAF, TLS.
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ from shared.rotation import KeyRotation
 from shared.settings import Settings
 from tools import gateway, local_store
 from tools.secrets_extension import SecretsExtensionServer
+from tools.storefront import Storefront
 
 ROOT = Path(__file__).resolve().parent.parent
 LOGS = ROOT / ".local" / "logs"
@@ -154,14 +158,15 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _answer(self, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes) -> gateway.Answer:
         model, method = self.server.model, self.command
-        found = model.route_for(method, path)
+        route_path = _under(model.base_path, path)
+        found = model.route_for(method, route_path)
         if found is None:
-            return model.gateway_response("MISSING_AUTHENTICATION_TOKEN")
+            return model.gateway_response("MISSING_AUTHENTICATION_TOKEN", request_headers=headers)
         route, params = found
         authorizer_context = None
         if not route.public:
             worker = self.server.workers[model.authorizer.function]
-            decision = model.authorize(headers, method, path, worker.invoke)
+            decision = model.authorize(headers, method, route_path, worker.invoke)
             if isinstance(decision, gateway.Answer):
                 return decision
             authorizer_context = decision
@@ -171,7 +176,7 @@ class _Handler(BaseHTTPRequestHandler):
         try:
             result = self.server.workers[route.function].invoke(event)
         except RuntimeError:
-            return model.gateway_response("DEFAULT_5XX")
+            return model.gateway_response("DEFAULT_5XX", request_headers=headers)
         answer_headers = dict(result.get("headers") or {})
         for name, values in (result.get("multiValueHeaders") or {}).items():
             answer_headers[name] = ", ".join(str(value) for value in values)
@@ -179,6 +184,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:
         """Silent: _serve logs its own line without the query string."""
+
+
+def _under(base_path: str, path: str) -> str:
+    """The route path of a request under the custom domain's base path ("" when outside it)."""
+    if not base_path:
+        return path
+    return path[len(base_path) :] if path.startswith(base_path + "/") else ""
 
 
 def prepare_storage(model: gateway.ApiModel, storage_port: int) -> tuple[dict[str, str], Any]:
@@ -311,6 +323,10 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FILE",
         help=f"keep moto's table and secrets in FILE between runs (default {STATE.relative_to(ROOT)})",
     )
+    parser.add_argument("--storefront-port", type=int, help="serve examples/storefront/ on http://localhost:PORT")
+    parser.add_argument(
+        "--allowed-origins", help="the AllowedOrigins parameter (default: the storefront's origin, if served)"
+    )
     args = parser.parse_args(argv)
     _stop_on_signals()
     try:
@@ -328,6 +344,11 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
     """Start everything, each part registered on ``running`` so that a stop undoes it."""
     check_port(args.port, "the API", "PORT")
     overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
+    if args.storefront_port is not None:
+        running.callback(_start_storefront(args.storefront_port, args.port).stop)
+        overrides.setdefault("AllowedOrigins", f"http://localhost:{args.storefront_port}")
+    if args.allowed_origins is not None:
+        overrides["AllowedOrigins"] = args.allowed_origins
     model = gateway.load(overrides=overrides)
     if not all(os.environ.get(name) for name in STORAGE_ENDPOINTS):
         check_port(args.storage_port, "moto storage", "STORAGE_PORT")
@@ -371,9 +392,20 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
     except OSError as error:  # taken since the check
         raise PortTaken(args.port, "the API", "PORT", error.strerror or str(error)) from None
     running.callback(api.server_close)
+    if args.storefront_port is not None:
+        origins = overrides["AllowedOrigins"] or "none: the page cannot call the API"
+        print(f"storefront demo on http://localhost:{args.storefront_port}   allowed origins: {origins}")
     _announce(args.port, endpoints, moto_server is not None, first_function, customer_id, persisted)
     api.serve_forever()
     return 0
+
+
+def _start_storefront(port: int, api_port: int) -> Storefront:
+    """The demo page on its own origin, calling the API as http://localhost (one site with it)."""
+    try:
+        return Storefront(port, f"http://localhost:{api_port}").start()
+    except OSError as error:
+        raise PortTaken(port, "the storefront", "STOREFRONT_PORT", error.strerror or str(error)) from None
 
 
 def _function_environment(model: gateway.ApiModel, function: str, shared: dict[str, str]) -> dict[str, str]:

@@ -1,30 +1,40 @@
-"""POST /auth/token/blacklist/ — server-side logout: the refresh token and its family end."""
+"""POST /auth/token/blacklist/ — server-side logout: the refresh token and its family end.
+
+With ``X-Token-Transport: cookie`` the refresh token comes from the cookie, which the answer
+clears (shared/web.py).
+"""
 
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import http
-from shared.services import session_service
+from shared.services import cookie_transport, session_service
 
 PATH = "/auth/token/blacklist/"
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver()
+app = http.resolver()
 http.install(app, PATH, logger, metrics)
 service = session_service()
+cookies = cookie_transport()
 
 
 @app.post(PATH)
 def blacklist_token() -> Response[str]:
     event = app.current_event
-    answer = service.blacklist(http.raw_body(event), http.content_type(event))
+    if cookies.requested(event.raw_event):
+        with cookies.refusals_clear_cookie():
+            service.blacklist_token(cookies.presented(event.raw_event))
+        answer = cookies.logged_out()
+    else:
+        answer = http.json_response(200, service.blacklist(http.raw_body(event), http.content_type(event)))
     metrics.add_metric(name="Logouts", unit=MetricUnit.Count, value=1)
-    return http.json_response(200, answer)
+    return answer
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)

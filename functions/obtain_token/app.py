@@ -1,31 +1,39 @@
-"""POST /auth/token/ — email and password for a simplejwt-compatible token pair."""
+"""POST /auth/token/ — email and password for a simplejwt-compatible token pair.
+
+With ``X-Token-Transport: cookie`` (an allowed origin only) the refresh token is set as an
+HttpOnly cookie and the body carries the access token alone (shared/web.py).
+"""
 
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import http
-from shared.services import login_service
+from shared.services import cookie_transport, login_service
 
 PATH = "/auth/token/"
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver()
+app = http.resolver()
 http.install(app, PATH, logger, metrics)
+cookies = cookie_transport()
 service = login_service(on_lockout=lambda: metrics.add_metric(name="Lockouts", unit=MetricUnit.Count, value=1))
 
 
 @app.post(PATH)
 def obtain_token() -> Response[str]:
     event = app.current_event
+    in_cookie = cookies.requested(event.raw_event)  # a refused origin costs no password hash
     source_ip = event.request_context.identity.source_ip or "unknown"
     result = service.obtain_pair(http.raw_body(event), http.content_type(event), source_ip)
     logger.append_keys(customer_id=result.customer_id)
     metrics.add_metric(name="Logins", unit=MetricUnit.Count, value=1)
+    if in_cookie:
+        return cookies.tokens_answer(result.tokens)
     return http.json_response(200, result.tokens)
 
 

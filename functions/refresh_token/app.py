@@ -1,30 +1,40 @@
-"""POST /auth/token/refresh/ — a refresh token for a new access token (and, rotating, a new refresh)."""
+"""POST /auth/token/refresh/ — a refresh token for a new access token (and, rotating, a new refresh).
+
+With ``X-Token-Transport: cookie`` the refresh token comes from the cookie (the body is
+ignored; send ``{}``) and a rotated one goes back into it (shared/web.py).
+"""
 
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import http
-from shared.services import session_service
+from shared.services import cookie_transport, session_service
 
 PATH = "/auth/token/refresh/"
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver()
+app = http.resolver()
 http.install(app, PATH, logger, metrics)
 service = session_service()
+cookies = cookie_transport()
 
 
 @app.post(PATH)
 def refresh_token() -> Response[str]:
     event = app.current_event
-    answer = service.refresh(http.raw_body(event), http.content_type(event))
+    if cookies.requested(event.raw_event):
+        with cookies.refusals_clear_cookie():
+            tokens = service.refresh_token(cookies.presented(event.raw_event))
+        answer = cookies.tokens_answer(tokens)
+    else:
+        answer = http.json_response(200, service.refresh(http.raw_body(event), http.content_type(event)))
     metrics.add_metric(name="Refreshes", unit=MetricUnit.Count, value=1)
-    return http.json_response(200, answer)
+    return answer
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)

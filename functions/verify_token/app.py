@@ -3,7 +3,7 @@
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -14,7 +14,7 @@ PATH = "/auth/token/verify/"
 
 logger = Logger()
 metrics = Metrics()
-app = APIGatewayRestResolver()
+app = http.resolver()
 http.install(app, PATH, logger, metrics)
 service = session_service()
 

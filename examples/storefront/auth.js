@@ -1,0 +1,121 @@
+// auth.js: a storefront's whole login code, for ecommerce-auth. Copy this file; no build step.
+//
+// - The refresh token lives in an HttpOnly cookie that the API sets and reads
+//   (X-Token-Transport: cookie). No script on the page can read it, so an XSS bug cannot
+//   steal a 3-day session.
+// - The access token lives in this module's memory only: never in localStorage,
+//   sessionStorage or document.cookie. A reload loses it; restore() gets a new one through
+//   the cookie.
+// - It refreshes before the access token expires, one refresh at a time (in this page and
+//   across tabs: with rotation a refresh token works once, so two parallel refreshes with
+//   the same cookie would end the session), and retries a request once after a 401.
+//
+// The API must list the page's origin in AllowedOrigins, and the page and the API must be on
+// one site (www.shop.example and api.shop.example) for the SameSite=Strict cookie.
+
+export class AuthError extends Error {
+  constructor(status, body) {
+    super((body && body.detail) || `HTTP ${status}`);
+    this.status = status;
+    this.body = body;
+  }
+}
+
+export function createAuth({ apiUrl, refreshMarginSeconds = 60, onChange = () => {} }) {
+  let access = null; // the access token: memory only
+  let claims = null;
+  let refreshing = null; // the refresh in flight in this page
+  let timer = null;
+
+  // The token endpoints with the cookie: credentials "include" sends and accepts it.
+  async function cookiePost(path, body) {
+    const answer = await fetch(apiUrl + path, {
+      method: "POST",
+      credentials: "include",
+      headers: { "Content-Type": "application/json", "X-Token-Transport": "cookie" },
+      body: JSON.stringify(body),
+    });
+    const text = await answer.text();
+    return { answer, body: text ? JSON.parse(text) : null };
+  }
+
+  function decode(token) {
+    // The payload is read only to know the expiry and the customer id; the API verifies it.
+    const part = token.split(".")[1].replace(/-/g, "+").replace(/_/g, "/");
+    return JSON.parse(atob(part));
+  }
+
+  function accept(token) {
+    access = token;
+    claims = decode(token);
+    clearTimeout(timer);
+    const margin = Math.min(refreshMarginSeconds, (claims.exp - claims.iat) / 2);
+    const delay = Math.max(0, (claims.exp - margin) * 1000 - Date.now());
+    timer = setTimeout(() => refresh().catch(() => {}), delay);
+    onChange(claims);
+  }
+
+  function forget() {
+    access = null;
+    claims = null;
+    clearTimeout(timer);
+    onChange(null);
+  }
+
+  async function login(email, password) {
+    const { answer, body } = await cookiePost("/auth/token/", { email, password });
+    if (!answer.ok) throw new AuthError(answer.status, body);
+    accept(body.access);
+    return claims;
+  }
+
+  // A new access token through the cookie: true, or false when the session is over.
+  function refresh() {
+    if (!refreshing) {
+      const run = async () => {
+        const { answer, body } = await cookiePost("/auth/token/refresh/", {});
+        if (answer.status === 401) {
+          forget();
+          return false;
+        }
+        if (!answer.ok) throw new AuthError(answer.status, body);
+        accept(body.access);
+        return true;
+      };
+      // The Web Locks API serialises refreshes across this origin's tabs.
+      const serialised = navigator.locks ? navigator.locks.request("ecommerce-auth-refresh", run) : run();
+      refreshing = serialised.finally(() => {
+        refreshing = null;
+      });
+    }
+    return refreshing;
+  }
+
+  // fetch() for the API with the access token; after a 401, one refresh and one retry.
+  async function authFetch(path, init = {}) {
+    if (!access && !(await refresh())) throw new AuthError(401, null);
+    const send = () =>
+      fetch(apiUrl + path, { ...init, headers: { ...init.headers, Authorization: `Bearer ${access}` } });
+    const answer = await send();
+    if (answer.status !== 401 || !(await refresh())) return answer;
+    return send();
+  }
+
+  async function logout() {
+    try {
+      await cookiePost("/auth/token/blacklist/", {});
+    } finally {
+      forget();
+    }
+  }
+
+  return {
+    login,
+    logout,
+    restore: refresh, // on page load: true when the cookie still holds a session
+    fetch: authFetch,
+    get claims() {
+      return claims;
+    },
+  };
+}

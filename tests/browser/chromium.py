@@ -1,0 +1,113 @@
+"""Headless Chromium (Debian's, with its chromedriver) under Selenium, and `make local` with the demo
+storefront on free ports, for the browser tests and the README's screenshot.
+
+`.ci/run` installs ``chromium`` and ``chromium-driver`` where they are missing; no browser is ever
+downloaded. Each browser gets a fresh profile directory, so no cookie outlives its test.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from selenium import webdriver
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+
+from tests.local_api import free_port, local_api
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMEDRIVER = "/usr/bin/chromedriver"
+FLAGS = (
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--window-size=900,640",
+)
+DEMO_EMAIL, DEMO_PASSWORD = "customer@example.com", "SecurePass123!"
+WAIT = 30.0  # seconds: a cold function on a loaded 2-core machine
+
+
+@dataclass(frozen=True)
+class Shop:
+    storefront: str  # http://localhost:<port>: the allowed origin
+    other_origin: str  # http://127.0.0.1:<same port>: the same page from an origin not in the list
+    api: str  # http://localhost:<port>: one site with the storefront
+
+
+@contextmanager
+def shop(*overrides: str) -> Iterator[Shop]:
+    """`make local` with the storefront on a free port, which is the one allowed origin."""
+    storefront_port = free_port()
+    with local_api(*overrides, options=("--storefront-port", str(storefront_port))) as url:
+        api_port = url.rsplit(":", 1)[1]
+        yield Shop(
+            f"http://localhost:{storefront_port}", f"http://127.0.0.1:{storefront_port}", f"http://localhost:{api_port}"
+        )
+
+
+@contextmanager
+def chromium() -> Iterator[WebDriver]:
+    missing = [path for path in (CHROMIUM, CHROMEDRIVER) if not shutil.which(path)]
+    assert not missing, f"{missing} missing: apt-get install chromium chromium-driver (.ci/run does)"
+    profile = tempfile.mkdtemp(prefix="storefront-chromium-")
+    options = Options()
+    options.binary_location = CHROMIUM
+    for flag in (*FLAGS, f"--user-data-dir={profile}"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(options=options, service=Service(CHROMEDRIVER))
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(profile, ignore_errors=True)
+
+
+def wait_for(condition: Callable[[], Any], what: str, timeout: float = WAIT) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def state(driver: WebDriver) -> str:
+    """The page's state: loading, signed-out or signed-in."""
+    return str(driver.execute_script("return document.body.dataset.state"))
+
+
+def wait_for_state(driver: WebDriver, wanted: str) -> None:
+    wait_for(lambda: state(driver) == wanted, f"the page to be {wanted} (it is {state(driver)})")
+
+
+def log_in(driver: WebDriver, storefront: str) -> None:
+    """Open the storefront and log in through its form, as a customer would."""
+    driver.get(storefront)
+    wait_for_state(driver, "signed-out")
+    driver.find_element(By.ID, "password").send_keys(DEMO_PASSWORD)
+    driver.find_element(By.CSS_SELECTOR, "#login button[type=submit]").click()
+    wait_for_state(driver, "signed-in")
+
+
+def text(driver: WebDriver, element_id: str) -> str:
+    return str(driver.find_element(By.ID, element_id).text)
+
+
+def browser_cookies(driver: WebDriver) -> list[dict[str, Any]]:
+    """Every cookie of the browser, HttpOnly ones included (what no page script can see)."""
+    cookies: list[dict[str, Any]] = driver.execute_cdp_cmd("Network.getAllCookies", {})["cookies"]
+    return cookies

@@ -1,0 +1,60 @@
+"""The demo storefront (examples/storefront/) on its own origin, for `make local`.
+
+Static files as a shop's web server would send them, plus ``config.js`` naming the API's
+URL, and a Content-Security-Policy that lets the page's scripts talk to that API only.
+A different port is a different origin: the API answers the page only because `make local`
+lists this origin in ``AllowedOrigins``.
+"""
+
+from __future__ import annotations
+
+import threading
+from functools import partial
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent / "examples" / "storefront"
+
+
+class _Handler(SimpleHTTPRequestHandler):
+    api_url = ""
+
+    def do_GET(self) -> None:
+        if self.path.split("?", 1)[0] == "/config.js":
+            payload = f"export const API_URL = {self.api_url!r};\n".encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/javascript; charset=utf-8")
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+            return
+        super().do_GET()
+
+    def end_headers(self) -> None:
+        self.send_header("Cache-Control", "no-store")
+        self.send_header(
+            "Content-Security-Policy",
+            f"default-src 'self'; connect-src {self.api_url}; frame-ancestors 'none'; base-uri 'none'",
+        )
+        self.send_header("Referrer-Policy", "no-referrer")
+        super().end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Silent: the API's log is the interesting one."""
+
+
+class Storefront(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, port: int, api_url: str) -> None:
+        handler = type("StorefrontHandler", (_Handler,), {"api_url": api_url})
+        super().__init__(("127.0.0.1", port), partial(handler, directory=str(ROOT)))
+
+    def start(self) -> Storefront:
+        threading.Thread(target=self.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self.shutdown()
+        self.server_close()
