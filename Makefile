@@ -33,6 +33,7 @@ LOCAL_STAMP := $(VENV)/.installed-local
 PORT ?= 3000
 STORAGE_PORT ?= 8000
 # PERSIST=1 keeps the local table and secrets in .local/state/ between runs.
+# CONTAINERS=N: at most N containers (worker processes) per function under load (default 4).
 PERSIST ?=
 
 $(LOCAL_STAMP): pyproject.toml constraints.txt
@@ -45,9 +46,9 @@ $(LOCAL_STAMP): pyproject.toml constraints.txt
 STOREFRONT_PORT ?= 5173
 ALLOWED_ORIGINS ?= http://localhost:$(STOREFRONT_PORT)
 
-local: $(LOCAL_STAMP) ## the API on http://127.0.0.1:3000, moto behind it, the demo storefront on http://localhost:5173 (PORT=, STORAGE_PORT=, PERSIST=1, STOREFRONT_PORT=, ALLOWED_ORIGINS=)
+local: $(LOCAL_STAMP) ## the API on http://127.0.0.1:3000, moto behind it, the demo storefront on http://localhost:5173 (PORT=, STORAGE_PORT=, PERSIST=1, STOREFRONT_PORT=, ALLOWED_ORIGINS=, CONTAINERS=)
 	$(BIN)/python -m tools.local_server --port $(PORT) --storage-port $(STORAGE_PORT) $(if $(filter 1,$(PERSIST)),--persist) \
-		--storefront-port $(STOREFRONT_PORT) --allowed-origins "$(ALLOWED_ORIGINS)"
+		--storefront-port $(STOREFRONT_PORT) --allowed-origins "$(ALLOWED_ORIGINS)" $(if $(CONTAINERS),--max-containers $(CONTAINERS))
 
 test: install ## the test suite (about 4 minutes on 2 cores)
 	$(BIN)/python -m pytest

@@ -1,18 +1,24 @@
 """Login timing: do refusals tell an attacker which emails are customers?
 
 Runs the real POST /auth/token/ handler in-process on moto with the configured argon2id
-hasher, 50 tries per case (after 5 uncounted warm-ups), and prints the median latency of
+hasher, 50 tries per case (after 5 uncounted warm-ups; the cases take turns), and prints the median latency of
 each refusal and the ratios to the wrong-password case. Lockouts are set high so they do
-not interfere. Each case repeats one email, as an attacker's repeated probe would (the
-first failure for any email, customer or not, costs one more conditional write: it opens
-the counting window). The two "locked" cases compare a locked existing account with a
-locked unknown email (both answer 429 without hashing).
+not interfere. Each case repeats one email, as an attacker's repeated probe would. The two
+"locked" cases compare a locked existing account with a locked unknown email (both answer
+429 without hashing).
+
+Then a Django import is waiting for its upgrades: a customer migrated with Django 5.2's
+PBKDF2 hash (1,000,000 iterations) and the ``COUNTER#legacy`` item import-django writes.
+Every refusal then pays one argon2id and one PBKDF2 verify; the ratios there are to the
+migrated customer's wrong password (20 tries each: each costs a PBKDF2).
 
 Run: .venv/bin/python bench/login_timing.py   (make bench-login-timing)
 """
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import importlib
 import json
 import os
@@ -28,7 +34,9 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 TRIES = 50
+LEGACY_TRIES = 20
 WARM_UPS = 5
+DJANGO_ITERATIONS = 1_000_000  # Django 5.2's PBKDF2PasswordHasher
 PASSWORD = "SecurePass123!"
 ENVIRONMENT = {
     "AWS_ACCESS_KEY_ID": "bench",
@@ -68,7 +76,7 @@ def main() -> int:
         )
         boto3.client("secretsmanager").create_secret(Name="bench/signing-key", SecretString=os.urandom(32).hex())
         from shared import services
-        from shared.passwords import PasswordHasher
+        from shared.passwords import PasswordHasher, dummy_like
         from shared.settings import get_settings
 
         hasher = PasswordHasher(get_settings())
@@ -95,11 +103,7 @@ def main() -> int:
             "unknown email": lambda n: timed("nobody@example.com", PASSWORD, f"10.0.1.{n % 250}", 401),
             "inactive customer": lambda n: timed("inactive@example.com", PASSWORD, f"10.0.2.{n % 250}", 401),
         }
-        results = {}
-        for name, run in cases.items():
-            for n in range(WARM_UPS):
-                run(n)
-            results[name] = [run(n) for n in range(TRIES)]
+        results = interleaved(cases, TRIES)
 
         # Locked: an existing account and an unknown email, both past a lowered threshold.
         get_settings.cache_clear()
@@ -115,16 +119,62 @@ def main() -> int:
         ]
         results["locked, unknown email"] = [timed("ghost@example.com", PASSWORD, "10.0.4.2", 429) for _ in range(TRIES)]
 
-    base = statistics.median(results["wrong password"])
-    print(f"{'case':<28}{'median ms':>10}{'min':>9}{'max':>9}{'ratio':>8}")
-    for name, samples in results.items():
-        median = statistics.median(samples)
-        print(f"{name:<28}{median:>10.2f}{min(samples):>9.2f}{max(samples):>9.2f}{median / base:>8.3f}")
+        # A Django import waiting for its upgrades (no lockouts again).
+        get_settings.cache_clear()
+        os.environ["LOGIN_MAX_FAILURES"] = "1000000"
+        services.reset()
+        sys.modules.pop("functions.obtain_token.app", None)
+        container["app"] = importlib.import_module("functions.obtain_token.app")
+        django_hash = pbkdf2_hash(PASSWORD, DJANGO_ITERATIONS)
+        store = services.customer_store()
+        store.create("migrated@example.com", django_hash)
+        store.add_legacy_hashes(1, dummy_like(django_hash))  # what import-django writes
+        legacy_cases: dict[str, Callable[[int], float]] = {
+            "migrated, wrong password": lambda n: timed("migrated@example.com", f"wrong-{n}", f"10.0.5.{n}", 401),
+            "unknown email": lambda n: timed("nobody@example.com", PASSWORD, f"10.0.6.{n}", 401),
+            "argon2id, wrong password": lambda n: timed("customer@example.com", f"wrong-{n}", f"10.0.7.{n}", 401),
+        }
+        legacy = interleaved(legacy_cases, LEGACY_TRIES)
+
+    report("no imported hash waiting", results, "wrong password")
     locked_ratio = statistics.median(results["locked, unknown email"]) / statistics.median(
         results["locked, existing account"]
     )
     print(f"locked unknown / locked existing: {locked_ratio:.3f}")
+    report(
+        f"imported PBKDF2 ({DJANGO_ITERATIONS:,} iterations) waiting for its upgrade",
+        legacy,
+        "migrated, wrong password",
+    )
     return 0
+
+
+def interleaved(cases: dict[str, Callable[[int], float]], tries: int) -> dict[str, list[float]]:
+    """Each case's samples, taken in turn (one of each, then again), so a change in the
+    machine's load during the run weighs on every case alike."""
+    for run in cases.values():
+        for n in range(WARM_UPS):
+            run(n)
+    results: dict[str, list[float]] = {name: [] for name in cases}
+    for n in range(tries):
+        for name, run in cases.items():
+            results[name].append(run(n))
+    return results
+
+
+def report(title: str, results: dict[str, list[float]], base_case: str) -> None:
+    base = statistics.median(results[base_case])
+    print(f"\n{title}\n{'case':<28}{'median ms':>10}{'min':>9}{'max':>9}{'ratio':>8}")
+    for name, samples in results.items():
+        median = statistics.median(samples)
+        print(f"{name:<28}{median:>10.2f}{min(samples):>9.2f}{max(samples):>9.2f}{median / base:>8.3f}")
+
+
+def pbkdf2_hash(password: str, iterations: int) -> str:
+    """Django's PBKDF2PasswordHasher encoding of ``password``."""
+    salt = base64.b64encode(os.urandom(12)).decode()
+    derived = hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), iterations)
+    return f"pbkdf2_sha256${iterations}${salt}${base64.b64encode(derived).decode()}"
 
 
 if __name__ == "__main__":

@@ -108,8 +108,12 @@ class CannedDynamoDB:
     GetItem: the item whose key the request names. BatchGetItem: those of the given items
     the request names, nothing unprocessed; the ``JTI#`` of a never-used refresh token and
     the ``FAMILY#`` of a live family are not among them, as on the table. Writes (UpdateItem,
-    PutItem, their conditions) succeed. Answers are encoded once, not per call.
+    PutItem, their conditions) succeed; an UpdateItem answers a counter at one (the login
+    guard's reservation of an attempt reads back the item it wrote). Answers are encoded
+    once, not per call.
     """
+
+    UPDATED = json.dumps({"Attributes": {"count": {"N": "1"}}}).encode()
 
     def __init__(self, table: str, items: dict[str, dict[str, Any]]) -> None:
         self._table = table
@@ -124,7 +128,9 @@ class CannedDynamoDB:
         body = b"{}"
         target = request.headers.get("X-Amz-Target") or b""
         operation = (target.encode() if isinstance(target, str) else target).rsplit(b".", 1)[-1]
-        if operation == b"GetItem":
+        if operation == b"UpdateItem":
+            body = self.UPDATED
+        elif operation == b"GetItem":
             body = next(answer for needle, answer in self._gets.items() if needle in request.body)
         elif operation == b"BatchGetItem":
             named = tuple(index for index, (needle, _) in enumerate(self._items) if needle in request.body)
@@ -380,6 +386,10 @@ def setup(inputs: dict[str, Any], sink: ByteSink) -> tuple[Figures, Preparations
     for client in clients:
         answer_with(client, canned)
 
+    def refresh_tokens() -> str:
+        presented = tokens.validate(refresh, REFRESH)
+        return tokens.issue_access(str(presented.user_id), presented.family)
+
     rotating_pool.prepare(1)
     figures: Figures = {
         "jwt_decode": (lambda: jwt.decode(access, key, algorithms=["HS256"]), "us"),
@@ -388,7 +398,7 @@ def setup(inputs: dict[str, Any], sink: ByteSink) -> tuple[Figures, Preparations
         "decide_checked_cached": (lambda: checking["5"].decide(header), "us"),
         "decide_checked_uncached": (lambda: checking["0"].decide(header), "us"),
         "issue_pair": (lambda: tokens.issue_pair(CUSTOMER_ID), "us"),
-        "refresh_tokens": (lambda: tokens.issue_access(str(tokens.validate(refresh, REFRESH).user_id)), "us"),
+        "refresh_tokens": (refresh_tokens, "us"),
         "refresh_request": (checked("statusCode", 200, handler(refresh_app, refresh_event), {"access"}), "us"),
         "refresh_request_rotating": (
             checked(

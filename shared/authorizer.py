@@ -6,10 +6,15 @@ simplejwt would have answered. API Gateway cannot run logic in a gateway respons
 the Deny puts the whole body, already serialised, in ``context.body`` and the template's
 ``ACCESS_DENIED`` response renders ``$context.authorizer.body`` with status 401.
 
-Stateless by default: only the token is checked. ``customer_check`` (a setting) adds one
-DynamoDB read per decision to refuse deleted, inactive and revoked customers (tokens
-issued before ``tokens_valid_after``); shared/customer_status.py caches it for a few
-seconds per container.
+Stateless by default: only the token is checked. ``session_check`` (a setting) adds one
+DynamoDB read per decision (the customer and the token's family in one BatchGetItem) to
+refuse deleted and inactive customers, tokens issued before ``tokens_valid_after`` and
+tokens of a logged-out family; shared/customer_status.py caches it for a few seconds per
+container.
+
+An Allow's context carries ``user_id``, ``jti``, ``token_type``, ``exp``, ``iat`` and
+``family``: ``Caller.from_context`` reads it back in a route's function, so a route that
+reads the customer can refuse a revoked session without parsing the token again.
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from shared.errors import TokenError
+from shared.errors import TokenError, not_valid_for_any_token_type
 from shared.tokens import ACCESS, TokenService
 
 AUTH_HEADER_TYPE = "Bearer"
@@ -37,12 +42,42 @@ ContextValue = str | int | bool
 
 
 class CustomerSnapshot(Protocol):
-    """What the optional customer check knows of a customer (shared.customers.Customer)."""
+    """What the optional check knows of a customer (shared.customers.Customer)."""
 
     @property
     def is_active(self) -> bool: ...
 
+
+class SessionSnapshot(Protocol):
+    """What the optional check knows of a token's session (shared.sessions.CustomerSession)."""
+
+    @property
+    def customer(self) -> CustomerSnapshot | None: ...
+
     def revoked(self, issued_at: int | None) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Whom the authorizer allowed, as a route's function reads ``requestContext.authorizer``.
+
+    API Gateway may hand numbers over as strings; a decision cached from before ``iat`` and
+    ``family`` were in the context has neither (None: the route checks what it can).
+    """
+
+    user_id: str | None
+    issued_at: int | None
+    family: str | None
+
+    @classmethod
+    def from_context(cls, context: Mapping[str, object] | None) -> Caller:
+        context = context or {}
+        user_id, issued_at, family = context.get("user_id"), context.get("iat"), context.get("family")
+        return cls(
+            user_id=str(user_id) if user_id else None,
+            issued_at=int(issued_at) if isinstance(issued_at, int | str) and str(issued_at).isdigit() else None,
+            family=str(family) if family else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -84,21 +119,12 @@ def iam_policy(decision: Decision, method_arn: str) -> dict[str, Any]:
     return policy
 
 
-def not_valid_for_any_token_type(message: str) -> dict[str, object]:
-    """simplejwt's InvalidToken from JWTAuthentication.get_validated_token."""
-    return {
-        "detail": "Given token not valid for any token type",
-        "code": "token_not_valid",
-        "messages": [{"token_class": "AccessToken", "token_type": "access", "message": message}],
-    }
-
-
 class RequestAuthorizer:
     def __init__(
-        self, tokens: TokenService, customer_check: Callable[[str], CustomerSnapshot | None] | None = None
+        self, tokens: TokenService, session_check: Callable[[str, str], SessionSnapshot] | None = None
     ) -> None:
         self._tokens = tokens
-        self._customer_check = customer_check
+        self._session_check = session_check
 
     def decide(self, authorization: str | None) -> Decision:
         """simplejwt's JWTAuthentication.authenticate, as an authorizer decision."""
@@ -113,16 +139,21 @@ class RequestAuthorizer:
             return _deny(not_valid_for_any_token_type(error.detail), "token_not_valid")
         if token.user_id is None:
             return _deny(NO_USER_ID, "no_user_id")
-        if self._customer_check is not None:
-            customer = self._customer_check(token.user_id)
-            if customer is None:
+        if self._session_check is not None:
+            session = self._session_check(token.user_id, token.family)
+            if session.customer is None:
                 return _deny(USER_NOT_FOUND, "user_not_found")
-            if not customer.is_active:
+            if not session.customer.is_active:
                 return _deny(USER_INACTIVE, "user_inactive")
-            if customer.revoked(token.iat):
+            if session.revoked(token.iat):
                 return _deny(not_valid_for_any_token_type("Token is blacklisted"), "revoked")
-        return Decision(
-            True,
-            token.user_id,
-            {"user_id": token.user_id, "jti": token.jti, "token_type": token.token_type, "exp": token.exp},
-        )
+        context: dict[str, ContextValue] = {
+            "user_id": token.user_id,
+            "jti": token.jti,
+            "token_type": token.token_type,
+            "exp": token.exp,
+            "family": token.family,
+        }
+        if token.iat is not None:
+            context["iat"] = token.iat
+        return Decision(True, token.user_id, context)

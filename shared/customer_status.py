@@ -1,11 +1,13 @@
-"""The authorizer's optional per-request customer check, cached briefly per container.
+"""The authorizer's optional per-request session check, cached briefly per container.
 
-It answers the customer as last read (None when deleted); the authorizer refuses
-inactive customers and tokens issued before ``tokens_valid_after``.
+It answers the customer as last read (None when deleted) and whether the token's family
+is revoked (logout, reuse), read together in one BatchGetItem; the authorizer refuses
+inactive customers, tokens issued before ``tokens_valid_after`` and logged-out families.
 
-Each decision would otherwise cost one DynamoDB read; a few seconds of cache keeps a
-busy customer at one read per interval while a deactivation still takes effect within
-``AUTHORIZER_CHECK_CACHE_SECONDS`` (plus API Gateway's own authorizer cache).
+Each decision would otherwise cost one DynamoDB read; a few seconds of cache per session
+(customer and family) keeps a busy client at one read per interval while a logout or a
+deactivation still takes effect within ``AUTHORIZER_CHECK_CACHE_SECONDS`` (plus API
+Gateway's own authorizer cache).
 """
 
 from __future__ import annotations
@@ -14,27 +16,28 @@ import time
 from collections.abc import Callable
 from threading import Lock
 
-from shared.customers import Customer, CustomerStore
+from shared.sessions import CustomerSession, SessionStore
 
 MAX_ENTRIES = 10_000
 
 
 class CachedCustomerStatus:
-    def __init__(self, store: CustomerStore, max_age: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, store: SessionStore, max_age: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._store = store
         self._max_age = max_age
         self._clock = clock
         self._lock = Lock()
-        self._entries: dict[str, tuple[float, Customer | None]] = {}
+        self._entries: dict[tuple[str, str], tuple[float, CustomerSession]] = {}
 
-    def __call__(self, customer_id: str) -> Customer | None:
+    def __call__(self, customer_id: str, family: str) -> CustomerSession:
         now = self._clock()
-        cached = self._entries.get(customer_id)
+        key = (customer_id, family)
+        cached = self._entries.get(key)
         if cached is not None and now - cached[0] < self._max_age:
             return cached[1]
-        customer = self._store.get(customer_id)
+        session = self._store.customer_session(customer_id, family)
         with self._lock:
             if len(self._entries) >= MAX_ENTRIES:
                 self._entries.clear()
-            self._entries[customer_id] = (now, customer)
-        return customer
+            self._entries[key] = (now, session)
+        return session

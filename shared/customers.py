@@ -12,13 +12,16 @@ item                   attributes                                               
                        (copies, so a login needs this one item)
 ``EMAILCI#<identity>`` customer_id: claims the email in lower case                 same transaction
 ``COUNTER#customer``   next_id (N, ADD)                                            create without an id
+``COUNTER#legacy``     count (N): imported PBKDF2/argon2i hashes not upgraded yet  import-django (ADD),
+                       dummy_hash (S): one at their most common cost               login (ADD -1)
 =====================  ==========================================================  ======================
 
 Requests per operation:
 
-- login: one consistent GetItem of ``EMAIL#`` (it carries the hash and the flag), then
-  one UpdateItem of ``last_login`` or, when the hash is upgraded, one TransactWriteItems
-  touching both items. At most 2.
+- login: ``EMAIL#`` (it carries the hash and the flag) read in the login guard's
+  BatchGetItem (shared/login_guard.py), then one UpdateItem of ``last_login`` or, when
+  the hash is upgraded, one TransactWriteItems touching both items (and one ADD of -1 on
+  ``COUNTER#legacy`` for an imported hash).
 - refresh: one consistent GetItem of ``CUSTOMER#<id>``.
 - create: one TransactWriteItems putting the three items with ``attribute_not_exists``, so
   an email is unique, whatever its case, without a read-then-write race (plus one ADD on
@@ -37,8 +40,10 @@ Timestamps are fixed-width ISO-8601 UTC with microseconds, so string order is ti
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
@@ -53,6 +58,7 @@ CUSTOMER_PREFIX = "CUSTOMER#"
 EMAIL_PREFIX = "EMAIL#"
 EMAIL_IDENTITY_PREFIX = "EMAILCI#"
 COUNTER_KEY = "COUNTER#customer"
+LEGACY_HASHES_KEY = "COUNTER#legacy"
 # Django's AbstractBaseUser email field; longer values cannot belong to a customer.
 MAX_EMAIL_LENGTH = 254
 
@@ -388,6 +394,48 @@ class CustomerStore:
             return "conflict"
         return "imported"
 
+    def revocation_time(self) -> float:
+        """When a revocation made now takes effect, on DynamoDB's clock, not the caller's.
+
+        An operator's machine can be minutes off: behind, its revocation misses tokens minted
+        just before it; ahead, it refuses every new login's tokens until it is caught up.
+        DynamoDB's ``Date`` header (whole seconds, truncated) plus one second is at or after
+        this moment on AWS's clock and at most a second ahead, which a login waits out
+        (shared/login.py). Without the header (an emulator without one), the local clock
+        rounded up to the second.
+        """
+        response = self._client.get_item(TableName=self._table, Key=_key(COUNTER_KEY), ProjectionExpression="pk")
+        date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
+        if date:
+            return parsedate_to_datetime(date).timestamp() + 1
+        return float(math.ceil(time.time()))
+
+    def add_legacy_hashes(self, count: int, dummy_hash: str) -> None:
+        """Count ``count`` more imported hashes waiting for their upgrade; unknown emails verify
+        against ``dummy_hash`` (the most common imported cost) until none is left."""
+        self._client.update_item(
+            TableName=self._table,
+            Key=_key(LEGACY_HASHES_KEY),
+            UpdateExpression="ADD #count :count SET dummy_hash = :dummy",
+            ExpressionAttributeNames={"#count": "count"},
+            ExpressionAttributeValues={":count": {"N": str(count)}, ":dummy": {"S": dummy_hash}},
+        )
+
+    def legacy_hash_upgraded(self) -> None:
+        """One imported hash fewer (its customer's first login upgraded it); never below zero."""
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=_key(LEGACY_HASHES_KEY),
+                UpdateExpression="ADD #count :minus_one",
+                ConditionExpression="#count > :zero",
+                ExpressionAttributeNames={"#count": "count"},
+                ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
+            )
+        except ClientError as error:
+            if _code(error) != "ConditionalCheckFailedException":
+                raise
+
     def _claim(self, item: dict[str, Any]) -> str | None:
         """Put ``item`` if its key is free: None, else the id of the customer who owns it."""
         try:
@@ -490,6 +538,17 @@ def login_record_from_item(email: str, item: dict[str, Any]) -> LoginRecord:
         is_active=item["is_active"]["BOOL"],
         tokens_valid_after=_optional_number(item.get("tokens_valid_after")),
     )
+
+
+def legacy_dummy_from_item(item: dict[str, Any] | None) -> str | None:
+    """The dummy hash unknown emails verify against while imported hashes wait; else None.
+
+    The count only errs high (a customer deleted or given a new password before their first
+    login is never subtracted): unknown emails then pay the legacy verify a while longer.
+    """
+    if not item or int(item.get("count", {}).get("N", "0")) <= 0:
+        return None
+    return str(item["dummy_hash"]["S"])
 
 
 def batch_get(client: DynamoDBClient, table: str, keys: set[str], attempts: int = 3) -> dict[str, dict[str, Any]]:

@@ -105,6 +105,25 @@ class TokenError(AuthenticationFailed):
         super().__init__(detail, "token_not_valid")
 
 
+def not_valid_for_any_token_type(message: str) -> dict[str, Any]:
+    """simplejwt's InvalidToken from JWTAuthentication.get_validated_token."""
+    return {
+        "detail": "Given token not valid for any token type",
+        "code": "token_not_valid",
+        "messages": [{"token_class": "AccessToken", "token_type": "access", "message": message}],
+    }
+
+
+class AccessTokenRevoked(AuthenticationFailed):
+    """A route refuses an access token of a revoked session: the authorizer's Deny body."""
+
+    def __init__(self) -> None:
+        super().__init__("Token is blacklisted", "token_not_valid")
+
+    def body(self) -> dict[str, Any]:
+        return not_valid_for_any_token_type(self.detail)
+
+
 class PermissionDenied(ApiError):
     status = 403
 

@@ -86,9 +86,11 @@ def _reject_constant(name: str) -> None:
 
 
 def _parse_json(raw: bytes) -> Any:
+    """DRF's JSONParser; nesting too deep for the decoder (``[[[...]]]`` within 64 KiB raises
+    RecursionError, a 500 in DRF) is a parse error like any other malformed body."""
     try:
         return json.loads(raw.decode("utf-8"), parse_constant=_reject_constant)
-    except ValueError as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
+    except (ValueError, RecursionError) as error:  # UnicodeDecodeError and JSONDecodeError are ValueErrors
         raise ParseError(f"JSON parse error - {error}") from None
 
 

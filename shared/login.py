@@ -16,15 +16,16 @@ from dataclasses import dataclass
 from aws_lambda_powertools import Logger
 
 from shared.aws import unavailable_on_fault
-from shared.customers import CustomerStore, LoginOutcome, utc_now_iso
-from shared.errors import InvalidCredentials, LoginLocked
+from shared.customers import MAX_EMAIL_LENGTH, CustomerStore, LoginOutcome, utc_now_iso
+from shared.errors import InvalidCredentials
 from shared.forms import Field, parse_body, validate_fields
 from shared.login_guard import LoginGuard
-from shared.passwords import PasswordHasher
+from shared.passwords import PasswordHasher, is_legacy
 from shared.settings import Settings
 from shared.tokens import TokenService
 
 logger = Logger(child=True)
+MAX_REVOCATION_WAIT = 1.0  # seconds a login waits for a revocation's second to pass
 
 
 @dataclass(frozen=True)
@@ -56,34 +57,37 @@ class LoginService:
         self._clock = clock
         self._sleep = sleep
         self._credential_fields = (
-            Field("email"),
+            # Django's email field: longer values cannot be a customer's, and a failure-counter
+            # key built from one could exceed DynamoDB's 2,048-byte key limit (a 500).
+            Field("email", max_length=MAX_EMAIL_LENGTH),
             Field("password", max_length=settings.MAX_PASSWORD_CHARS),
         )
 
     def obtain_pair(self, raw_body: bytes, content_type: str | None, source_ip: str) -> LoginResult:
         """POST /auth/token/: simplejwt's TokenObtainPairView, behind the login guard.
 
-        Every refusal costs the same: one read, one verify (a dummy one for an unknown
-        email), the same failure writes, the same body. A lock refuses before any hashing.
+        Every refusal costs the same: one read, the attempt counted on the account and the
+        IP, one argon2id verify plus, while imported hashes wait for their upgrade, one at
+        their most common cost (dummies where there is no hash to check), the same body.
+        The attempt is counted before any hashing, so concurrent attempts beyond the limit
+        are refused (429) unhashed; a success gives the counts back.
         """
         data = parse_body(raw_body, content_type, self._settings.MAX_BODY_BYTES)
         values = validate_fields(data, self._credential_fields)
         email, password = values["email"], values["password"]
         with unavailable_on_fault(self._settings):
             attempt = self._guard.read(email, source_ip)
-            if attempt.retry_after is not None:
-                raise LoginLocked(attempt.retry_after)
+            reservation = self._guard.reserve(attempt)  # LoginLocked before any hashing
             login = attempt.login
-            if login is None:
-                self._passwords.burn_dummy_verify(password)
             verified = login is not None and self._passwords.verify(password, login.password_hash)
             if login is None or not verified or not login.is_active:
-                if self._guard.record_failure(email, source_ip):
+                checked = None if login is None else login.password_hash
+                self._passwords.equalise_refusal(password, checked, attempt.legacy_dummy)
+                if reservation.locked:  # this failure reached a limit: the lock stands
                     logger.warning("login lockout started", extra={"source_ip": source_ip})
                     self._on_lockout()
-                raise InvalidCredentials()
-            if attempt.account_failures:
-                self._guard.clear_account(email)
+                raise InvalidCredentials()  # the reservation stays: it is the failure's count
+            self._guard.release(reservation)
             _wait_out_revocation_second(login.tokens_valid_after, self._clock, self._sleep)
             # Mint first (needs the key), write second: a fault on either leaves no token out
             # and no last_login recorded for a login that never completed.
@@ -92,6 +96,8 @@ class LoginService:
             if self._passwords.needs_upgrade(login.password_hash):
                 outcome = self._customers.upgrade_hash_and_record_login(login, self._passwords.hash(password), when)
                 logger.info("password hash upgraded", extra={"customer_id": login.customer_id, "outcome": outcome})
+                if outcome == LoginOutcome.RECORDED and is_legacy(login.password_hash):
+                    self._customers.legacy_hash_upgraded()
             elif when is not None:
                 outcome = self._customers.record_login(login, when)
             else:
@@ -105,10 +111,17 @@ def _wait_out_revocation_second(
     tokens_valid_after: float | None, clock: Callable[[], float], sleep: Callable[[float], None]
 ) -> None:
     """A token's ``iat`` is whole seconds: a login in the same second as a revocation would
-    mint tokens that already count as revoked, so it waits for the next second (< 1 s, and
-    only right after a revocation)."""
+    mint tokens that already count as revoked, so it waits for the next second.
+
+    Never more than ``MAX_REVOCATION_WAIT``: authctl writes revocations on DynamoDB's clock,
+    at most a second ahead. A value further ahead (a skewed writer) would otherwise hold
+    every login of the customer up to the function's timeout; the login goes on after a
+    second, its tokens refused until that moment passes (logged).
+    """
     if tokens_valid_after is None:
         return
-    now = clock()
-    if int(now) < tokens_valid_after:
-        sleep(math.ceil(tokens_valid_after) - now)
+    wait = math.ceil(tokens_valid_after) - clock()
+    if wait > MAX_REVOCATION_WAIT:
+        logger.warning("tokens_valid_after is ahead of this clock", extra={"seconds_ahead": round(wait, 3)})
+    if wait > 0:
+        sleep(min(wait, MAX_REVOCATION_WAIT))

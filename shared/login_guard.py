@@ -1,22 +1,34 @@
-"""Login abuse protection: failure counting per account and per source IP, with lockouts.
+"""Login abuse protection: every attempt is reserved per account and per source IP before hashing.
 
 Items (TTL on ``expires_at``), beside the customer items of shared/customers.py:
 
 ====================  ==============================================================
 item                  attributes
 ====================  ==============================================================
-``FAIL#<email>``      count, window_start, locked_until, lockouts, expires_at
+``FAIL#<email>``      count, window_start, locked_until, lockouts, attempt, expires_at
 ``FAILIP#<ip>``       the same, for one source IP
 ====================  ==============================================================
 
 ``<email>`` is the email's identity (shared/emails.py: trimmed, lower case), counted
-whether or not a customer has it, so the answer never tells which emails exist. A window starts at the first
-failure and lasts ``LOGIN_FAILURE_WINDOW`` seconds; the failure that reaches the
-threshold locks for ``LOGIN_LOCKOUT_BASE * 2**lockouts`` seconds, capped at
-``LOGIN_LOCKOUT_MAX``; while locked, every attempt (the right password too) is a 429
-without any hashing. A success clears the account's counter, not the IP's (one valid
-account must not launder an IP). Every change is one atomic UpdateItem with a condition,
-so concurrent failures are all counted and only one of them sets a lock.
+whether or not a customer has it, so the answer never tells which emails exist.
+
+An attempt is counted before its password is checked: one conditional UpdateItem per key
+adds one to ``count`` and is refused once ``count`` has reached the limit, so of any number
+of concurrent attempts (from any number of containers) at most the limit get a password
+check; the others answer 429 without hashing. The same update writes ``locked_until``
+(this attempt's time plus the lockout the key has earned, ``LOGIN_LOCKOUT_BASE *
+2**lockouts`` capped at ``LOGIN_LOCKOUT_MAX``): the key is locked while ``count`` is at the
+limit and ``locked_until`` is ahead, so the attempt that reaches the limit starts the lock
+with no second write. A window opens at the first attempt and lasts
+``LOGIN_FAILURE_WINDOW`` seconds; after it, or after a lock, the next attempt opens a new
+one (one compare-and-set on ``window_start``, won by one of any concurrent attempts), and
+one that follows a lock counts that lockout in ``lockouts``.
+
+A failed attempt needs no further write: it was counted when it was reserved. A success
+gives its reservations back: the account's item is deleted (its counter and lockout
+history, as a success always cleared them) and the IP's count goes down by one if the same
+window is still open, so successes never lock a shared address and an account never keeps a
+reserved attempt that turned out right.
 
 The account lockout is short and capped so an attacker cannot keep a real customer out
 for long, and the per-IP limit stops a single source long before it can lock many
@@ -26,16 +38,25 @@ accounts; volumetric attacks belong to the stage throttling and the optional WAF
 from __future__ import annotations
 
 import math
+import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from shared.customers import EMAIL_PREFIX, MAX_EMAIL_LENGTH, LoginRecord, batch_get, login_record_from_item
+from shared.customers import (
+    EMAIL_PREFIX,
+    LEGACY_HASHES_KEY,
+    MAX_EMAIL_LENGTH,
+    LoginRecord,
+    batch_get,
+    legacy_dummy_from_item,
+    login_record_from_item,
+)
 from shared.emails import email_identity
-from shared.errors import ServiceUnavailable
+from shared.errors import LoginLocked, ServiceUnavailable
 from shared.settings import Settings
 
 if TYPE_CHECKING:
@@ -43,15 +64,66 @@ if TYPE_CHECKING:
 
 ACCOUNT_PREFIX = "FAIL#"
 IP_PREFIX = "FAILIP#"
+RESERVE_ATTEMPTS = 5  # compare-and-set rounds lost to concurrent attempts before a 503
+
+
+@dataclass(frozen=True)
+class Counter:
+    """One ``FAIL#``/``FAILIP#`` item as read (``exists`` False: no item yet)."""
+
+    pk: str
+    limit: int
+    exists: bool = False
+    count: int = 0
+    window_start: str = "0"  # kept as DynamoDB wrote it, for exact compare-and-set
+    locked_until: float = 0.0
+    lockouts: int = 0
+
+    @classmethod
+    def from_item(cls, pk: str, limit: int, item: dict[str, Any] | None) -> Counter:
+        if not item:
+            return cls(pk, limit)
+        return cls(
+            pk,
+            limit,
+            exists=True,
+            count=int(item.get("count", {}).get("N", "0")),
+            window_start=item.get("window_start", {}).get("N", "0"),
+            locked_until=float(item.get("locked_until", {}).get("N", "0")),
+            lockouts=int(item.get("lockouts", {}).get("N", "0")),
+        )
+
+    def retry_after(self, now: float) -> int | None:
+        """Seconds until the lock ends; None when the key is not locked."""
+        if self.count >= self.limit and self.locked_until > now:
+            return math.ceil(self.locked_until - now)
+        return None
 
 
 @dataclass(frozen=True)
 class Attempt:
-    """What a login needs before hashing: the customer (or None) and any lock in force."""
+    """What a login needs before hashing: the customer (or None), its two counters, and the
+    dummy hash refusals also verify while imported hashes wait for their upgrade."""
 
+    email: str
     login: LoginRecord | None
-    retry_after: int | None  # seconds until the lock ends; None when not locked
-    account_failures: int  # failures in the account's current window (a success clears them)
+    account: Counter
+    ip: Counter
+    legacy_dummy: str | None = None
+
+    def retry_after(self, now: float) -> int | None:
+        """Seconds until the later of the two locks ends; None when neither is locked."""
+        waits = [wait for wait in (self.account.retry_after(now), self.ip.retry_after(now)) if wait is not None]
+        return max(waits) if waits else None
+
+
+@dataclass(frozen=True)
+class Reservation:
+    """The attempt, counted on both keys; ``locked`` when it reached a limit (a lockout began)."""
+
+    attempt: Attempt
+    ip: Counter
+    locked: bool
 
 
 class LoginGuard:
@@ -62,127 +134,113 @@ class LoginGuard:
         self._clock = clock
 
     def read(self, email: str, source_ip: str) -> Attempt:
-        """The ``EMAIL#``, ``FAIL#`` and ``FAILIP#`` items in one consistent BatchGetItem."""
-        keys = [ACCOUNT_PREFIX + email_identity(email), IP_PREFIX + source_ip]
+        """The ``EMAIL#``, ``FAIL#``, ``FAILIP#`` and ``COUNTER#legacy`` items in one consistent
+        BatchGetItem."""
+        account_pk, ip_pk = ACCOUNT_PREFIX + email_identity(email), IP_PREFIX + source_ip
+        keys = {account_pk, ip_pk, LEGACY_HASHES_KEY}
         lookup = bool(email) and len(email) <= MAX_EMAIL_LENGTH
         if lookup:
-            keys.append(EMAIL_PREFIX + email)
-        found = batch_get(self._client, self._table, set(keys))
-        now = self._clock()
-        locks = [
-            float(item["locked_until"]["N"])
-            for key in keys[:2]
-            if (item := found.get(key)) and "locked_until" in item and float(item["locked_until"]["N"]) > now
-        ]
-        account = found.get(keys[0], {})
-        window_open = "window_start" in account and float(account["window_start"]["N"]) > now - self._window
+            keys.add(EMAIL_PREFIX + email)
+        found = batch_get(self._client, self._table, keys)
+        customer = found.get(EMAIL_PREFIX + email) if lookup else None
         return Attempt(
-            login=login_record_from_item(email, found[EMAIL_PREFIX + email]) if EMAIL_PREFIX + email in found else None,
-            retry_after=math.ceil(max(locks) - now) if locks else None,
-            account_failures=int(account.get("count", {}).get("N", "0")) if window_open else 0,
+            email=email,
+            login=None if customer is None else login_record_from_item(email, customer),
+            account=Counter.from_item(account_pk, self._settings.LOGIN_MAX_FAILURES, found.get(account_pk)),
+            ip=Counter.from_item(ip_pk, self._settings.LOGIN_IP_MAX_FAILURES, found.get(ip_pk)),
+            legacy_dummy=legacy_dummy_from_item(found.get(LEGACY_HASHES_KEY)),
         )
 
-    def record_failure(self, email: str, source_ip: str) -> bool:
-        """Count one failure for the account and the IP; True when it started a lockout."""
-        account_locked = self._count(ACCOUNT_PREFIX + email_identity(email), self._settings.LOGIN_MAX_FAILURES)
-        ip_locked = self._count(IP_PREFIX + source_ip, self._settings.LOGIN_IP_MAX_FAILURES)
-        return account_locked or ip_locked
+    def reserve(self, attempt: Attempt) -> Reservation:
+        """Count the attempt on the account, then on the IP; LoginLocked if either is at its limit.
 
-    def clear_account(self, email: str) -> None:
-        """A success resets the account's counter (and its lockout history)."""
-        self._client.delete_item(TableName=self._table, Key={"pk": {"S": ACCOUNT_PREFIX + email_identity(email)}})
+        A lock seen in the read costs no write. An attempt refused by the IP stays counted on
+        the account (it was made), which only happens to attempts racing the IP's lock.
+        """
+        locked = attempt.retry_after(self._clock())
+        if locked is not None:
+            raise LoginLocked(locked)
+        account_locked = self._reserve(attempt.account).count >= attempt.account.limit
+        ip = self._reserve(attempt.ip)
+        return Reservation(attempt, ip, locked=account_locked or ip.count >= ip.limit)
 
-    @property
-    def _window(self) -> int:
-        return self._settings.LOGIN_FAILURE_WINDOW
+    def release(self, reservation: Reservation) -> None:
+        """A success: clear the account's counter, give the IP its attempt back (same window only)."""
+        self._client.delete_item(TableName=self._table, Key={"pk": {"S": reservation.attempt.account.pk}})
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key={"pk": {"S": reservation.ip.pk}},
+                UpdateExpression="ADD #count :minus_one",
+                ConditionExpression="window_start = :window AND #count > :zero",
+                ExpressionAttributeNames={"#count": "count"},
+                ExpressionAttributeValues={
+                    ":minus_one": {"N": "-1"},
+                    ":zero": {"N": "0"},
+                    ":window": {"N": reservation.ip.window_start},
+                },
+            )
+        except ClientError as error:
+            if not _condition_failed(error):
+                raise  # a new window has started since: the attempt is no longer counted
 
-    def _count(self, pk: str, threshold: int) -> bool:
-        now = int(self._clock())
-        count = self._increment(pk, now)
-        return count >= threshold and self._lock(pk, now, threshold)
-
-    def _increment(self, pk: str, now: int) -> int:
-        """ADD one inside the current window, or start a new window at one; never loses a count."""
-        key = {"pk": {"S": pk}}
-        expires = {":expires": {"N": str(now + self._window + self._settings.LOGIN_LOCKOUT_MAX)}}
-        for _ in range(5):
+    def _reserve(self, counter: Counter) -> Counter:
+        """One conditional UpdateItem counting an attempt; the counter as it is afterwards."""
+        settings = self._settings
+        attempt_id = secrets.token_hex(8)  # tells a retry of this update, applied but answered late
+        for _ in range(RESERVE_ATTEMPTS):
+            now = self._clock()
+            wait = counter.retry_after(now)
+            if wait is not None:
+                raise LoginLocked(wait)
+            after_lock = counter.count >= counter.limit  # its lock is over
+            window_open = float(counter.window_start) > now - settings.LOGIN_FAILURE_WINDOW
+            lockouts = counter.lockouts + 1 if after_lock else counter.lockouts
+            duration = min(settings.LOGIN_LOCKOUT_BASE * 2**lockouts, settings.LOGIN_LOCKOUT_MAX)
+            values = {
+                ":attempt": {"S": attempt_id},
+                ":one": {"N": "1"},
+                ":locked_until": {"N": f"{now + duration:.3f}"},
+                ":expires": {
+                    "N": str(math.ceil(now) + duration + settings.LOGIN_FAILURE_WINDOW + settings.LOGIN_LOCKOUT_MAX)
+                },
+            }
+            if counter.exists and window_open and not after_lock:
+                update = "ADD #count :one SET locked_until = :locked_until, expires_at = :expires, attempt = :attempt"
+                condition = "window_start = :window AND #count < :limit"
+                values |= {":window": {"N": counter.window_start}, ":limit": {"N": str(counter.limit)}}
+            else:  # a new window: after a closed one, after a lock, or the first attempt
+                update = (
+                    "SET #count = :one, window_start = :now, locked_until = :locked_until, "
+                    "lockouts = :lockouts, expires_at = :expires, attempt = :attempt"
+                )
+                values |= {":now": {"N": f"{now:.3f}"}, ":lockouts": {"N": str(lockouts)}}
+                if counter.exists:
+                    condition = "window_start = :window AND #count = :count"
+                    values |= {":window": {"N": counter.window_start}, ":count": {"N": str(counter.count)}}
+                else:
+                    condition = "attribute_not_exists(pk)"
             try:
                 response = self._client.update_item(
                     TableName=self._table,
-                    Key=key,
-                    UpdateExpression="ADD #count :one SET expires_at = :expires",
-                    ConditionExpression="window_start > :window_floor",
+                    Key={"pk": {"S": counter.pk}},
+                    UpdateExpression=update,
+                    ConditionExpression=condition,
                     ExpressionAttributeNames={"#count": "count"},
-                    ExpressionAttributeValues={":one": {"N": "1"}, ":window_floor": {"N": str(now - self._window)}}
-                    | expires,
-                    ReturnValues="UPDATED_NEW",
+                    ExpressionAttributeValues=values,
+                    ReturnValues="ALL_NEW",
+                    ReturnValuesOnConditionCheckFailure="ALL_OLD",
                 )
-                return int(response["Attributes"]["count"]["N"])
+                return Counter.from_item(counter.pk, counter.limit, dict(response["Attributes"]))
             except ClientError as error:
                 if not _condition_failed(error):
                     raise
-            try:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=key,
-                    UpdateExpression="SET #count = :one, window_start = :now, expires_at = :expires",
-                    ConditionExpression="attribute_not_exists(window_start) OR window_start <= :window_floor",
-                    ExpressionAttributeNames={"#count": "count"},
-                    ExpressionAttributeValues={
-                        ":one": {"N": "1"},
-                        ":now": {"N": str(now)},
-                        ":window_floor": {"N": str(now - self._window)},
-                    }
-                    | expires,
-                )
-                return 1
-            except ClientError as error:
-                if not _condition_failed(error):
-                    raise
-        raise ServiceUnavailable()  # the window flipped five times under us: give up for now
-
-    def _lock(self, pk: str, now: int, threshold: int) -> bool:
-        """Start a lockout unless one is already running; the count starts again from zero.
-
-        Lock times are compared and set with the sub-second clock: a lock started late in a
-        second lasts its full duration, and one that has just ended is seen as ended.
-        """
-        settings = self._settings
-        moment = self._clock()
-        try:
-            response = self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": pk}},
-                UpdateExpression="SET #count = :zero, lockouts = if_not_exists(lockouts, :zero) + :one",
-                ConditionExpression=(
-                    "#count >= :threshold AND (attribute_not_exists(locked_until) OR locked_until <= :now)"
-                ),
-                ExpressionAttributeNames={"#count": "count"},
-                ExpressionAttributeValues={
-                    ":zero": {"N": "0"},
-                    ":one": {"N": "1"},
-                    ":threshold": {"N": str(threshold)},
-                    ":now": {"N": f"{moment:.3f}"},
-                },
-                ReturnValues="UPDATED_NEW",
-            )
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
-        lockouts = int(response["Attributes"]["lockouts"]["N"])
-        duration = min(settings.LOGIN_LOCKOUT_BASE * 2 ** (lockouts - 1), settings.LOGIN_LOCKOUT_MAX)
-        locked_until = moment + duration
-        self._client.update_item(
-            TableName=self._table,
-            Key={"pk": {"S": pk}},
-            UpdateExpression="SET locked_until = :until, expires_at = :expires",
-            ExpressionAttributeValues={
-                ":until": {"N": f"{locked_until:.3f}"},
-                ":expires": {"N": str(now + duration + self._window + settings.LOGIN_LOCKOUT_MAX)},
-            },
-        )
-        return True
+                old: dict[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
+                if old.get("attempt", {}).get("S") == attempt_id:
+                    return Counter.from_item(counter.pk, counter.limit, old)  # a retry of our own applied write
+                # Another attempt got there first: start again from what it left.
+                counter = Counter.from_item(counter.pk, counter.limit, old)
+        raise ServiceUnavailable()
 
 
 def _condition_failed(error: ClientError) -> bool:

@@ -1,37 +1,44 @@
 """GET /api/v1/customers/{id}/: the caller's own profile, as the Django API answers it.
 
-The caller is whoever the authorizer allowed (``requestContext.authorizer.user_id``); a
-function behind the authorizer never parses the token again. Reading the customer also
-catches what a stateless authorizer cannot: a deleted or deactivated customer gets
-simplejwt's "User not found" / "User is inactive" 401.
+The caller is whoever the authorizer allowed (``requestContext.authorizer``, read by
+``Caller.from_context``); a function behind the authorizer never parses the token again.
+Reading the customer also catches what a stateless authorizer cannot: a deleted or
+deactivated customer gets simplejwt's "User not found" / "User is inactive" 401, and a
+token of a revoked session (issued before ``tokens_valid_after``, or of a logged-out
+family, read in the same BatchGetItem) gets the authorizer's "Token is blacklisted" 401.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from shared.authorizer import Caller
 from shared.aws import unavailable_on_fault
-from shared.customers import CustomerStore, public_id
-from shared.errors import AuthenticationFailed, PermissionDenied
+from shared.customers import public_id
+from shared.errors import AccessTokenRevoked, AuthenticationFailed, PermissionDenied
+from shared.sessions import SessionStore
 from shared.settings import Settings
 
 
 class ProfileService:
-    def __init__(self, settings: Settings, customers: CustomerStore) -> None:
+    def __init__(self, settings: Settings, sessions: SessionStore) -> None:
         self._settings = settings
-        self._customers = customers
+        self._sessions = sessions
 
-    def own_profile(self, caller_id: str | None, requested_id: str) -> dict[str, Any]:
-        if not caller_id:
+    def own_profile(self, caller: Caller, requested_id: str) -> dict[str, Any]:
+        if not caller.user_id:
             raise AuthenticationFailed("Authentication credentials were not provided.")
-        if requested_id != caller_id:
+        if requested_id != caller.user_id:
             raise PermissionDenied()
         with unavailable_on_fault(self._settings):
-            customer = self._customers.get(caller_id)
+            session = self._sessions.customer_session(caller.user_id, caller.family)
+        customer = session.customer
         if customer is None:
             raise AuthenticationFailed("User not found", "user_not_found")
         if not customer.is_active:
             raise AuthenticationFailed("User is inactive", "user_inactive")
+        if session.revoked(caller.issued_at):
+            raise AccessTokenRevoked()
         return {
             "id": public_id(customer.customer_id),
             "email": customer.email,

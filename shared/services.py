@@ -103,7 +103,8 @@ def session_store() -> SessionStore:
     from shared.aws import dynamodb_client
     from shared.sessions import SessionStore
 
-    return SessionStore(dynamodb_client(), get_settings().TABLE_NAME)
+    settings = get_settings()
+    return SessionStore(dynamodb_client(), settings.TABLE_NAME, settings.LEEWAY)
 
 
 @cache
@@ -117,7 +118,7 @@ def session_service() -> SessionService:
 def profile_service() -> ProfileService:
     from shared.profiles import ProfileService
 
-    return ProfileService(get_settings(), customer_store())
+    return ProfileService(get_settings(), session_store())
 
 
 @cache
@@ -166,7 +167,7 @@ def request_authorizer() -> RequestAuthorizer:
     from shared.customer_status import CachedCustomerStatus
 
     return RequestAuthorizer(
-        token_service(), CachedCustomerStatus(customer_store(), settings.AUTHORIZER_CHECK_CACHE_SECONDS)
+        token_service(), CachedCustomerStatus(session_store(), settings.AUTHORIZER_CHECK_CACHE_SECONDS)
     )
 
 

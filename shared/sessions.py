@@ -6,20 +6,28 @@ Items, beside the customer items of shared/customers.py, TTL on ``expires_at``:
 item                 attributes                                        written by
 ===================  ================================================  =======================
 ``JTI#<jti>``        family, customer_id, reason (rotated |            refresh (conditional put:
-                     blacklisted), used_at, expires_at = token exp     the one winner), logout
+                     blacklisted), used_at, expires_at = token exp +   the one winner), logout
+                     LEEWAY + margin
 ``FAMILY#<family>``  customer_id, revoked_at, expires_at = now +       reuse detection, logout
-                     refresh lifetime (no descendant outlives it)
+                     refresh lifetime + LEEWAY + margin (no
+                     descendant outlives it)
 ===================  ================================================  =======================
 
 No raw token is ever stored: only its ``jti`` and ``family`` claims. TTL deletion is lazy,
-so ``expires_at`` is also checked in code.
+so ``expires_at`` is also checked in code. pyjwt accepts a token until ``exp + LEEWAY``, so
+every record lives that long plus ``RECORD_MARGIN_SECONDS``: the margin covers the moment
+between pyjwt's clock read and ours, and a refresh that read the family before its
+revocation and mints a descendant a few seconds later (its ``exp`` a second or more after
+the family record's ``now + lifetime``).
 
 Requests: a refresh reads ``CUSTOMER#``, ``JTI#`` and ``FAMILY#`` in one consistent
 BatchGetItem; with rotation and BLACKLIST_AFTER_ROTATION, one conditional PutItem of the
 old ``JTI#`` decides the single winner among concurrent refreshes of the same token.
 Presenting a retired refresh token again is reuse: the whole family is revoked (OAuth 2.0
 Security BCP), and every concurrent loser counts as reuse too, as an attacker racing the
-legitimate client would.
+legitimate client would. Within ``REFRESH_REUSE_GRACE_SECONDS`` of its rotation (default 0:
+never) the same token is a client's retry after a lost answer instead: it gets a new pair of
+the same family, and the pair the first answer carried stays valid too.
 """
 
 from __future__ import annotations
@@ -46,22 +54,59 @@ if TYPE_CHECKING:
 JTI_PREFIX = "JTI#"
 FAMILY_PREFIX = "FAMILY#"
 BLACKLISTED = "Token is blacklisted"
+# Why a JTI# item retired its token.
+ROTATED = "rotated"
+LOGGED_OUT = "blacklisted"
+# Beyond exp + LEEWAY: the gap between pyjwt's clock read and ours, and a refresh (at most a
+# function timeout, 20 s) that read the family before its revocation and mints after it.
+RECORD_MARGIN_SECONDS = 60
 
 logger = Logger(child=True)
 
 
 @dataclass(frozen=True)
+class Retirement:
+    """A live ``JTI#`` item: why and when (epoch seconds) the token was retired."""
+
+    reason: str
+    used_at: float
+
+
+@dataclass(frozen=True)
 class SessionState:
     customer: Customer | None
-    jti_retired: bool
+    retirement: Retirement | None
     family_revoked: bool
+
+    @property
+    def jti_retired(self) -> bool:
+        return self.retirement is not None
+
+
+@dataclass(frozen=True)
+class CustomerSession:
+    """The customer behind an access token and whether the token's family is revoked."""
+
+    customer: Customer | None
+    family_revoked: bool
+
+    def revoked(self, issued_at: int | None) -> bool:
+        """Logged out (family), or issued before the customer's ``tokens_valid_after``."""
+        return self.family_revoked or (self.customer is not None and self.customer.revoked(issued_at))
 
 
 class SessionStore:
-    def __init__(self, client: DynamoDBClient, table_name: str, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, client: DynamoDBClient, table_name: str, leeway: int = 0, clock: Callable[[], float] = time.time
+    ) -> None:
         self._client = client
         self._table = table_name
         self._clock = clock
+        # How long past a token's exp its records must live: pyjwt accepts it until exp + LEEWAY.
+        self._outlive = leeway + RECORD_MARGIN_SECONDS
+
+    def now(self) -> float:
+        return self._clock()
 
     def state(self, customer_id: str, jti: str, family: str) -> SessionState:
         """The customer, the token's ``JTI#`` and its ``FAMILY#``, in one consistent read."""
@@ -69,20 +114,32 @@ class SessionStore:
         found = batch_get(self._client, self._table, keys)
         now = self._clock()
         customer_item = found.get(CUSTOMER_PREFIX + customer_id)
+        jti_item = found.get(JTI_PREFIX + jti)
         return SessionState(
             customer=customer_from_item(customer_item) if customer_item else None,
-            jti_retired=self._live(found.get(JTI_PREFIX + jti), now),
+            retirement=_retirement(jti_item) if jti_item is not None and self._live(jti_item, now) else None,
             family_revoked=self._live(found.get(FAMILY_PREFIX + family), now),
         )
 
-    def retire(self, token: ValidToken, reason: str) -> bool:
-        """Mark the token used; False when it already was (the caller lost the race).
+    def customer_session(self, customer_id: str, family: str | None) -> CustomerSession:
+        """The customer and the ``FAMILY#`` (when known) in one consistent BatchGetItem."""
+        keys = {CUSTOMER_PREFIX + customer_id} | ({FAMILY_PREFIX + family} if family else set())
+        found = batch_get(self._client, self._table, keys)
+        customer_item = found.get(CUSTOMER_PREFIX + customer_id)
+        return CustomerSession(
+            customer=customer_from_item(customer_item) if customer_item else None,
+            family_revoked=family is not None and self._live(found.get(FAMILY_PREFIX + family), self._clock()),
+        )
+
+    def retire(self, token: ValidToken, reason: str) -> Retirement | None:
+        """Mark the token used: None when this call did, else the retirement that won the race.
 
         The item carries a nonce of this call: when botocore retries a put whose first
         attempt was applied but answered late, the condition fails on our own item, and the
         nonce tells that apart from another request's win.
         """
         nonce = uuid.uuid4().hex
+        now = self._clock()
         try:
             self._client.put_item(
                 TableName=self._table,
@@ -92,21 +149,24 @@ class SessionStore:
                     "customer_id": {"S": token.user_id or ""},
                     "reason": {"S": reason},
                     "writer": {"S": nonce},
-                    "used_at": {"N": str(int(self._clock()))},
-                    "expires_at": {"N": str(token.exp)},
+                    "used_at": {"N": f"{now:.3f}"},
+                    "expires_at": {"N": str(token.exp + self._outlive)},
                 },
                 ConditionExpression="attribute_not_exists(pk) OR expires_at < :now",
-                ExpressionAttributeValues={":now": {"N": str(int(self._clock()))}},
+                ExpressionAttributeValues={":now": {"N": str(int(now))}},
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
                 raise
             existing: dict[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
-            return bool(existing.get("writer", {}).get("S") == nonce)
-        return True
+            if existing.get("writer", {}).get("S") == nonce:
+                return None
+            return _retirement(existing)
+        return None
 
     def revoke_family(self, token: ValidToken, refresh_lifetime: int) -> None:
+        """Revoke the family until its last possible descendant is refused by pyjwt itself."""
         now = int(self._clock())
         self._client.put_item(
             TableName=self._table,
@@ -114,13 +174,21 @@ class SessionStore:
                 "pk": {"S": FAMILY_PREFIX + token.family},
                 "customer_id": {"S": token.user_id or ""},
                 "revoked_at": {"N": str(now)},
-                "expires_at": {"N": str(now + refresh_lifetime)},
+                "expires_at": {"N": str(max(now + refresh_lifetime, token.exp) + self._outlive)},
             },
         )
 
     @staticmethod
     def _live(item: dict[str, Any] | None, now: float) -> bool:
         return item is not None and float(item.get("expires_at", {}).get("N", "inf")) > now
+
+
+def _retirement(item: dict[str, Any]) -> Retirement:
+    """An item without reason or time (none is written so) counts as retired long ago by logout."""
+    return Retirement(
+        reason=str(item.get("reason", {}).get("S", LOGGED_OUT)),
+        used_at=float(item.get("used_at", {}).get("N", "0")),
+    )
 
 
 class SessionService:
@@ -139,10 +207,12 @@ class SessionService:
         with unavailable_on_fault(settings):
             token, customer = self._live_refresh_token(presented)
             if not settings.ROTATE_REFRESH_TOKENS:
-                return {"access": self._tokens.issue_access(customer.customer_id)}
+                return {"access": self._tokens.issue_access(customer.customer_id, token.family)}
             pair = self._tokens.issue_pair(customer.customer_id, token.family)
-            if settings.BLACKLIST_AFTER_ROTATION and not self._sessions.retire(token, "rotated"):
-                self._reuse_detected(token)
+            if settings.BLACKLIST_AFTER_ROTATION:
+                earlier = self._sessions.retire(token, ROTATED)
+                if earlier is not None and not self._retry_within_grace(earlier):
+                    self._reuse_detected(token)
             return {"access": pair["access"], "refresh": pair["refresh"]}
 
     def blacklist(self, raw_body: bytes, content_type: str | None) -> dict[str, str]:
@@ -153,10 +223,10 @@ class SessionService:
         """Logout with a refresh token however it came (JSON body or cookie)."""
         with unavailable_on_fault(self._settings):
             token = self._tokens.validate(presented, REFRESH)
-            first = self._sessions.retire(token, "blacklisted")
+            earlier = self._sessions.retire(token, LOGGED_OUT)
             # Always (again): a logout whose family write failed is finished by its retry.
             self._sessions.revoke_family(token, self._settings.REFRESH_TOKEN_LIFETIME)
-            if not first:
+            if earlier is not None:
                 raise TokenError(BLACKLISTED)
         return {}
 
@@ -177,9 +247,10 @@ class SessionService:
         if token.user_id is None:
             raise TokenError("Token contained no recognizable user identification")
         state = self._sessions.state(token.user_id, token.jti, token.family)
-        if state.jti_retired and not state.family_revoked:
+        reused = state.retirement is not None and not self._retry_within_grace(state.retirement)
+        if reused and not state.family_revoked:
             self._reuse_detected(token)
-        if state.family_revoked or state.jti_retired:
+        if state.family_revoked or reused:
             raise TokenError(BLACKLISTED)
         if state.customer is None:
             raise NoActiveAccount("no_active_account")
@@ -188,6 +259,11 @@ class SessionService:
         if state.customer.revoked(token.iat):
             raise TokenError(BLACKLISTED)
         return token, state.customer
+
+    def _retry_within_grace(self, retirement: Retirement) -> bool:
+        """A rotated token presented again soon enough is a retry after a lost answer, not reuse."""
+        grace = self._settings.REFRESH_REUSE_GRACE_SECONDS
+        return grace > 0 and retirement.reason == ROTATED and self._sessions.now() - retirement.used_at <= grace
 
     def _reuse_detected(self, token: ValidToken) -> None:
         logger.warning("refresh token reuse: family revoked", extra={"customer_id": token.user_id})

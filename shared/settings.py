@@ -116,6 +116,9 @@ class Settings:
     ROTATE_REFRESH_TOKENS: bool = False
     # With rotation: retire the old refresh token, so it can be used once (reuse = theft).
     BLACKLIST_AFTER_ROTATION: bool = False
+    # Seconds after its rotation within which the same refresh token is a client's retry (its
+    # answer was lost) and gets a new pair instead of revoking the family; 0: strict.
+    REFRESH_REUSE_GRACE_SECONDS: int = Field(default=0, ge=0, le=60)
     # The algorithm of keys made by rotation, and of the legacy plain-string key if HMAC.
     ALGORITHM: Literal["HS256", "HS384", "HS512", "RS256", "ES256", "EdDSA"] = "HS256"
     AUDIENCE: str | None = None
@@ -142,8 +145,9 @@ class Settings:
     MAX_BODY_BYTES: int = Field(default=64 * 1024, gt=0)
     MAX_PASSWORD_CHARS: int = Field(default=4096, gt=0)
 
-    # Authorizer: one DynamoDB read per decision (cached this many seconds per container) to
-    # refuse deleted and inactive customers. Off: the authorizer checks the token only.
+    # Authorizer: one DynamoDB read per decision (cached this many seconds per container and
+    # session) to refuse deleted and inactive customers, revoked and logged-out sessions.
+    # Off: the authorizer checks the token only.
     AUTHORIZER_CHECK_CUSTOMER: bool = False
     AUTHORIZER_CHECK_CACHE_SECONDS: int = Field(default=5, ge=0, le=60)
 

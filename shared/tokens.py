@@ -1,15 +1,18 @@
 """The one token module: simplejwt-compatible access and refresh tokens through pyjwt.
 
-A token minted here is byte-for-byte what simplejwt 5.5 mints for the same settings:
+A token minted here is what simplejwt 5.5 mints for the same settings, plus one claim:
 header ``{"alg":"HS256","typ":"JWT"}``, payload keys ``token_type, exp, iat, jti,
-user_id`` in that order (then ``aud`` / ``iss`` when configured), integer epoch seconds,
+user_id`` in that order, then ``family`` (below), then ``aud`` / ``iss`` when configured
+(where simplejwt adds them, after any custom claim), integer epoch seconds,
 ``jti`` a uuid4 hex, ``user_id`` a string. Validation follows simplejwt's order and
 messages: signature and algorithm (only the algorithm of the key its ``kid`` names), expiry, then ``exp``
 present, ``jti`` present, ``token_type`` right.
 
-Refresh tokens carry one claim simplejwt does not write, ``family``: the id of the login
-they descend from (rotation keeps it), so reuse of a retired refresh token can revoke the
-whole family. simplejwt ignores unknown claims; access tokens stay exactly simplejwt's.
+Both tokens carry one claim simplejwt does not write, ``family``, after simplejwt's own
+claims: the id of the login they descend from (rotation keeps it), so reuse of a retired
+refresh token can revoke the whole family, and a logout (which revokes the family) reaches
+the family's access tokens at verify and on routes that read the session. simplejwt ignores
+unknown claims, so its tokens and these stay interchangeable.
 
 This module imports pyjwt and nothing from AWS, so the authorizer stays light.
 """
@@ -82,11 +85,12 @@ class TokenService:
         family_claim = {FAMILY_CLAIM: family or uuid.uuid4().hex}
         return {
             "refresh": self._mint(REFRESH, user_id, now, family_claim),
-            "access": self._mint(ACCESS, user_id, now),
+            "access": self._mint(ACCESS, user_id, now, family_claim),
         }
 
-    def issue_access(self, user_id: str) -> str:
-        return self._mint(ACCESS, user_id, int(self._clock()))
+    def issue_access(self, user_id: str, family: str) -> str:
+        """An access token of the refresh token's family (refresh without rotation)."""
+        return self._mint(ACCESS, user_id, int(self._clock()), {FAMILY_CLAIM: family})
 
     def validate(self, token: str, expected_type: str | None) -> ValidToken:
         """Decode and check ``token`` as simplejwt's Token class does, or raise TokenError.

@@ -28,7 +28,7 @@ import boto3
 from shared.aws import client_config
 from shared.customers import Customer, CustomerChanged, CustomerStore, DuplicateCustomer, public_id
 from shared.emails import normalize_email
-from shared.passwords import PasswordHasher
+from shared.passwords import UNUSABLE, PasswordHasher, cost_of, dummy_like, hash_problem, is_legacy
 from shared.settings import Settings
 
 IMPORT_THREADS = 8
@@ -175,7 +175,7 @@ def _set_password(args: argparse.Namespace) -> int:
     customer = _customer(store, args.email)
     password = _read_password(args.password_stdin)
     new_hash = PasswordHasher(settings).hash(password)
-    _apply_change(lambda: store.set_password_hash(customer, new_hash, revoke_at=time.time()))
+    _apply_change(lambda: store.set_password_hash(customer, new_hash, revoke_at=store.revocation_time()))
     print(f"password changed for customer {customer.customer_id}; their sessions are revoked")
     return 0
 
@@ -183,7 +183,7 @@ def _set_password(args: argparse.Namespace) -> int:
 def _deactivate(args: argparse.Namespace) -> int:
     store = _store(_settings(args))
     customer = _customer(store, args.email)
-    _apply_change(lambda: store.set_active(customer, False, revoke_at=time.time()))
+    _apply_change(lambda: store.set_active(customer, False, revoke_at=store.revocation_time()))
     print(f"customer {customer.customer_id} deactivated; their sessions are revoked")
     return 0
 
@@ -207,7 +207,7 @@ def _delete(args: argparse.Namespace) -> int:
 def _revoke_sessions(args: argparse.Namespace) -> int:
     store = _store(_settings(args))
     customer = _customer(store, args.email)
-    _apply_change(lambda: store.revoke_sessions(customer, revoke_at=time.time()))
+    _apply_change(lambda: store.revoke_sessions(customer, revoke_at=store.revocation_time()))
     print(f"sessions of customer {customer.customer_id} revoked")
     return 0
 
@@ -283,17 +283,30 @@ class DjangoCustomer:
 
 
 def _import_django(args: argparse.Namespace) -> int:
+    """Import the dump's customers; refuse (and report, never import) hashes login cannot run."""
     settings = _settings(args)
     rows = list(_read_dumpdata(args.file))
     store = _store(settings)
     numeric_ids = [int(row.customer_id) for row in rows if row.customer_id.isdigit()]
     if numeric_ids:
         store.reserve_ids_up_to(max(numeric_ids))
+    refused: Counter[str] = Counter()
+    refused_ids: list[int | str] = []
+    importable: list[DjangoCustomer] = []
+    for row in rows:
+        problem = hash_problem(row.password_hash)
+        if problem is None or problem == UNUSABLE:  # an unusable password is a customer without one
+            importable.append(row)
+        else:
+            refused[problem] += 1
+            refused_ids.append(public_id(row.customer_id))
     outcomes: Counter[str] = Counter()
     conflicts: list[int | str] = []
+    legacy_costs: Counter[str] = Counter()
+    legacy_examples: dict[str, str] = {}
     started = time.monotonic()
 
-    def put(row: DjangoCustomer) -> tuple[str, str]:
+    def put(row: DjangoCustomer) -> tuple[DjangoCustomer, str]:
         customer = Customer(
             customer_id=row.customer_id,
             email=row.email,
@@ -302,30 +315,43 @@ def _import_django(args: argparse.Namespace) -> int:
             last_login=row.last_login,
             date_joined=row.date_joined,
         )
-        return row.customer_id, store.import_customer(customer)
+        return row, store.import_customer(customer)
 
     if args.threads < 1:
         raise UsageError("--threads must be at least 1")
     with ThreadPoolExecutor(max_workers=args.threads) as pool:
-        for done, (customer_id, outcome) in enumerate(pool.map(put, rows), start=1):
+        for done, (row, outcome) in enumerate(pool.map(put, importable), start=1):
             outcomes[outcome] += 1
             if outcome == "conflict":
-                conflicts.append(public_id(customer_id))
-            if done % 1000 == 0 or done == len(rows):
+                conflicts.append(public_id(row.customer_id))
+            if outcome == "imported" and is_legacy(row.password_hash):
+                cost = cost_of(row.password_hash)
+                legacy_costs[cost] += 1
+                legacy_examples.setdefault(cost, row.password_hash)
+            if done % 1000 == 0 or done == len(importable):
                 rate = done / max(time.monotonic() - started, 1e-9)
-                print(f"\r{done}/{len(rows)} processed, {rate:.0f}/s", end="", file=sys.stderr, flush=True)
+                print(f"\r{done}/{len(importable)} processed, {rate:.0f}/s", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
+    if legacy_costs:  # unknown emails cost a legacy verify until these are upgraded at login
+        most_common, _ = legacy_costs.most_common(1)[0]
+        store.add_legacy_hashes(legacy_costs.total(), dummy_like(legacy_examples[most_common]))
     elapsed = time.monotonic() - started
     report: dict[str, Any] = {
         "read": len(rows),
         "imported": outcomes["imported"],
         "already_present": outcomes["present"],
         "conflicts": outcomes["conflict"],
+        "refused": refused.total(),
+        "legacy_hashes": legacy_costs.total(),
+        "unusable_passwords": sum(1 for row in importable if row.password_hash.startswith("!")),
         "seconds": round(elapsed, 2),
         "per_second": round(len(rows) / elapsed, 1) if elapsed else None,
     }
     if conflicts:  # the email belongs to another id, or the id to another email
         report["conflicting_ids"] = conflicts[:20]
+    if refused:  # a hash too weak, too costly for a login, or of an unsupported algorithm
+        report["refused_by_reason"] = dict(refused.most_common())
+        report["refused_ids"] = refused_ids[:20]
     print(json.dumps(report))
     return 0
 

@@ -32,6 +32,8 @@ def main(module_name: str) -> None:
         aws_request_id="local",
         get_remaining_time_in_millis=lambda: 10_000,
     )
+    # Lambda's INIT_START line: one per container, so its log tells the containers apart.
+    print(f"INIT_START {module_name} container pid {os.getpid()}", file=sys.stderr, flush=True)
     answers.write(json.dumps({"ready": True}) + "\n")
     for line in sys.stdin:
         event = json.loads(line)

@@ -7,8 +7,9 @@ What it does:
 - storage: unless AWS_ENDPOINT_URL_DYNAMODB and AWS_ENDPOINT_URL_SECRETS_MANAGER already
   point somewhere, starts moto's server on 127.0.0.1:8000 for what is missing; creates the
   table and the signing-key secret if absent and seeds the demo customer;
-- runs each function in its own worker process (tools/lambda_worker.py), a container
-  with the function's own environment, handed real API Gateway proxy events;
+- runs each function in worker processes (tools/lambda_worker.py), containers with the
+  function's own environment, handed real API Gateway proxy events; under concurrent load a
+  function scales out to ``--max-containers`` (env ``CONTAINERS``, default 4), as Lambda does;
 - serves the authorizer's key through a stand-in of the Parameters and Secrets extension;
 - logs one line per request: method, path, status, milliseconds (no bodies, no query
   strings, no headers: they can carry tokens). Function logs go to .local/logs/.
@@ -38,6 +39,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import IO, Any
@@ -60,6 +62,9 @@ DEMO_PASSWORD = "SecurePass123!"
 DEV_SIGNING_KEY = "local-dev-signing-key-not-for-production-0123456789"
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local"}
 REGION = gateway.REGION
+# Containers per function: enough for concurrent requests to race as on Lambda, few enough
+# for a laptop (each is a Python process of about 60 MiB).
+DEFAULT_CONTAINERS = 4
 STORAGE_ENDPOINTS = ("AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER")
 
 
@@ -104,6 +109,10 @@ class Worker:
         assert self._process.stdout is not None
         return self._process.stdin, self._process.stdout
 
+    @property
+    def alive(self) -> bool:
+        return self._process.poll() is None
+
     def stop(self) -> None:
         self._process.terminate()
         try:
@@ -114,10 +123,60 @@ class Worker:
         self._log.close()
 
 
+class FunctionPool:
+    """A function's containers, scaled out as Lambda does under concurrent load.
+
+    An event goes to an idle container (the most recently used: the warmest); a new one
+    starts, and pays its own cold start, only when every container is busy and fewer than
+    ``max_containers`` run; past that, the event waits for a free one (a throttled
+    Lambda would answer 429 instead). Each container keeps its own module state (caches,
+    clients, keys) and serves one event at a time. A container whose process died is
+    replaced, as Lambda replaces a crashed one.
+    """
+
+    def __init__(self, function: str, code_dir: str, environment: dict[str, str], max_containers: int) -> None:
+        self._start: Callable[[], Worker] = lambda: Worker(function, code_dir, environment)
+        self._max = max_containers
+        self._changed = threading.Condition()
+        self._containers = [self._start()]
+        self._idle = list(self._containers)
+
+    def invoke(self, event: dict[str, Any]) -> dict[str, Any]:
+        worker = self._acquire()
+        try:
+            return worker.invoke(event)
+        finally:
+            self._release(worker)
+
+    def _acquire(self) -> Worker:
+        with self._changed:
+            while not self._idle and len(self._containers) >= self._max:
+                self._changed.wait()
+            if self._idle:
+                return self._idle.pop()
+            worker = self._start()
+            self._containers.append(worker)
+            return worker
+
+    def _release(self, worker: Worker) -> None:
+        with self._changed:
+            if worker.alive:
+                self._idle.append(worker)
+            else:
+                self._containers.remove(worker)
+                worker.stop()
+            self._changed.notify()
+
+    def stop(self) -> None:
+        with self._changed:
+            for worker in self._containers:
+                worker.stop()
+
+
 class LocalApi(ThreadingHTTPServer):
     daemon_threads = True
 
-    def __init__(self, port: int, model: gateway.ApiModel, workers: dict[str, Worker]) -> None:
+    def __init__(self, port: int, model: gateway.ApiModel, workers: dict[str, FunctionPool]) -> None:
         self.model = model
         self.workers = workers
         super().__init__(("127.0.0.1", port), _Handler)
@@ -316,6 +375,12 @@ def main(argv: list[str] | None = None) -> int:
         "--parameter-overrides", nargs="*", default=[], metavar="NAME=VALUE", help="template parameters"
     )
     parser.add_argument(
+        "--max-containers",
+        type=int,
+        default=int(os.environ.get("CONTAINERS", str(DEFAULT_CONTAINERS))),
+        help=f"containers (worker processes) per function under concurrent load (default {DEFAULT_CONTAINERS})",
+    )
+    parser.add_argument(
         "--persist",
         nargs="?",
         type=Path,
@@ -328,6 +393,8 @@ def main(argv: list[str] | None = None) -> int:
         "--allowed-origins", help="the AllowedOrigins parameter (default: the storefront's origin, if served)"
     )
     args = parser.parse_args(argv)
+    if args.max_containers < 1:
+        parser.error("--max-containers must be at least 1")
     _stop_on_signals()
     try:
         with contextlib.ExitStack() as running:
@@ -377,14 +444,14 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
     ttl = float(model.environments[model.authorizer.function].get("SECRETS_MANAGER_TTL", "300"))
     extension = SecretsExtensionServer(0, session_token, REGION, ttl=ttl).start()
     running.callback(extension.shutdown)
-    workers: dict[str, Worker] = {}
+    workers: dict[str, FunctionPool] = {}
     for function, code_dir in model.code_dirs.items():
         environment = _function_environment(model, function, shared_environment)
         if function == model.authorizer.function:
             environment.update(
                 PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=str(extension.port), AWS_SESSION_TOKEN=session_token
             )
-        workers[function] = Worker(function, code_dir, environment)
+        workers[function] = FunctionPool(function, code_dir, environment, args.max_containers)
         running.callback(workers[function].stop)
 
     try:

@@ -79,6 +79,14 @@ def one_container_per_thread(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 @pytest.fixture
+def many_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every login attempt in flight holds one of the account's LOGIN_MAX_FAILURES slots until
+    it succeeds (shared/login_guard.py): tests of many simultaneous logins lift the limit."""
+    monkeypatch.setenv("LOGIN_MAX_FAILURES", "100")
+    monkeypatch.setenv("LOGIN_IP_MAX_FAILURES", "100")
+
+
+@pytest.fixture
 def rotating(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("ROTATE_REFRESH_TOKENS", "true")
     monkeypatch.setenv("BLACKLIST_AFTER_ROTATION", "true")
@@ -99,8 +107,8 @@ def recorded_logins(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 
 def django_hash(password: str, salt: str = "raceconditionsalt01234") -> str:
-    digest = base64.b64encode(hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), 1000)).decode()
-    return f"pbkdf2_sha256$1000${salt}${digest}"
+    digest = base64.b64encode(hashlib.pbkdf2_hmac("sha256", password.encode(), salt.encode(), 100_000)).decode()
+    return f"pbkdf2_sha256$100000${salt}${digest}"
 
 
 def verifies(password: str, pk: str) -> bool:
@@ -108,7 +116,7 @@ def verifies(password: str, pk: str) -> bool:
 
 
 def test_parallel_logins_leave_the_latest_last_login(
-    atomic_requests: None, call: Call, customer: Customer, recorded_logins: list[str]
+    atomic_requests: None, call: Call, customer: Customer, recorded_logins: list[str], many_attempts: None
 ) -> None:
     warm(call, "obtain_token")
     with ThreadPoolExecutor(max_workers=10) as pool:
@@ -120,7 +128,7 @@ def test_parallel_logins_leave_the_latest_last_login(
 
 
 def test_customer_updates_in_parallel_with_logins_lose_neither(
-    atomic_requests: None, call: Call, customer: Customer, recorded_logins: list[str]
+    atomic_requests: None, call: Call, customer: Customer, recorded_logins: list[str], many_attempts: None
 ) -> None:
     """revoke-sessions and activate write other attributes of the same items: no update is lost."""
     warm(call, "obtain_token")

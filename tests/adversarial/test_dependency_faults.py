@@ -119,8 +119,8 @@ def _failed_once_then_login(world: World) -> Request:
 
 def _migrated_customer_login(world: World) -> Request:
     salt = "migratedsalt0123456789"
-    digest = base64.b64encode(hashlib.pbkdf2_hmac("sha256", PASSWORD.encode(), salt.encode(), 1000)).decode()
-    world.make_customer("migrated@example.com", customer_id="8", password_hash=f"pbkdf2_sha256$1000${salt}${digest}")
+    digest = base64.b64encode(hashlib.pbkdf2_hmac("sha256", PASSWORD.encode(), salt.encode(), 100_000)).decode()
+    world.make_customer("migrated@example.com", customer_id="8", password_hash=f"pbkdf2_sha256$100000${salt}${digest}")
     return login(world, email="migrated@example.com")
 
 
@@ -189,10 +189,15 @@ def _profile(world: World) -> Request:
 DEPENDENCIES = (
     Dependency("obtain-reads-the-signing-key", "secretsmanager.GetSecretValue", login, no_last_login),
     Dependency("obtain-reads-login-and-lockouts", "dynamodb.BatchGetItem", login, no_last_login),
-    Dependency("obtain-writes-last-login", "dynamodb.UpdateItem", login, no_last_login),
+    # A login's UpdateItems: the attempt counted on the account, then on the IP; after the right
+    # password, the IP's count given back, then last_login.
+    Dependency("obtain-counts-the-attempt-on-the-account", "dynamodb.UpdateItem", login, no_last_login),
+    Dependency("obtain-counts-the-attempt-on-the-ip", "dynamodb.UpdateItem", login, no_last_login, 4, passes=1),
+    Dependency("obtain-gives-the-ip-its-attempt-back", "dynamodb.UpdateItem", login, no_last_login, 5, passes=2),
+    Dependency("obtain-writes-last-login", "dynamodb.UpdateItem", login, no_last_login, attempts=6, passes=3),
     Dependency("obtain-counts-a-failure", "dynamodb.UpdateItem", lambda world: login(world, "wrong"), no_last_login),
     Dependency("obtain-clears-the-failure-count", "dynamodb.DeleteItem", _failed_once_then_login, no_last_login),
-    Dependency("obtain-starts-a-lockout", "dynamodb.UpdateItem", _fifth_failure, no_last_login, attempts=4, passes=1),
+    Dependency("obtain-starts-a-lockout", "dynamodb.UpdateItem", _fifth_failure, no_last_login),
     Dependency(
         "obtain-upgrades-a-django-hash", "dynamodb.TransactWriteItems", _migrated_customer_login, _hash_not_upgraded
     ),
@@ -222,7 +227,7 @@ DEPENDENCIES = (
     Dependency(
         "blacklist-revokes-the-family", "dynamodb.PutItem", _blacklist, _family_not_revoked, attempts=4, passes=1
     ),
-    Dependency("profile-reads-the-customer", "dynamodb.GetItem", _profile, nothing),
+    Dependency("profile-reads-the-customer", "dynamodb.BatchGetItem", _profile, nothing),
     Dependency("jwks-reads-the-key-set", "secretsmanager.GetSecretValue", _jwks, nothing),
 )
 
@@ -330,7 +335,7 @@ def checking_authorizer(
     lambda_context: FakeLambdaContext,
     customer: Customer,
 ) -> Authorizer:
-    """The authorizer with its customer check on (one GetItem per decision), no cache."""
+    """The authorizer with its customer check on (one BatchGetItem per decision), no cache."""
     monkeypatch.setenv("AUTHORIZER_CHECK_CUSTOMER", "true")
     monkeypatch.setenv("AUTHORIZER_CHECK_CACHE_SECONDS", "0")
     module = load_handler("authorizer")
@@ -341,12 +346,12 @@ def checking_authorizer(
 def test_the_authorizer_fails_closed_when_its_customer_check_fails(
     faults: SlowFaults, checking_authorizer: Authorizer, kind: str
 ) -> None:
-    faults.fail_always("dynamodb.GetItem", kind)
+    faults.fail_always("dynamodb.BatchGetItem", kind)
 
     answer = through_the_gateway(checking_authorizer)
 
     assert_unavailable(answer, "GET", "/api/v1/customers/1/")
-    assert faults.attempts["dynamodb.GetItem"] == 3
+    assert faults.attempts["dynamodb.BatchGetItem"] == 3
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -365,7 +370,7 @@ def test_the_authorizer_fails_closed_when_its_key_cannot_be_read(
 def test_the_authorizer_allows_when_its_customer_check_recovers_within_the_retries(
     faults: SlowFaults, checking_authorizer: Authorizer
 ) -> None:
-    faults.fail("dynamodb.GetItem", THROTTLE, READ_TIMEOUT)
+    faults.fail("dynamodb.BatchGetItem", THROTTLE, READ_TIMEOUT)
     policy = checking_authorizer(load_event("authorizer_allow", authorizationToken=f"Bearer {mint(claims('access'))}"))
     assert policy["policyDocument"]["Statement"][0]["Effect"] == "Allow"
 
@@ -427,6 +432,21 @@ def test_a_login_whose_last_login_write_was_applied_but_answered_late_still_logs
 
     assert answer.status == 200
     assert "S" in item("CUSTOMER#1")["last_login"]
+
+
+def test_given_the_attempt_that_reaches_the_limit_was_counted_but_answered_late_then_it_is_checked_once(
+    faults: SlowFaults, world: World
+) -> None:
+    """The client's retry of the counting write finds its own write, not a fifth failure from
+    someone else: the attempt is answered 401 (password checked), counted once, and locks."""
+    request = _fifth_failure(world)
+    faults.fail("dynamodb.UpdateItem", APPLIED_THEN_READ_TIMEOUT)
+
+    answer = world.call(request.function, request.event)
+
+    assert (answer.status, answer.body) == (401, {"detail": "No active account found with the given credentials"})
+    assert item(f"FAIL#{EMAIL}")["count"] == {"N": "5"}
+    assert world.call(request.function, login(world).event).status == 429
 
 
 def test_a_rotation_whose_write_was_applied_but_answered_late_does_not_revoke_the_session(

@@ -20,7 +20,7 @@ def test_a_lockout_started_late_in_a_second_lasts_the_configured_time(aws: None)
     now = [1_800_000_000.9]
     guard = LoginGuard(dynamodb_client(), TABLE_NAME, settings, clock=lambda: now[0])
 
-    assert guard.record_failure(EMAIL, SOURCE_IP), "the first failure locks (LOGIN_MAX_FAILURES=1)"
+    assert guard.reserve(guard.read(EMAIL, SOURCE_IP)).locked, "the first attempt locks (LOGIN_MAX_FAILURES=1)"
     now[0] += 29.5  # well inside the 30 s lockout
 
-    assert guard.read(EMAIL, SOURCE_IP).retry_after is not None, "the lock is over after 29.5 s of 30"
+    assert guard.read(EMAIL, SOURCE_IP).retry_after(now[0]) is not None, "the lock is over after 29.5 s of 30"

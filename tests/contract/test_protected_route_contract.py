@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import base64
 import json
+import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import ModuleType
@@ -17,6 +19,7 @@ from typing import Any
 import boto3
 import pytest
 
+from shared import services
 from tests.conftest import FakeLambdaContext
 from tests.helpers import REGION, TABLE_NAME, claims, mint
 from tools import gateway
@@ -175,3 +178,27 @@ def test_a_cached_allow_for_one_route_does_not_deny_another(client: Client) -> N
     header = f"Bearer {mint(claims('access'))}"
     assert client(header).status == 200
     assert client(header, customer_id="2").status == 403, "the route's own rule, not a cached Deny (401)"
+
+
+# --- revoked sessions: the route reads the customer and the token's family ---------------------
+
+
+def test_an_access_token_issued_before_a_revocation_is_blacklisted_on_the_route(client: Client, customer: Any) -> None:
+    """API Gateway still holds the earlier Allow; the route itself refuses the token."""
+    header = f"Bearer {mint(claims('access', iat=int(time.time()) - 10))}"
+    assert client(header).status == 200
+    services.customer_store().revoke_sessions(customer, revoke_at=time.time() - 5)
+
+    assert_unauthorized(client(header), not_valid("Token is blacklisted"))
+    assert client(f"Bearer {mint(claims('access'))}").status == 200, "a token issued after the revocation works"
+
+
+def test_an_access_token_of_a_logged_out_session_is_blacklisted_on_the_route(client: Client) -> None:
+    family = uuid.uuid4().hex
+    access = f"Bearer {mint(claims('access', family=family))}"
+    assert client(access).status == 200
+    logout = json.dumps({"refresh": mint(claims("refresh", lifetime=259200, family=family))}).encode()
+    services.session_service().blacklist(logout, "application/json")
+
+    assert_unauthorized(client(access), not_valid("Token is blacklisted"))
+    assert client(f"Bearer {mint(claims('access', family=uuid.uuid4().hex))}").status == 200, "other sessions live"

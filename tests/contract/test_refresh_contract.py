@@ -36,7 +36,7 @@ def test_valid_refresh_token_gets_a_new_access_token(refresh: Callable[..., Http
     assert answer.status == 200
     assert list(answer.body) == ["access"]
     payload = jwt.decode(answer.body["access"], SIGNING_KEY, algorithms=["HS256"])
-    assert list(payload) == ["token_type", "exp", "iat", "jti", "user_id"]
+    assert list(payload) == ["token_type", "exp", "iat", "jti", "user_id", "family"]
     assert (payload["token_type"], payload["user_id"], payload["exp"] - payload["iat"]) == ("access", "1", 3600)
 
 

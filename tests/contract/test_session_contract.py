@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import time
 from collections import Counter
-from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -14,44 +13,9 @@ import pytest
 
 from shared import services
 from shared.errors import ApiError
-from tests.helpers import EMAIL, PASSWORD, SIGNING_KEY, TABLE_NAME, HttpAnswer, claims, json_event, mint
+from tests.contract.conftest import BLACKLISTED, Post, login
+from tests.helpers import EMAIL, SIGNING_KEY, TABLE_NAME, claims, mint
 from tools import authctl
-
-BLACKLISTED = {"detail": "Token is blacklisted", "code": "token_not_valid"}
-Post = Callable[..., HttpAnswer]
-
-
-@pytest.fixture
-def rotating(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The deployed defaults (template.yaml): rotation with the old token retired."""
-    monkeypatch.setenv("ROTATE_REFRESH_TOKENS", "true")
-    monkeypatch.setenv("BLACKLIST_AFTER_ROTATION", "true")
-
-
-@pytest.fixture
-def post(call: Callable[..., HttpAnswer], customer: Any) -> Post:
-    """POST a JSON body to one of the token functions."""
-    events = {
-        "refresh_token": "refresh_token_ok",
-        "verify_token": "refresh_token_ok",
-        "blacklist_token": "refresh_token_ok",
-    }
-    paths = {"verify_token": "/auth/token/verify/", "blacklist_token": "/auth/token/blacklist/"}
-
-    def send(function: str, body: Any) -> HttpAnswer:
-        event = json_event(events.get(function, "obtain_token_ok"), body)
-        if function in paths:
-            event["path"] = paths[function]
-        return call(function, event)
-
-    return send
-
-
-def login(post: Post) -> dict[str, str]:
-    answer = post("obtain_token", {"email": EMAIL, "password": PASSWORD})
-    assert answer.status == 200
-    return dict(answer.body)
-
 
 # --- POST /auth/token/verify/ ---------------------------------------------------------------
 

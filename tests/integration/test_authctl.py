@@ -120,7 +120,7 @@ def dumpdata(path: Path, count: int, sample_pk: int, sample_hash: str) -> None:
                 "model": "customers.customer",
                 "pk": pk,
                 "fields": {
-                    "password": sample_hash if pk == sample_pk else f"pbkdf2_sha256$1000$salt{pk}$notarealhash{pk}=",
+                    "password": sample_hash if pk == sample_pk else f"pbkdf2_sha256$1000000$salt{pk}$notarealhash{pk}=",
                     "last_login": None if pk % 3 else "2025-06-01T12:00:00.123Z",
                     "is_superuser": False,
                     "email": f"customer{pk}@example.com",

@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from shared.authorizer import Caller
 from tests.helpers import claims, load_event, mint
 from tools.secrets_extension import SecretsExtensionServer
 
@@ -33,7 +34,7 @@ def test_allow_event_with_a_live_token_allows_every_route_of_the_stage(authorize
     assert statement["Effect"] == "Allow"
     assert statement["Resource"] == ["arn:aws:execute-api:us-east-1:123456789012:abc123def4/prod/*/*"]
     context = policy["context"]
-    assert set(context) == {"user_id", "jti", "token_type", "exp"}
+    assert set(context) == {"user_id", "jti", "token_type", "exp", "iat", "family"}
     assert (context["user_id"], context["token_type"]) == ("1", "access")
     assert all(isinstance(value, str | int | bool) for value in context.values())
 
@@ -106,6 +107,42 @@ def test_with_the_customer_check_a_revoked_access_token_is_blacklisted(
     }
 
 
+def test_with_the_customer_check_an_access_token_of_a_logged_out_session_is_blacklisted(
+    checking_authorizer: Authorizer, customer: Any
+) -> None:
+    import json
+    import uuid
+
+    from shared import services
+
+    family = uuid.uuid4().hex
+    access = f"Bearer {mint(claims('access', family=family))}"
+    assert checking_authorizer(token_event(access))["principalId"] == "1"
+    logout = json.dumps({"refresh": mint(claims("refresh", lifetime=259200, family=family))}).encode()
+    services.session_service().blacklist(logout, "application/json")
+
+    assert deny_body(checking_authorizer(token_event(access)))["messages"][0]["message"] == "Token is blacklisted"
+    other_session = f"Bearer {mint(claims('access', family=uuid.uuid4().hex))}"
+    assert checking_authorizer(token_event(other_session))["principalId"] == "1"
+
+
+@pytest.mark.parametrize(
+    ("context", "expected"),
+    [
+        ({"user_id": "1", "iat": 1795650000, "family": "f"}, Caller("1", 1795650000, "f")),
+        ({"user_id": "1", "iat": "1795650000", "family": "f"}, Caller("1", 1795650000, "f")),
+        ({"user_id": "1", "exp": 1795653600}, Caller("1", None, None)),
+        ({"user_id": "1", "iat": "soon", "family": ""}, Caller("1", None, None)),
+        (None, Caller(None, None, None)),
+    ],
+    ids=["numbers", "strings", "cached-before-iat-and-family", "garbage", "no-authorizer"],
+)
+def test_a_route_reads_the_allows_context_as_api_gateway_hands_it_over(
+    context: dict[str, Any] | None, expected: Caller
+) -> None:
+    assert Caller.from_context(context) == expected
+
+
 def test_with_the_customer_check_inactive_and_deleted_customers_are_refused(
     checking_authorizer: Authorizer, customer: Any
 ) -> None:
@@ -119,3 +156,26 @@ def test_with_the_customer_check_inactive_and_deleted_customers_are_refused(
     }
     services.customer_store().delete(customer)
     assert deny_body(checking_authorizer(token_event(access))) == {"detail": "User not found", "code": "user_not_found"}
+
+
+def test_given_the_checks_cache_when_a_session_logs_out_then_the_check_sees_it_once_its_entry_expires(
+    customer: Any,
+) -> None:
+    import json
+    import time
+
+    from shared import services
+    from shared.customer_status import CachedCustomerStatus
+
+    monotonic = [100.0]
+    check = CachedCustomerStatus(services.session_store(), max_age=5, clock=lambda: monotonic[0])
+    issued_at = int(time.time())
+    assert not check("1", "logged-out").revoked(issued_at)
+    logout = json.dumps({"refresh": mint(claims("refresh", lifetime=259200, family="logged-out"))}).encode()
+    services.session_service().blacklist(logout, "application/json")
+
+    monotonic[0] += 4.9
+    assert not check("1", "logged-out").revoked(issued_at), "within the cache period: the entry as read"
+    assert not check("1", "other").revoked(issued_at), "each session has its own entry"
+    monotonic[0] += 0.1
+    assert check("1", "logged-out").revoked(issued_at)

@@ -150,3 +150,19 @@ def test_an_oversized_password_is_refused_before_any_hashing(login: Login, hashe
     answer = login(password="x" * 4097)
     assert (answer.status, answer.body) == (400, {"password": ["Ensure this field has no more than 4096 characters."]})
     assert sum(hashes.values()) == 0
+
+
+def test_given_successes_from_one_ip_when_they_reach_the_ip_limit_then_it_is_not_locked(login: Login) -> None:
+    """Every attempt is counted before its password is checked; a success gives the IP's count back."""
+    for _ in range(12):
+        assert login(source_ip="203.0.113.80").status == 200
+    assert counter("FAILIP#203.0.113.80") == 0
+
+
+def test_given_the_attempt_that_reaches_the_limit_is_right_then_it_succeeds_and_no_lock_remains(
+    login: Login,
+) -> None:
+    fail(login, 2)
+    assert login().status == 200, "the third attempt reserved the last slot, and it was the right password"
+    assert login().status == 200
+    assert counter(f"FAIL#{EMAIL}") == 0

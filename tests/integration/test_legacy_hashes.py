@@ -1,0 +1,218 @@
+"""Imported Django hashes: bounded before they are run (finding 10), and no timing tell
+between migrated customers and unknown emails while they wait for their upgrade (finding 5)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import logging
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import argon2
+import boto3
+import pytest
+
+from tests.helpers import REGION, TABLE_NAME, HttpAnswer, json_event
+from tools import authctl
+
+PASSWORD = "correct horse battery staple"
+NO_ACCOUNT = {"detail": "No active account found with the given credentials"}
+Call = Callable[..., HttpAnswer]
+
+
+def pbkdf2(iterations: int, password: str = PASSWORD, salt: str = "importedsalt0123", digest: str = "sha256") -> str:
+    derived = base64.b64encode(hashlib.pbkdf2_hmac(digest, password.encode(), salt.encode(), iterations)).decode()
+    return f"pbkdf2_{digest}${iterations}${salt}${derived}"
+
+
+def argon2_hash(memory_kib: int, time_cost: int, parallelism: int, kind: argon2.Type = argon2.Type.ID) -> str:
+    hasher = argon2.PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism, type=kind)
+    return "argon2" + hasher.hash(PASSWORD)
+
+
+@pytest.fixture
+def pbkdf2_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The iteration count of every PBKDF2 the service runs."""
+    runs: list[int] = []
+    real = hashlib.pbkdf2_hmac
+
+    def counted(digest: str, password: bytes, salt: bytes, iterations: int) -> bytes:
+        runs.append(iterations)
+        return real(digest, password, salt, iterations)
+
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", counted)  # the module shared/passwords.py calls
+    return runs
+
+
+def login(call: Call, email: str, password: str = PASSWORD) -> HttpAnswer:
+    return call("obtain_token", json_event("obtain_token_ok", {"email": email, "password": password}))
+
+
+def item(pk: str) -> dict[str, Any]:
+    client = boto3.client("dynamodb", region_name=REGION)
+    return dict(client.get_item(TableName=TABLE_NAME, Key={"pk": {"S": pk}}).get("Item", {}))
+
+
+def import_django(tmp_path: Path, hashes: dict[int, str], capsys: pytest.CaptureFixture[str]) -> dict[str, Any]:
+    """``authctl import-django`` of customers ``<pk>@example.com`` with these hashes; its report."""
+    records = [
+        {"model": "customers.customer", "pk": pk, "fields": {"email": f"{pk}@example.com", "password": encoded}}
+        for pk, encoded in hashes.items()
+    ]
+    file = tmp_path / "customers.json"
+    file.write_text(json.dumps(records))
+    capsys.readouterr()
+    assert authctl.main(["--table", TABLE_NAME, "import-django", str(file), "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    for encoded in hashes.values():
+        assert encoded not in out, "the report never shows a hash"
+    report: dict[str, Any] = json.loads(out)
+    return report
+
+
+# --- finding 10: bounds ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("encoded", "reason"),
+    [
+        (pbkdf2(1), "pbkdf2_sha256 iterations below 100000"),
+        (pbkdf2(99_999, digest="sha1"), "pbkdf2_sha1 iterations below 100000"),
+        ("pbkdf2_sha256$100000000$importedsalt0123$bm90LXJ1bg==", "pbkdf2_sha256 iterations above 2000000"),
+        (argon2_hash(8, 1, 1), "argon2 memory_cost below 512 KiB"),
+        ("argon2$argon2id$v=19$m=1048576,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA", "argon2 memory_cost above"),
+        ("argon2$argon2id$v=19$m=262144,t=8,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaA", "x time_cost above"),
+        (
+            "bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuuJ1y7Gd2n0q0u0HnVXzE8Zb7Gx0j3rWe",
+            "unsupported algorithm bcrypt_sha256",
+        ),
+        ("scrypt$16384$salt$8$1$aGFzaA==", "unsupported algorithm scrypt"),
+        ("md5$salt$1bc29b36f623ba82aaf6724fd3b16718", "unsupported algorithm md5"),
+        (PASSWORD, "unrecognised hash format"),
+    ],
+)
+def test_given_a_stored_hash_outside_the_bounds_when_its_customer_logs_in_then_it_is_refused_unrun(
+    make_customer: Callable[..., Any],
+    call: Call,
+    pbkdf2_runs: list[int],
+    caplog: pytest.LogCaptureFixture,
+    encoded: str,
+    reason: str,
+) -> None:
+    make_customer("bounded@example.com", customer_id="70", password_hash=encoded)
+    pbkdf2_runs.clear()
+    caplog.set_level(logging.WARNING)
+
+    answer = login(call, "bounded@example.com")
+
+    assert (answer.status, answer.body) == (401, NO_ACCOUNT)
+    assert (
+        [iterations for iterations in pbkdf2_runs if iterations == int(encoded.split("$")[1] or 0)] == []
+        if (encoded.startswith("pbkdf2"))
+        else True
+    )
+    [refused] = [record for record in caplog.records if record.getMessage() == "stored password hash refused"]
+    assert reason in refused.__dict__["reason"]
+    assert encoded not in str(refused.__dict__), "logged by its kind, never the hash"
+
+
+@pytest.mark.parametrize("iterations", [1_000_000, 1_200_000])
+def test_given_djangos_default_pbkdf2_hashes_when_logging_in_then_they_verify(
+    make_customer: Callable[..., Any], call: Call, iterations: int
+) -> None:
+    make_customer("django@example.com", customer_id="71", password_hash=pbkdf2(iterations))
+
+    assert login(call, "django@example.com").status == 200
+
+
+def test_given_djangos_argon2_default_when_logging_in_then_it_verifies(
+    make_customer: Callable[..., Any], call: Call
+) -> None:
+    make_customer("argon@example.com", customer_id="72", password_hash=argon2_hash(102_400, 2, 8))
+
+    assert login(call, "argon@example.com").status == 200
+
+
+def test_given_a_dump_with_unsafe_hashes_when_imported_then_they_are_refused_and_counted(
+    aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], call: Call
+) -> None:
+    report = import_django(
+        tmp_path,
+        {
+            1: pbkdf2(1_000_000),
+            2: pbkdf2(1),
+            3: "pbkdf2_sha256$100000000$importedsalt0123$bm90LXJ1bg==",
+            4: "bcrypt_sha256$$2b$12$abcdefghijklmnopqrstuuJ1y7Gd2n0q0u0HnVXzE8Zb7Gx0j3rWe",
+            5: "md5$salt$1bc29b36f623ba82aaf6724fd3b16718",
+            6: "!unusablepasswordxxxxxxxxxxxxxxxxxxxxxxx",
+            7: PASSWORD,
+        },
+        capsys,
+    )
+
+    assert (report["read"], report["imported"], report["refused"], report["unusable_passwords"]) == (7, 2, 5, 1)
+    assert report["refused_by_reason"] == {
+        "pbkdf2_sha256 iterations below 100000": 1,
+        "pbkdf2_sha256 iterations above 2000000": 1,
+        "unsupported algorithm bcrypt_sha256": 1,
+        "unsupported algorithm md5": 1,
+        "unrecognised hash format": 1,
+    }
+    assert report["refused_ids"] == [2, 3, 4, 5, 7]
+    assert item("EMAIL#2@example.com") == {}
+    assert login(call, "1@example.com").status == 200
+
+
+# --- finding 5: timing while imported hashes wait for their upgrade ---------------------------
+
+
+def test_given_imported_pbkdf2_hashes_then_every_refusal_costs_one_argon2_and_one_pbkdf2_verify(
+    aws: None,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    call: Call,
+    make_customer: Callable[..., Any],
+    pbkdf2_runs: list[int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    report = import_django(
+        tmp_path, {1: pbkdf2(150_000), 2: pbkdf2(150_000, salt="othersalt0123"), 3: pbkdf2(300_000)}, capsys
+    )
+    assert report["legacy_hashes"] == 3
+    assert item("COUNTER#legacy")["count"] == {"N": "3"}
+    make_customer("argon@example.com", PASSWORD, customer_id="9")
+    argon2_runs: list[str] = []
+    real_verify = argon2.PasswordHasher.verify
+
+    def counted_verify(self: argon2.PasswordHasher, hash: str, password: str) -> bool:
+        argon2_runs.append("argon2")
+        return real_verify(self, hash, password)
+
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", counted_verify)
+    assert login(call, "argon@example.com").status == 200  # the cold start's dummy hash is not a refusal
+    refusals = {
+        "unknown email": ("nobody@example.com", PASSWORD),
+        "migrated, wrong password": ("1@example.com", "wrong"),
+        "argon2id customer, wrong password": ("argon@example.com", "wrong"),
+    }
+
+    for case, (email, password) in refusals.items():
+        pbkdf2_runs.clear()
+        argon2_runs.clear()
+        assert login(call, email, password).body == NO_ACCOUNT, case
+        assert (pbkdf2_runs, argon2_runs) == ([150_000], ["argon2"]), case
+
+
+def test_given_every_imported_hash_upgraded_then_an_unknown_email_costs_argon2_only(
+    aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], call: Call, pbkdf2_runs: list[int]
+) -> None:
+    import_django(tmp_path, {1: pbkdf2(150_000)}, capsys)
+    assert login(call, "1@example.com").status == 200  # the first login upgrades the hash
+    assert item("COUNTER#legacy")["count"] == {"N": "0"}
+    pbkdf2_runs.clear()
+
+    assert login(call, "nobody@example.com").body == NO_ACCOUNT
+    assert pbkdf2_runs == []
