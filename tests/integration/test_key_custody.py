@@ -72,7 +72,7 @@ def test_given_the_first_asymmetric_rotation_then_the_new_key_signs_at_once() ->
     """Waiting would only sign HMAC tokens that no verifier of the stack can check."""
     signing = rotate(SIGNING_KEY, "RS256", 3600, activation_delay=7800)
 
-    access = TokenService(Settings(ALGORITHM="RS256"), StaticKeys(signing)).issue_access("1")
+    access = TokenService(Settings(ALGORITHM="RS256"), StaticKeys(signing)).issue_access("1", "family-1")
 
     assert TokenService(Settings(), StaticKeys(verification_document(signing))).validate(access, ACCESS).user_id == "1"
 

@@ -148,7 +148,7 @@ def test_given_staggered_caches_when_keys_rotate_then_every_token_of_every_momen
                 rotation.step(name, SECRET_ID, token)
             rotated = True
         for number, tokens in enumerate(signers):
-            access = tokens.issue_access("1")
+            access = tokens.issue_access("1", "family-1")
             kids.add(jwt.get_unverified_header(access).get("kid") or "legacy")
             for index, container in enumerate(verifiers):
                 try:
@@ -176,13 +176,13 @@ def test_given_a_jwks_read_before_the_switch_when_the_new_key_signs_then_the_old
     rotation.rotate_now(SECRET_ID, activation_delay=0)
     signer_keys = CachedKeySet(secrets_manager_fetcher(secrets, SECRET_ID), max_age=0, clock=clock)
     signer = TokenService(settings, signer_keys, clock=clock)
-    before = jwt.get_unverified_header(signer.issue_access("1"))["kid"]
+    before = jwt.get_unverified_header(signer.issue_access("1", "family-1"))["kid"]
 
     new_kid = rotation.rotate_now(SECRET_ID).kid
     read_then = jwks(parse_published(secrets.get_secret_value(SecretId=VERIFICATION_ID)["SecretString"]))
-    assert jwt.get_unverified_header(signer.issue_access("1"))["kid"] == before, "the new key waits"
+    assert jwt.get_unverified_header(signer.issue_access("1", "family-1"))["kid"] == before, "the new key waits"
     clock.now += settings.KEY_ACTIVATION_DELAY
-    access = signer.issue_access("7")
+    access = signer.issue_access("7", "family-7")
 
     assert jwt.get_unverified_header(access)["kid"] == new_kid
     key = jwt.PyJWKSet.from_dict(read_then)[new_kid]
