@@ -132,14 +132,31 @@ def profile_service() -> ProfileService:
     return ProfileService(get_settings(), session_store())
 
 
+@cache
+def published_key_set() -> CachedKeySet:
+    """The JWKS route's key set: the verification document, public keys only (never a
+    signing key, so the route cannot leak one)."""
+    from shared.aws import secretsmanager_client
+    from shared.keys import secrets_manager_fetcher
+    from shared.keyset import parse_published
+
+    settings = get_settings()
+    return CachedKeySet(
+        secrets_manager_fetcher(secretsmanager_client(), settings.SIGNING_KEY_SECRET_ID),
+        max_age=settings.SIGNING_KEY_MAX_AGE,
+        legacy_algorithm=settings.legacy_algorithm,
+        parse_document=parse_published,
+    )
+
+
 def jwks_document() -> dict[str, Any]:
-    """The JWK Set of the container's key set (cached with it)."""
+    """The JWK Set of the published key set (cached with it)."""
     from shared.aws import unavailable_on_fault
     from shared.keyset import jwks
 
     settings = get_settings()
     with unavailable_on_fault(settings):
-        return jwks(key_set().get())
+        return jwks(published_key_set().get())
 
 
 def openid_configuration() -> dict[str, Any]:
@@ -197,8 +214,9 @@ def cookie_transport() -> CookieTransport:
 
 def after_restore() -> None:
     """SnapStart: what a restored container must not keep from the snapshot is made again on first use."""
-    if key_set.cache_info().currsize:
-        key_set().forget()
+    for cached_keys in (key_set, published_key_set):
+        if cached_keys.cache_info().currsize:
+            cached_keys().forget()
     from shared.aws import renew_clients
 
     renew_clients()
@@ -214,6 +232,7 @@ def reset() -> None:
     factories = (
         key_set,
         issuer,
+        published_key_set,
         token_service,
         customer_store,
         login_service,

@@ -144,7 +144,7 @@ class TokenService:
             raise TokenError("Token is invalid") from None
 
     def _decode_with_current_key(self, token: str, audience: str | list[str] | None) -> dict[str, Any] | None:
-        """The common case in one parse of the token: valid, signed by the current key, which its header names.
+        """The common case in one parse of the token: valid, signed by the key signers use now, which its header names.
 
         Reading the header first to pick the key parses the token twice, a third of a warm
         authorizer decision. Anything else (another key, a bad or expired token) answers None
@@ -152,12 +152,15 @@ class TokenService:
         message: what is accepted and refused is the same either way.
         """
         keyset = self._key.get()
+        current = keyset.active_key(self._clock())
+        if current is None:
+            return None
         try:
-            complete = self._verified(token, keyset.current, audience)
+            complete = self._verified(token, current, audience)
         except (jwt.InvalidTokenError, ValueError, TypeError):
             return None
         kid = complete["header"].get("kid")
-        if (kid is None or isinstance(kid, str)) and keyset.for_token(kid) is keyset.current:
+        if (kid is None or isinstance(kid, str)) and keyset.for_token(kid) is current:
             return complete["payload"]  # type: ignore[no-any-return]
         return None
 
@@ -221,9 +224,8 @@ class TokenService:
         if issuer is not None:
             payload["iss"] = issuer
         keyset = self._key.get()
-        key = keyset.current
-        headers = {"kid": key.kid} if keyset.has_kids else None
-        return jwt.encode(payload, key.signing_key, algorithm=key.alg, headers=headers)
+        key = keyset.signing_key(now)
+        return jwt.encode(payload, key.signing_key, algorithm=key.alg, headers=keyset.header_for(key))
 
 
 def _int_or_none(value: object) -> int | None:

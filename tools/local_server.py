@@ -307,7 +307,7 @@ def create_resources(model: gateway.ApiModel, environment: dict[str, str], rotat
         secrets_client.create_secret(Name=verification, SecretString=verification_document(DEV_SIGNING_KEY))
     settings = Settings.from_environ({**environment, **rotation})
     current = parse(secrets_client.get_secret_value(SecretId=signing)["SecretString"], settings.legacy_algorithm)
-    if settings.ALGORITHM in ASYMMETRIC and current.current.alg != settings.ALGORITHM:
+    if settings.ALGORITHM in ASYMMETRIC and (current.newest is None or current.newest.alg != settings.ALGORITHM):
         KeyRotation(secrets_client, settings, verification).rotate_now(signing)
 
 
@@ -454,7 +454,8 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
     customer_id = seed_demo_customer({**os.environ, **first_function})
 
     session_token = secrets.token_urlsafe(16)
-    extension = SecretsExtensionServer(0, session_token, REGION).start()
+    ttl = float(model.environments[model.authorizer.function].get("SECRETS_MANAGER_TTL", "300"))
+    extension = SecretsExtensionServer(0, session_token, REGION, ttl=ttl).start()
     running.callback(extension.shutdown)
     workers: dict[str, FunctionPool] = {}
     for function, code_dir in model.code_dirs.items():

@@ -10,10 +10,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared import http
 from shared.oidc import DISCOVERY_PATH, JWKS_PATH
 from shared.services import bind_api, jwks_document, openid_configuration
+from shared.settings import JWKS_MAX_AGE
 
 PATH = JWKS_PATH
-# Verifiers may cache both documents this long; a new kid is published before it signs anything.
-CACHE_CONTROL = "public, max-age=300"
+# Verifiers may cache both documents this long; rotation publishes a new kid long enough before
+# it signs anything (settings.key_publish_ahead_floor counts this).
+CACHE_CONTROL = f"public, max-age={JWKS_MAX_AGE}"
 
 logger = Logger()
 metrics = Metrics()

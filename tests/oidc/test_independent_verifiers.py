@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -68,7 +69,7 @@ def signed_with_the_service_key(storage_port: int, genuine: str, **claims: str) 
         aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
         aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
     )
-    key = parse(client.get_secret_value(SecretId=secret_id)["SecretString"]).current
+    key = parse(client.get_secret_value(SecretId=secret_id)["SecretString"]).signing_key(time.time())
     payload = {**jwt.decode(genuine, options={"verify_signature": False}), **claims}
     return jwt.encode(payload, key.signing_key, algorithm=key.alg, headers={"kid": key.kid})
 
