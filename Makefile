@@ -20,7 +20,13 @@ STAMP := $(VENV)/.installed
 help: ## this list
 	@awk -F ':.*## ' '/^[a-z][a-z-]*:.*## / {printf "make %-20s %s\n", $$1, $$2}' $(ROOT)Makefile
 
-install: $(STAMP) ## the project and its dev tools into .venv (test, lint... run it when needed)
+# aws-jwt-verify for tests/oidc (an independent verifier of our tokens), from its lock file.
+NODE_VERIFIER := tests/oidc/node/node_modules/.package-lock.json
+
+install: $(STAMP) $(NODE_VERIFIER) ## the project and its dev tools into .venv (test, lint... run it when needed)
+
+$(NODE_VERIFIER): tests/oidc/node/package.json tests/oidc/node/package-lock.json
+	npm ci --prefix tests/oidc/node --no-audit --no-fund
 
 $(STAMP): pyproject.toml constraints.txt client/pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,6 +41,8 @@ STORAGE_PORT ?= 8000
 # PERSIST=1 keeps the local table and secrets in .local/state/ between runs.
 # CONTAINERS=N: at most N containers (worker processes) per function under load (default 4).
 PERSIST ?=
+# PARAMS: template parameter overrides, e.g. make local PARAMS="Algorithm=RS256 Audience=shop-api"
+PARAMS ?=
 
 $(LOCAL_STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -46,9 +54,10 @@ $(LOCAL_STAMP): pyproject.toml constraints.txt
 STOREFRONT_PORT ?= 5173
 ALLOWED_ORIGINS ?= http://localhost:$(STOREFRONT_PORT)
 
-local: $(LOCAL_STAMP) ## the API on http://127.0.0.1:3000, moto behind it, the demo storefront on http://localhost:5173 (PORT=, STORAGE_PORT=, PERSIST=1, STOREFRONT_PORT=, ALLOWED_ORIGINS=, CONTAINERS=)
+local: $(LOCAL_STAMP) ## the API on http://127.0.0.1:3000, moto behind it, the demo storefront on http://localhost:5173 (PORT=, STORAGE_PORT=, PERSIST=1, STOREFRONT_PORT=, ALLOWED_ORIGINS=, CONTAINERS=, PARAMS=)
 	$(BIN)/python -m tools.local_server --port $(PORT) --storage-port $(STORAGE_PORT) $(if $(filter 1,$(PERSIST)),--persist) \
-		--storefront-port $(STOREFRONT_PORT) --allowed-origins "$(ALLOWED_ORIGINS)" $(if $(CONTAINERS),--max-containers $(CONTAINERS))
+		--storefront-port $(STOREFRONT_PORT) --allowed-origins "$(ALLOWED_ORIGINS)" $(if $(CONTAINERS),--max-containers $(CONTAINERS)) \
+		$(if $(PARAMS),--parameter-overrides $(PARAMS))
 
 test: install ## the test suite (about 4 minutes on 2 cores)
 	$(BIN)/python -m pytest
@@ -58,9 +67,13 @@ lint: install ## ruff (lint and format check) and mypy strict
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy shared functions tools tests bench client
 
-template: install $(SAM) ## cfn-lint and sam validate --lint on template.yaml
-	$(BIN)/cfn-lint template.yaml
+# cfn-lint checks the templates in several regions: the extension's layer comes from a per-region mapping.
+TEMPLATE_REGIONS := us-east-1 us-west-2 eu-west-1 eu-central-1 ap-southeast-2 ap-northeast-1 sa-east-1
+template: install $(SAM) ## cfn-lint (seven regions) and sam validate --lint on template.yaml and examples/downstream
+	$(BIN)/cfn-lint --regions $(TEMPLATE_REGIONS) -- template.yaml examples/downstream/template.yaml
 	$(SAM) validate --lint --region us-east-1
+	$(SAM) validate --lint --region eu-west-1
+	$(SAM) validate --lint --region us-east-1 --template examples/downstream/template.yaml
 
 $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)

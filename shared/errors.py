@@ -51,15 +51,6 @@ class EmailNotVerified(ValidationFailed):
         super().__init__({"non_field_errors": ["E-mail is not verified."]})
 
 
-class NotFound(ApiError):
-    """An unknown, used or expired verification key: DRF's 404."""
-
-    status = 404
-
-    def __init__(self) -> None:
-        super().__init__("Not found.")
-
-
 class ParseError(ApiError):
     status = 400
 
@@ -76,6 +67,13 @@ class UnsupportedMediaType(ApiError):
 
     def __init__(self, media_type: str) -> None:
         super().__init__(f'Unsupported media type "{media_type}" in request.')
+
+
+class NotFound(ApiError):
+    status = 404
+
+    def __init__(self) -> None:
+        super().__init__("Not found.")
 
 
 class MethodNotAllowed(ApiError):

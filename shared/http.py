@@ -130,13 +130,7 @@ def install(
     def not_found(_: Exception) -> Response[str]:
         return json_response(404, NOT_FOUND_BODY)
 
-    @app.route(path, method="OPTIONS")
-    def preflight(**_path_parameters: str) -> Response[str]:
-        return app.cors.preflight(app.current_event.raw_event, allow_header(allowed))
-
-    @app.route(path, method=[method for method in METHODS if method not in (*allowed, "OPTIONS")])
-    def other_method(**_path_parameters: str) -> Response[str]:
-        raise MethodNotAllowed(app.current_event.http_method, allow_header(allowed))
+    refuse_other_methods(app, path, allowed)
 
     if path.endswith("/"):
 
@@ -159,3 +153,16 @@ def caller_id(event: APIGatewayProxyEvent) -> str | None:
     authorizer = event.raw_event.get("requestContext", {}).get("authorizer") or {}
     user_id = authorizer.get("user_id")
     return str(user_id) if user_id else None
+
+
+def refuse_other_methods(app: WebResolver, path: str, allowed: tuple[str, ...]) -> None:
+    """The CORS preflight and 405 for the other methods of ``path`` (a function with a second
+    route calls this for it)."""
+
+    @app.route(path, method="OPTIONS")
+    def preflight(**_path_parameters: str) -> Response[str]:
+        return app.cors.preflight(app.current_event.raw_event, allow_header(allowed))
+
+    @app.route(path, method=[method for method in METHODS if method not in (*allowed, "OPTIONS")])
+    def other_method(**_path_parameters: str) -> Response[str]:
+        raise MethodNotAllowed(app.current_event.http_method, allow_header(allowed))

@@ -1,11 +1,9 @@
 """The key set, fetched from Secrets Manager once per container and cached.
 
-The secret (shared/keyset.py) is either the one HMAC key itself (what Django's
-``SIMPLE_JWT["SIGNING_KEY"]`` held, so tokens stay interoperable) or a key set. It is
-refetched after ``SIGNING_KEY_MAX_AGE`` seconds so a rotated key reaches running
-containers, and early (rate-limited) when a token names a ``kid`` not seen yet. An HMAC
-key shorter than 32 bytes is refused: RFC 7518 asks HS256 keys to be at least as long as
-the hash.
+The secret (shared/keyset.py, which owns what a key set is) is either the one HMAC key
+itself (what Django's ``SIMPLE_JWT["SIGNING_KEY"]`` held, so tokens stay interoperable) or
+a key set. It is refetched after ``SIGNING_KEY_MAX_AGE`` seconds so a rotated key reaches
+running containers, and early (rate-limited) when a token names a ``kid`` not seen yet.
 """
 
 from __future__ import annotations
@@ -15,24 +13,9 @@ import time
 from collections.abc import Callable
 from http.client import HTTPConnection
 from threading import Lock
-from typing import TYPE_CHECKING
 from urllib.parse import quote
 
-if TYPE_CHECKING:
-    from shared.keyset import KeySet
-
-from shared.errors import SigningKeyTooShort
-
-MIN_HMAC_KEY_BYTES = 32
-
-
-def check_signing_key(key: bytes) -> bytes:
-    if len(key) < MIN_HMAC_KEY_BYTES:
-        raise SigningKeyTooShort(
-            f"The signing key is {len(key)} bytes; HMAC keys must be at least {MIN_HMAC_KEY_BYTES} bytes. "
-            "Store a longer random value in the signing-key secret."
-        )
-    return key
+from shared.keyset import KeySet, parse
 
 
 class CachedKeySet:
@@ -50,8 +33,10 @@ class CachedKeySet:
         refetch_interval: float = 5.0,
         legacy_algorithm: str = "HS256",
         clock: Callable[[], float] = time.monotonic,
+        parse_document: Callable[[str, str], KeySet] = parse,
     ) -> None:
         self._fetch = fetch
+        self._parse = parse_document
         self._legacy_algorithm = legacy_algorithm
         self._max_age = max_age
         self._refetch_interval = refetch_interval
@@ -84,25 +69,28 @@ class CachedKeySet:
             self._fetched_at = 0.0
 
     def _load(self) -> None:
-        from shared.keyset import parse
-
-        self._keyset = parse(self._fetch(), self._legacy_algorithm)
+        self._keyset = self._parse(self._fetch(), self._legacy_algorithm)
         self._fetched_at = self._clock()
 
 
-def secrets_extension_fetcher(secret_id: str, port: int, session_token: str, timeout: float) -> Callable[[], str]:
+def secrets_extension_fetcher(
+    secret_id: str, port: int, session_token: str, timeout: float, retry_pause: float = 0.1
+) -> Callable[[], str]:
     """Reads the secret through the AWS Parameters and Secrets Lambda Extension (no boto3).
 
     The extension listens on localhost and authenticates callers by the function's own
     session token; it caches the secret too. Network errors and answers other than 200
     surface as ``OSError``. ``http.client``, not ``urllib.request``: ``urlopen`` builds an
     HTTPS handler whose SSL context loads the CA bundle, ~30 ms of a cold start for a
-    plain-HTTP call to localhost.
+    plain-HTTP call to localhost. The extension's first read of a secret is its own cold
+    fetch from Secrets Manager, which can outlast ``timeout`` (or it answers "not ready"
+    right after start): one more try follows, so the worst case is ``2 * timeout +
+    retry_pause``, well inside the authorizer's budget; then the caller fails closed.
     """
     path = f"/secretsmanager/get?secretId={quote(secret_id, safe='')}"
     headers = {"X-Aws-Parameters-Secrets-Token": session_token}
 
-    def fetch() -> str:
+    def read() -> str:
         connection = HTTPConnection("localhost", port, timeout=timeout)
         try:
             connection.request("GET", path, headers=headers)
@@ -113,6 +101,13 @@ def secrets_extension_fetcher(secret_id: str, port: int, session_token: str, tim
         if response.status != 200:
             raise OSError(f"the secrets extension answered HTTP {response.status}")
         return str(json.loads(body)["SecretString"])
+
+    def fetch() -> str:
+        try:
+            return read()
+        except OSError:
+            time.sleep(retry_pause)
+            return read()
 
     return fetch
 

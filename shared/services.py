@@ -24,7 +24,8 @@ from typing import TYPE_CHECKING, Any
 from snapshot_restore_py import register_after_restore
 
 from shared.keys import CachedKeySet, secrets_extension_fetcher
-from shared.settings import get_settings
+from shared.oidc import Issuer, api_id_of
+from shared.settings import HMAC_ALGORITHMS, get_settings
 from shared.tokens import TokenService
 
 if TYPE_CHECKING:
@@ -75,8 +76,18 @@ def _cached(fetch: Callable[[], str]) -> CachedKeySet:
 
 
 @cache
+def issuer() -> Issuer:
+    return Issuer(get_settings().ISSUER)
+
+
+def bind_api(event: dict[str, Any]) -> None:
+    """Each API Gateway event names its API: the default issuer is that API's URL."""
+    issuer().bind_api(api_id_of(event))
+
+
+@cache
 def token_service() -> TokenService:
-    return TokenService(get_settings(), key_set())
+    return TokenService(get_settings(), key_set(), issuer=issuer())
 
 
 @cache
@@ -169,14 +180,47 @@ def account_mailer() -> AccountMailer:
     return AccountMailer(settings, customer_store(), LinkTokens(dynamodb_client(), settings.TABLE_NAME), sender)
 
 
+@cache
+def published_key_set() -> CachedKeySet:
+    """The JWKS route's key set: the verification document, public keys only (never a
+    signing key, so the route cannot leak one)."""
+    from shared.aws import secretsmanager_client
+    from shared.keys import secrets_manager_fetcher
+    from shared.keyset import parse_published
+
+    settings = get_settings()
+    return CachedKeySet(
+        secrets_manager_fetcher(secretsmanager_client(), settings.SIGNING_KEY_SECRET_ID),
+        max_age=settings.SIGNING_KEY_MAX_AGE,
+        legacy_algorithm=settings.legacy_algorithm,
+        parse_document=parse_published,
+    )
+
+
 def jwks_document() -> dict[str, Any]:
-    """The JWK Set of the container's key set (cached with it)."""
+    """The JWK Set of the published key set (cached with it)."""
     from shared.aws import unavailable_on_fault
     from shared.keyset import jwks
 
     settings = get_settings()
     with unavailable_on_fault(settings):
-        return jwks(key_set().get())
+        return jwks(published_key_set().get())
+
+
+def openid_configuration() -> dict[str, Any]:
+    """The discovery document; an HMAC stack (no ``iss`` in its tokens) is no issuer: 404.
+
+    Its algorithms are those of the published keys (the JWKS document) and ``ALGORITHM``.
+    """
+    from shared.errors import NotFound
+    from shared.oidc import discovery_document
+
+    settings = get_settings()
+    configured_issuer = issuer().value
+    if configured_issuer is None or settings.ALGORITHM in HMAC_ALGORITHMS:
+        raise NotFound
+    algorithms = sorted({key["alg"] for key in jwks_document()["keys"]} | {settings.ALGORITHM})
+    return discovery_document(configured_issuer, algorithms, settings)
 
 
 @cache
@@ -218,8 +262,9 @@ def cookie_transport() -> CookieTransport:
 
 def after_restore() -> None:
     """SnapStart: what a restored container must not keep from the snapshot is made again on first use."""
-    if key_set.cache_info().currsize:
-        key_set().forget()
+    for cached_keys in (key_set, published_key_set):
+        if cached_keys.cache_info().currsize:
+            cached_keys().forget()
     from shared.aws import renew_clients
 
     renew_clients()
@@ -234,6 +279,8 @@ def reset() -> None:
 
     factories = (
         key_set,
+        issuer,
+        published_key_set,
         token_service,
         customer_store,
         login_service,

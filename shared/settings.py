@@ -34,6 +34,13 @@ BOUND_CHECKS = {
     "le": ("<=", operator.le),
     "lt": ("<", operator.lt),
 }
+# API Gateway's native JWT authorizers cache a JWKS key up to two hours; the JWKS route lets
+# any other verifier cache the document this long (Cache-Control max-age).
+JWT_AUTHORIZER_KEY_CACHE = 7200
+JWKS_MAX_AGE = 300
+# The rotation's four steps run back to back; the delay counts from the first, publication
+# (for HMAC verifiers, reading the signing secret) happens at the last.
+ROTATION_STEPS_ALLOWANCE = 60
 
 
 class SettingsError(ValueError):
@@ -90,6 +97,11 @@ class Settings:
     # Where rotation publishes the verification document (public keys only); read by verifiers.
     VERIFICATION_KEY_SECRET_ID: str | None = None
     KEY_REFETCH_INTERVAL: float = Field(default=5.0, ge=0, description="min seconds between refetches for a new kid")
+    # The extension's cache of the secret (its own variable, read here for the rotation's sums).
+    SECRETS_MANAGER_TTL: int = Field(default=300, ge=0, le=300)
+    # Rotation publishes a new key this long before any signer uses it (template parameter
+    # KeyPublishAheadSeconds): at least key_activation_delay_floor, which the rotation checks.
+    KEY_ACTIVATION_DELAY: int = Field(default=3 * 3600, ge=0)
     # "extension": read the key through the AWS Parameters and Secrets Lambda Extension over
     # localhost HTTP, so a function (the authorizer) needs no boto3 at all.
     SIGNING_KEY_SOURCE: Literal["secretsmanager", "extension"] = "secretsmanager"
@@ -198,6 +210,40 @@ class Settings:
         ]
         if errors:
             raise SettingsError("invalid settings: " + "; ".join(errors))
+
+    @property
+    def key_publish_ahead_floor(self) -> int:
+        """The longest a verifier can hold a key set fetched just before a rotation.
+
+        The authorizer: the extension's cache, then its own (SIGNING_KEY_MAX_AGE). With an
+        asymmetric algorithm also the JWKS route's own cache, then what its readers may
+        cache: API Gateway's JWT authorizers two hours, anyone else the Cache-Control max-age.
+        """
+        floor = self.SECRETS_MANAGER_TTL + self.SIGNING_KEY_MAX_AGE
+        if self.ALGORITHM not in HMAC_ALGORITHMS:
+            floor = max(floor, self.SIGNING_KEY_MAX_AGE + max(JWT_AUTHORIZER_KEY_CACHE, JWKS_MAX_AGE))
+        return floor
+
+    @property
+    def key_activation_delay_floor(self) -> int:
+        """The least KEY_ACTIVATION_DELAY: the publish-ahead floor plus the rotation's own steps."""
+        return self.key_publish_ahead_floor + ROTATION_STEPS_ALLOWANCE
+
+    def check_key_activation_delay(self) -> None:
+        """Refuse a publish-ahead delay shorter than the verifiers' caches (rotation only)."""
+        if self.key_activation_delay_floor > self.KEY_ACTIVATION_DELAY:
+            raise ValueError(
+                f"KEY_ACTIVATION_DELAY is {self.KEY_ACTIVATION_DELAY} s; with these caches a new key must be "
+                f"published at least {self.key_publish_ahead_floor} s before anything is signed with it, "
+                f"plus {ROTATION_STEPS_ALLOWANCE} s for the rotation's steps"
+            )
+
+    @property
+    def key_retention(self) -> int:
+        """How long a key that stopped signing stays: its last token's lifetime, the time a
+        signer with an older cached set may still sign with it, and the leeway verifiers allow."""
+        lifetime = max(self.ACCESS_TOKEN_LIFETIME, self.REFRESH_TOKEN_LIFETIME)
+        return lifetime + self.SIGNING_KEY_MAX_AGE + self.LEEWAY
 
     @property
     def allowed_origins(self) -> frozenset[str]:

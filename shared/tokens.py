@@ -13,6 +13,8 @@ claims: the id of the login they descend from (rotation keeps it), so reuse of a
 refresh token can revoke the whole family, and a logout (which revokes the family) reaches
 the family's access tokens at verify and on routes that read the session. simplejwt ignores
 unknown claims, so its tokens and these stay interchangeable.
+With an asymmetric algorithm, refresh tokens are addressed to the issuer instead of
+``AUDIENCE`` (shared/oidc.py), so other services' verifiers refuse them.
 
 This module imports pyjwt and nothing from AWS, so the authorizer stays light.
 """
@@ -30,7 +32,8 @@ import jwt
 
 from shared.errors import TokenError
 from shared.keyset import Key, KeySet
-from shared.settings import Settings
+from shared.oidc import Issuer
+from shared.settings import HMAC_ALGORITHMS, Settings
 
 ACCESS = "access"
 REFRESH = "refresh"
@@ -70,10 +73,17 @@ class ValidToken:
 class TokenService:
     """Mints and validates tokens with the container's signing key."""
 
-    def __init__(self, settings: Settings, key: KeySource, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        key: KeySource,
+        clock: Callable[[], float] = time.time,
+        issuer: Issuer | None = None,
+    ) -> None:
         self._settings = settings
         self._key = key
         self._clock = clock
+        self._issuer = issuer or Issuer(settings.ISSUER)
         self._lifetimes = {ACCESS: settings.ACCESS_TOKEN_LIFETIME, REFRESH: settings.REFRESH_TOKEN_LIFETIME}
 
     def issue_pair(self, user_id: str, family: str | None = None) -> dict[str, str]:
@@ -98,7 +108,7 @@ class TokenService:
         ``expected_type`` None is simplejwt's UntypedToken (the verify endpoint): any type.
         """
         settings = self._settings
-        payload = self._decode(token)
+        payload = self._decode(token, expected_type)
         if "exp" not in payload:
             raise TokenError("Token has no 'exp' claim")
         if settings.JTI_CLAIM not in payload:
@@ -118,22 +128,23 @@ class TokenService:
             payload=payload,
         )
 
-    def _decode(self, token: str) -> dict[str, Any]:
+    def _decode(self, token: str, expected_type: str | None) -> dict[str, Any]:
         if not COMPACT_JWS.fullmatch(token):
             raise TokenError("Token is invalid")
-        payload = self._decode_with_current_key(token)
+        audience = self._expected_audience(expected_type)
+        payload = self._decode_with_current_key(token, audience)
         if payload is not None:
             return payload
         key = self._verifying_key(token)
         try:
-            return self._verified(token, key)["payload"]  # type: ignore[no-any-return]
+            return self._verified(token, key, audience)["payload"]  # type: ignore[no-any-return]
         except jwt.ExpiredSignatureError:
             raise TokenError("Token is expired") from None
         except (jwt.InvalidTokenError, ValueError, TypeError):
             raise TokenError("Token is invalid") from None
 
-    def _decode_with_current_key(self, token: str) -> dict[str, Any] | None:
-        """The common case in one parse of the token: valid, signed by the current key, which its header names.
+    def _decode_with_current_key(self, token: str, audience: str | list[str] | None) -> dict[str, Any] | None:
+        """The common case in one parse of the token: valid, signed by the key signers use now, which its header names.
 
         Reading the header first to pick the key parses the token twice, a third of a warm
         authorizer decision. Anything else (another key, a bad or expired token) answers None
@@ -141,26 +152,45 @@ class TokenService:
         message: what is accepted and refused is the same either way.
         """
         keyset = self._key.get()
+        current = keyset.active_key(self._clock())
+        if current is None:
+            return None
         try:
-            complete = self._verified(token, keyset.current)
+            complete = self._verified(token, current, audience)
         except (jwt.InvalidTokenError, ValueError, TypeError):
             return None
         kid = complete["header"].get("kid")
-        if (kid is None or isinstance(kid, str)) and keyset.for_token(kid) is keyset.current:
+        if (kid is None or isinstance(kid, str)) and keyset.for_token(kid) is current:
             return complete["payload"]  # type: ignore[no-any-return]
         return None
 
-    def _verified(self, token: str, key: Key) -> dict[str, Any]:
-        settings = self._settings
+    def _verified(self, token: str, key: Key, audience: str | list[str] | None) -> dict[str, Any]:
         return jwt.decode_complete(
             token,
             key.verifying_key,
             algorithms=[key.alg],
-            audience=settings.AUDIENCE,
-            issuer=settings.ISSUER,
-            leeway=settings.LEEWAY,
-            options={"verify_aud": settings.AUDIENCE is not None},
+            audience=audience,
+            issuer=self._issuer.value,
+            leeway=self._settings.LEEWAY,
+            options={"verify_aud": audience is not None},
         )
+
+    def _audience(self, token_type: str) -> str | None:
+        """simplejwt's AUDIENCE, but an asymmetric stack's refresh tokens are addressed to the
+        issuer: only this service accepts them, and verifiers elsewhere refuse them by ``aud``."""
+        if token_type == REFRESH and self._settings.ALGORITHM not in HMAC_ALGORITHMS:
+            issuer = self._issuer.value
+            if issuer is not None:
+                return issuer
+        return self._settings.AUDIENCE
+
+    def _expected_audience(self, expected_type: str | None) -> str | list[str] | None:
+        """What ``aud`` must be; untyped validation (the verify endpoint) accepts either type's."""
+        if expected_type is not None:
+            return self._audience(expected_type)
+        if self._settings.AUDIENCE is None:
+            return None
+        return list(dict.fromkeys(value for value in (self._audience(ACCESS), self._audience(REFRESH)) if value))
 
     def _verifying_key(self, token: str) -> Key:
         """The key the token's ``kid`` names (no ``kid``: the legacy key), only its algorithm."""
@@ -187,14 +217,15 @@ class TokenService:
             settings.USER_ID_CLAIM: user_id,
             **(extra or {}),
         }
-        if settings.AUDIENCE is not None:
-            payload["aud"] = settings.AUDIENCE
-        if settings.ISSUER is not None:
-            payload["iss"] = settings.ISSUER
+        audience = self._audience(token_type)
+        if audience is not None:
+            payload["aud"] = audience
+        issuer = self._issuer.value
+        if issuer is not None:
+            payload["iss"] = issuer
         keyset = self._key.get()
-        key = keyset.current
-        headers = {"kid": key.kid} if keyset.has_kids else None
-        return jwt.encode(payload, key.signing_key, algorithm=key.alg, headers=headers)
+        key = keyset.signing_key(now)
+        return jwt.encode(payload, key.signing_key, algorithm=key.alg, headers=keyset.header_for(key))
 
 
 def _int_or_none(value: object) -> int | None:

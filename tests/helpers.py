@@ -91,3 +91,18 @@ def claims(kind: str, user_id: str | None = "1", lifetime: int = 3600, **changes
 
 def mint(payload: dict[str, Any], key: str = SIGNING_KEY, algorithm: str = "HS256") -> str:
     return jwt.encode(payload, key, algorithm=algorithm)
+
+
+class StaticKeys:
+    """A key-set source over a fixed secret string (what shared.keys.CachedKeySet serves)."""
+
+    def __init__(self, secret: str) -> None:
+        self.secret = secret
+
+    def get(self) -> Any:
+        from shared.keyset import parse
+
+        return parse(self.secret)
+
+    def refetch_for_unknown_kid(self) -> Any:
+        return self.get()

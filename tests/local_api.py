@@ -110,10 +110,13 @@ def wait_for_banner(server: subprocess.Popen[str], timeout: float = 60) -> list[
 
 
 @contextmanager
-def local_api(*overrides: str, options: Sequence[str] = ()) -> Iterator[str]:
+def local_api(
+    *overrides: str, options: Sequence[str] = (), port: int | None = None, storage_port: int | None = None
+) -> Iterator[str]:
     """The API's base URL; template parameters as ``Name=Value``, other options of the server in
-    ``options``. Stopped with SIGTERM."""
-    port, storage_port = free_port(), free_port()
+    ``options``. Stopped with SIGTERM. Free ports unless given (a test that must know them
+    first: an Issuer naming the port, moto's store read directly)."""
+    port, storage_port = port or free_port(), storage_port or free_port()
     arguments = ["--port", str(port), "--storage-port", str(storage_port), *options]
     if overrides:
         arguments += ["--parameter-overrides", *overrides]

@@ -81,10 +81,21 @@ def _parser() -> argparse.ArgumentParser:
     command("activate", _activate, "allow the customer again")
     command("delete", _delete, "delete the customer and their email")
     command("revoke-sessions", _revoke_sessions, "end every session: tokens issued before now stop working")
-    keys = command("rotate-keys", _rotate_keys, "add a signing key and make it current", by_email=False)
+    keys = command(
+        "rotate-keys",
+        _rotate_keys,
+        "add a signing key; signers use it after KEY_ACTIVATION_DELAY, once every verifier has it",
+        by_email=False,
+    )
     keys.add_argument("--secret-id", help="the signing-key secret (default: SIGNING_KEY_SECRET_ID)")
     keys.add_argument("--verification-secret-id", help="where to publish the public keys (default: none)")
     keys.add_argument("--algorithm", help="algorithm of the new key (default: ALGORITHM)")
+    keys.add_argument(
+        "--activate-now",
+        action="store_true",
+        help="sign with the new key at once (a stack nobody uses yet): verifiers with an older cached "
+        "key set refuse its tokens until their caches expire",
+    )
     show = command("show", _show, "print a customer as JSON (never the hash)", by_email=False)
     who = show.add_mutually_exclusive_group(required=True)
     who.add_argument("--email", help="the customer's email, in any case")
@@ -214,7 +225,7 @@ def _revoke_sessions(args: argparse.Namespace) -> int:
 
 
 def _rotate_keys(args: argparse.Namespace) -> int:
-    from shared.rotation import KeyRotation
+    from shared.rotation import KeyRotation, RotationConflict
 
     settings = _settings(args)
     if args.algorithm:
@@ -222,8 +233,15 @@ def _rotate_keys(args: argparse.Namespace) -> int:
     client = boto3.session.Session().client("secretsmanager", config=client_config(settings))
     secret_id = args.secret_id or settings.SIGNING_KEY_SECRET_ID
     verification = args.verification_secret_id or settings.VERIFICATION_KEY_SECRET_ID
-    kid = KeyRotation(client, settings, verification).rotate_now(secret_id)
-    print(f"signing key {kid} ({settings.ALGORITHM}) is current; older keys verify until their tokens expire")
+    delay = 0 if args.activate_now else settings.KEY_ACTIVATION_DELAY
+    try:
+        key = KeyRotation(client, settings, verification).rotate_now(secret_id, activation_delay=delay)
+    except RotationConflict as error:
+        raise UsageError(str(error)) from None
+    print(
+        f"signing key {key.kid} ({key.alg}) is published and signs in {key.activates_at - key.created_at} s; "
+        "older keys verify until their tokens expire"
+    )
     return 0
 
 

@@ -274,9 +274,14 @@ def proxy_event(
     }
 
 
+def read_template(template_path: Path = TEMPLATE) -> dict[str, Any]:
+    """The SAM template as data, intrinsic tags as their ``Fn::`` / ``Ref`` mappings."""
+    return dict(yaml.load(template_path.read_text(), Loader=_CfnLoader))  # noqa: S506 - SafeLoader subclass
+
+
 def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None) -> ApiModel:
     """Read the API, its functions and the table from the SAM template."""
-    template = yaml.load(template_path.read_text(), Loader=_CfnLoader)  # noqa: S506 - SafeLoader subclass
+    template = read_template(template_path)
     parameters = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
     parameters.update(overrides or {})
     resources = template["Resources"]
@@ -389,6 +394,8 @@ class _Resolver:
             return REGION
         if name == "AWS::AccountId":
             return ACCOUNT_ID
+        if name == "AWS::URLSuffix":
+            return "amazonaws.com"
         resource = self._resources.get(name, {})
         props = resource.get("Properties", {})
         for key in ("TableName", "Name", "QueueName"):

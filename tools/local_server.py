@@ -51,6 +51,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 
 from shared.keyset import ASYMMETRIC, parse, verification_document
+from shared.oidc import API_ID_PLACEHOLDER, DISCOVERY_PATH
 from shared.rotation import KeyRotation
 from shared.settings import Settings
 from tools import gateway, local_store
@@ -254,6 +255,17 @@ class _Handler(BaseHTTPRequestHandler):
         """Silent: _serve logs its own line without the query string."""
 
 
+def use_local_issuer(model: gateway.ApiModel, base_url: str) -> str | None:
+    """The template's default issuer is the API's own base URL: here, the local one.
+
+    An ``Issuer`` given as a parameter is kept as it is. Returns the functions' issuer.
+    """
+    for environment in model.environments.values():
+        if API_ID_PLACEHOLDER in environment.get("ISSUER", ""):
+            environment["ISSUER"] = base_url
+    return next((env["ISSUER"] for env in model.environments.values() if env.get("ISSUER")), None)
+
+
 def _under(base_path: str, path: str) -> str:
     """The route path of a request under the custom domain's base path ("" when outside it)."""
     if not base_path:
@@ -304,7 +316,7 @@ def create_resources(model: gateway.ApiModel, environment: dict[str, str], rotat
         secrets_client.create_secret(Name=verification, SecretString=verification_document(DEV_SIGNING_KEY))
     settings = Settings.from_environ({**environment, **rotation})
     current = parse(secrets_client.get_secret_value(SecretId=signing)["SecretString"], settings.legacy_algorithm)
-    if settings.ALGORITHM in ASYMMETRIC and current.current.alg != settings.ALGORITHM:
+    if settings.ALGORITHM in ASYMMETRIC and (current.newest is None or current.newest.alg != settings.ALGORITHM):
         KeyRotation(secrets_client, settings, verification).rotate_now(signing)
 
 
@@ -488,6 +500,7 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
     if args.allowed_origins is not None:
         overrides["AllowedOrigins"] = args.allowed_origins
     model = gateway.load(overrides=overrides)
+    issuer = use_local_issuer(model, f"http://127.0.0.1:{args.port}")
     if not all(os.environ.get(name) for name in STORAGE_ENDPOINTS):
         check_port(args.storage_port, "moto storage", "STORAGE_PORT")
 
@@ -513,7 +526,8 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
     queue_urls = create_queues(model)
 
     session_token = secrets.token_urlsafe(16)
-    extension = SecretsExtensionServer(0, session_token, REGION).start()
+    ttl = float(model.environments[model.authorizer.function].get("SECRETS_MANAGER_TTL", "300"))
+    extension = SecretsExtensionServer(0, session_token, REGION, ttl=ttl).start()
     running.callback(extension.shutdown)
     workers: dict[str, FunctionPool] = {}
     for function, code_dir in model.code_dirs.items():
@@ -543,6 +557,8 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
     except OSError as error:  # taken since the check
         raise PortTaken(args.port, "the API", "PORT", error.strerror or str(error)) from None
     running.callback(api.server_close)
+    if issuer:
+        print(f"OIDC issuer {issuer}, discovery {issuer}{DISCOVERY_PATH}")
     if args.storefront_port is not None:
         origins = overrides["AllowedOrigins"] or "none: the page cannot call the API"
         print(f"storefront demo on http://localhost:{args.storefront_port}   allowed origins: {origins}")

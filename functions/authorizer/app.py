@@ -14,7 +14,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.authorizer import iam_policy
-from shared.services import request_authorizer
+from shared.services import bind_api, request_authorizer
 
 logger = Logger()
 metrics = Metrics()
@@ -29,6 +29,7 @@ class AuthorizerUnavailable(RuntimeError):
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
     try:
+        bind_api(event)
         decision = authorizer.decide(event["authorizationToken"])
         policy = iam_policy(decision, event["methodArn"])
     except Exception as error:

@@ -1,4 +1,4 @@
-"""GET /.well-known/jwks.json — the public keys, for verifiers that hold no secret."""
+"""GET /.well-known/jwks.json and /.well-known/openid-configuration: what verifiers need, no secret."""
 
 from typing import Any
 
@@ -8,16 +8,20 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import http
-from shared.services import jwks_document
+from shared.oidc import DISCOVERY_PATH, JWKS_PATH
+from shared.services import bind_api, jwks_document, openid_configuration
+from shared.settings import JWKS_MAX_AGE
 
-PATH = "/.well-known/jwks.json"
-# Verifiers may cache the document this long; a new kid is published before it signs anything.
-CACHE_CONTROL = "public, max-age=300"
+PATH = JWKS_PATH
+# Verifiers may cache both documents this long; rotation publishes a new kid long enough before
+# it signs anything (settings.key_publish_ahead_floor counts this).
+CACHE_CONTROL = f"public, max-age={JWKS_MAX_AGE}"
 
 logger = Logger()
 metrics = Metrics()
 app = http.resolver()
 http.install(app, PATH, logger, metrics, allowed=("GET",))
+http.refuse_other_methods(app, DISCOVERY_PATH, allowed=("GET",))
 
 
 @app.get(PATH)
@@ -27,7 +31,15 @@ def get_jwks() -> Response[str]:
     return http.json_response(200, document, {"Cache-Control": CACHE_CONTROL})
 
 
+@app.get(DISCOVERY_PATH)
+def get_openid_configuration() -> Response[str]:
+    document = openid_configuration()
+    metrics.add_metric(name="DiscoveryServed", unit=MetricUnit.Count, value=1)
+    return http.json_response(200, document, {"Cache-Control": CACHE_CONTROL})
+
+
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    bind_api(event)
     return app.resolve(event, context)

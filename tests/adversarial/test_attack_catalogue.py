@@ -54,7 +54,8 @@ def keys_for(secret: str) -> Keys:
     """The service's HMAC key, and the public key it trusts (the attacker's own when it has none)."""
     if not secret.startswith("{"):
         return Keys(SIGNING_KEY.encode(), public_pem(attacker_rsa_key().public_key()), "attacker")
-    current = keyset.parse(secret).current
+    current = keyset.parse(secret).newest
+    assert current is not None
     pem = current.verifying_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )

@@ -30,6 +30,7 @@ EXPECTED: dict[str, tuple[str, object]] = {
     "blacklist_token_missing_field": ("blacklist_token", 400),
     "customer_profile_own": ("customer_profile", 200),
     "jwks": ("jwks", 200),
+    "jwks_openid_configuration": ("jwks", 404),  # an HMAC stack is no OIDC issuer
     "customer_profile_other": ("customer_profile", 403),
     "customer_profile_preflight": ("customer_profile", 204),
     "authorizer_allow": ("authorizer", "Allow"),

@@ -22,24 +22,11 @@ from shared.rotation import KeyRotation
 from shared.settings import Settings
 from shared.tokens import ACCESS, REFRESH, TokenService
 from tests.conftest import FakeLambdaContext
-from tests.helpers import EMAIL, PASSWORD, REGION, SECRET_ID, SIGNING_KEY, HttpAnswer, claims, json_event
+from tests.helpers import EMAIL, PASSWORD, REGION, SECRET_ID, SIGNING_KEY, HttpAnswer, StaticKeys, claims, json_event
 from tests.local_api import local_api
 from tools import authctl
 
 THREE_DAYS = 259200
-
-
-class Static:
-    """A key-set source over a fixed secret string."""
-
-    def __init__(self, secret: str) -> None:
-        self.secret = secret
-
-    def get(self) -> Any:
-        return parse(self.secret)
-
-    def refetch_for_unknown_kid(self) -> Any:
-        return parse(self.secret)
 
 
 def header(token: str) -> dict[str, Any]:
@@ -47,7 +34,8 @@ def header(token: str) -> dict[str, Any]:
 
 
 def rotate_with_authctl(algorithm: str = "HS256") -> None:
-    assert authctl.main(["rotate-keys", "--secret-id", SECRET_ID, "--algorithm", algorithm]) == 0
+    """A rotation whose key signs at once, so the next container's tokens carry it."""
+    assert authctl.main(["rotate-keys", "--secret-id", SECRET_ID, "--algorithm", algorithm, "--activate-now"]) == 0
 
 
 @pytest.fixture
@@ -91,7 +79,8 @@ def test_a_token_signed_before_a_rotation_still_verifies_after_it(
 
 def test_a_token_signed_with_a_dropped_key_is_refused() -> None:
     first = rotate(SIGNING_KEY, "HS256", THREE_DAYS, now=1_000_000)
-    old_token = TokenService(Settings(), Static(first)).issue_pair("1")["refresh"]
+    old_token = TokenService(Settings(), StaticKeys(first)).issue_pair("1")["refresh"]
+    assert "kid" in header(old_token)
     # Two rotations, the second past the refresh lifetime: the first key is dropped.
     later = rotate(
         rotate(first, "HS256", THREE_DAYS, now=1_000_100), "HS256", THREE_DAYS, now=1_000_100 + THREE_DAYS + 1
@@ -99,7 +88,7 @@ def test_a_token_signed_with_a_dropped_key_is_refused() -> None:
     assert header(old_token)["kid"] not in parse(later).keys
 
     with pytest.raises(TokenError, match="Token is invalid"):
-        TokenService(Settings(), Static(later)).validate(old_token, REFRESH)
+        TokenService(Settings(), StaticKeys(later)).validate(old_token, REFRESH)
 
 
 def test_a_flood_of_unknown_kids_refetches_at_most_once_per_interval() -> None:
@@ -123,7 +112,8 @@ def test_a_flood_of_unknown_kids_refetches_at_most_once_per_interval() -> None:
 def test_hs256_signed_with_the_rsa_public_key_is_refused() -> None:
     secret = rotate(SIGNING_KEY, "RS256", THREE_DAYS)
     keyset = parse(verification_document(secret))
-    rsa_key = keyset.current
+    rsa_key = keyset.newest
+    assert rsa_key is not None
     public_pem = rsa_key.to_json(private=False)["public_key"].encode()
 
     def segment(value: dict[str, Any]) -> str:
@@ -134,7 +124,7 @@ def test_hs256_signed_with_the_rsa_public_key_is_refused() -> None:
     forged = f"{signing_input}.{signature.rstrip(b'=').decode()}"
 
     with pytest.raises(TokenError, match="Token is invalid"):
-        TokenService(Settings(), Static(verification_document(secret))).validate(forged, ACCESS)
+        TokenService(Settings(), StaticKeys(verification_document(secret))).validate(forged, ACCESS)
 
 
 @pytest.mark.parametrize("algorithm", ["RS256", "ES256", "EdDSA"])
@@ -142,10 +132,10 @@ def test_asymmetric_tokens_verify_with_the_public_keys_only(algorithm: str) -> N
     secret = rotate(SIGNING_KEY, algorithm, THREE_DAYS)
     verifier_view = verification_document(secret)
     assert "PRIVATE KEY" not in verifier_view
-    token = TokenService(Settings(), Static(secret)).issue_pair("7")["access"]
+    token = TokenService(Settings(), StaticKeys(secret)).issue_pair("7")["access"]
 
     assert header(token)["alg"] == algorithm
-    assert TokenService(Settings(), Static(verifier_view)).validate(token, ACCESS).user_id == "7"
+    assert TokenService(Settings(), StaticKeys(verifier_view)).validate(token, ACCESS).user_id == "7"
 
 
 def test_the_rotation_lambda_steps_publish_before_they_switch(aws: None) -> None:
@@ -162,13 +152,16 @@ def test_the_rotation_lambda_steps_publish_before_they_switch(aws: None) -> None
         rotation.step(step, SECRET_ID, token)
         assert current_value() == SIGNING_KEY, "not current yet"
     published = parse(client.get_secret_value(SecretId="test/verification")["SecretString"])
-    assert published.current.alg == "ES256", "verifiers know the new key before signers use it"
+    assert published.newest is not None
+    assert published.newest.alg == "ES256", "verifiers know the new key before signers use it"
     rotation.step("finishSecret", SECRET_ID, token)
     rotation.step("finishSecret", SECRET_ID, token)  # retried steps are harmless
 
     current = parse(current_value())
-    assert (current.current.kid, current.current.alg) == (published.current.kid, "ES256")
-    assert current.legacy is not None, "tokens without kid still verify"
+    assert current.newest is not None
+    assert (current.newest.kid, current.newest.alg) == (published.newest.kid, "ES256")
+    assert current.legacy is not None, "tokens without kid still verify at the signers (refresh)"
+    assert published.legacy is None, "verifiers of an asymmetric stack hold no HMAC key"
 
 
 @pytest.fixture(scope="module")
@@ -189,7 +182,7 @@ def test_with_rs256_a_token_verifies_with_only_the_jwks_document(rs256_api: str)
         access = json.loads(response.read())["access"]
 
     signing_key = jwt.PyJWKClient(f"{rs256_api}/.well-known/jwks.json").get_signing_key_from_jwt(access)
-    payload = jwt.decode(access, signing_key.key, algorithms=["RS256"])
+    payload = jwt.decode(access, signing_key.key, algorithms=["RS256"], audience="ecommerce-api", issuer=rs256_api)
 
     assert (payload["user_id"], payload["token_type"]) == ("1", "access")
     with urllib.request.urlopen(f"{rs256_api}/.well-known/jwks.json", timeout=30) as response:

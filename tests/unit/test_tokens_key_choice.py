@@ -8,7 +8,7 @@ import jwt
 import pytest
 
 from shared.errors import TokenError
-from shared.keyset import KeySet, parse, rotate
+from shared.keyset import Key, KeySet, parse, rotate
 from shared.settings import Settings
 from shared.tokens import ACCESS, TokenService
 from tests.helpers import SIGNING_KEY, claims
@@ -28,12 +28,18 @@ class Fixed:
 @pytest.fixture
 def keyset() -> KeySet:
     """Two HMAC keys: the legacy plain key and a current one with a ``kid``."""
-    return parse(rotate(SIGNING_KEY, "HS256", refresh_lifetime=86400))
+    return parse(rotate(SIGNING_KEY, "HS256", 86400))
+
+
+def current(keyset: KeySet) -> Key:
+    """The key the rotation added, active at once (no activation delay here)."""
+    assert keyset.newest is not None
+    return keyset.newest
 
 
 def test_given_the_current_key_named_in_the_header_when_validated_then_it_is_accepted(keyset: KeySet) -> None:
     token = jwt.encode(
-        claims("access"), keyset.current.signing_key, algorithm="HS256", headers={"kid": keyset.current.kid}
+        claims("access"), current(keyset).signing_key, algorithm="HS256", headers={"kid": current(keyset).kid}
     )
 
     assert TokenService(Settings(), Fixed(keyset)).validate(token, ACCESS).token_type == "access"
@@ -43,7 +49,7 @@ def test_given_the_current_key_named_in_the_header_when_validated_then_it_is_acc
 def test_given_a_token_signed_by_the_current_key_naming_another_when_validated_then_it_is_invalid(
     keyset: KeySet, header: dict[str, str]
 ) -> None:
-    token = jwt.encode(claims("access"), keyset.current.signing_key, algorithm="HS256", headers=header)
+    token = jwt.encode(claims("access"), current(keyset).signing_key, algorithm="HS256", headers=header)
     assert json.loads(jwt.utils.base64url_decode(token.split(".")[0])).get("kid") == header.get("kid")
 
     with pytest.raises(TokenError, match="Token is invalid"):
