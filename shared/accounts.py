@@ -49,7 +49,7 @@ from shared.account_forms import collect, optional_names, require
 from shared.aws import unavailable_on_fault
 from shared.customers import MAX_EMAIL_LENGTH, Customer, CustomerChanged, CustomerStore, Registration
 from shared.emails import normalize_email
-from shared.errors import AuthenticationFailed, NotFound, ValidationFailed
+from shared.errors import AccessTokenRevoked, AuthenticationFailed, NotFound, ValidationFailed
 from shared.forms import Field, parse_body
 from shared.login import _wait_out_revocation_second
 from shared.password_policy import PasswordPolicy
@@ -60,6 +60,8 @@ from shared.tokens import TokenService
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from shared.authorizer import Caller
 
 logger = Logger(child=True)
 
@@ -302,10 +304,10 @@ class AccountService:
         return RESET_DONE
 
     def change_password(
-        self, caller_id: str | None, raw_body: bytes, content_type: str | None, source_ip: str
+        self, caller: Caller, raw_body: bytes, content_type: str | None, source_ip: str
     ) -> dict[str, str]:
         """POST /auth/password/change/: every earlier session ends; the caller gets a fresh pair."""
-        if not caller_id:
+        if not caller.user_id:
             raise AuthenticationFailed("Authentication credentials were not provided.")
         fields = (
             Field("old_password", self._password),
@@ -314,8 +316,8 @@ class AccountService:
         )
         values = require(self._data(raw_body, content_type), fields)
         with unavailable_on_fault(self._settings):
-            self._limiter.hit("password", f"customer:{caller_id}", source_ip)
-            customer = self._active_customer(caller_id)
+            self._limiter.hit("password", f"customer:{caller.user_id}", source_ip)
+            customer = self._active_customer(caller)
             if not self._passwords.verify(values["old_password"], customer.password_hash):
                 raise ValidationFailed({"old_password": [OLD_PASSWORD_WRONG]})
             new_password = self._new_password(customer, values["new_password1"], values["new_password2"])
@@ -331,15 +333,15 @@ class AccountService:
         logger.info("password changed", extra={"customer_id": customer.customer_id})
         return {"detail": PASSWORD_SAVED, **pair}
 
-    def user(self, caller_id: str | None) -> dict[str, Any]:
+    def user(self, caller: Caller) -> dict[str, Any]:
         """GET /auth/user/."""
         with unavailable_on_fault(self._settings):
-            return _user_body(self._active_customer(caller_id))
+            return _user_body(self._active_customer(caller))
 
-    def update_user(self, caller_id: str | None, raw_body: bytes, content_type: str | None) -> dict[str, Any]:
+    def update_user(self, caller: Caller, raw_body: bytes, content_type: str | None) -> dict[str, Any]:
         """PUT / PATCH /auth/user/: first_name and last_name; anything else is ignored."""
         with unavailable_on_fault(self._settings):
-            customer = self._active_customer(caller_id)
+            customer = self._active_customer(caller)
             names = optional_names(self._data(raw_body, content_type))
             if names:
                 updated = self._customers.set_names(
@@ -352,14 +354,18 @@ class AccountService:
                 customer = updated
         return _user_body(customer)
 
-    def _active_customer(self, caller_id: str | None) -> Customer:
-        if not caller_id:
+    def _active_customer(self, caller: Caller) -> Customer:
+        """The caller's customer, read anyway: it also refuses an access token issued before a
+        revocation (a password change or reset elsewhere, logout everywhere), as the profile does."""
+        if not caller.user_id:
             raise AuthenticationFailed("Authentication credentials were not provided.")
-        customer = self._customers.get(caller_id)
+        customer = self._customers.get(caller.user_id)
         if customer is None:
             raise AuthenticationFailed("User not found", "user_not_found")
         if not customer.is_active:
             raise AuthenticationFailed("User is inactive", "user_inactive")
+        if customer.revoked(caller.issued_at):
+            raise AccessTokenRevoked()
         return customer
 
     def _new_password(self, customer: Customer, first: str, second: str) -> str:

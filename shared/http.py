@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.shared.cookies import Cookie
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
+    from shared.authorizer import Caller
     from shared.web import Cors
 
 JSON = "application/json"
@@ -148,11 +149,11 @@ def source_ip(event: APIGatewayProxyEvent) -> str:
     return event.request_context.identity.source_ip or "unknown"
 
 
-def caller_id(event: APIGatewayProxyEvent) -> str | None:
-    """The customer the authorizer allowed (``requestContext.authorizer.user_id``)."""
-    authorizer = event.raw_event.get("requestContext", {}).get("authorizer") or {}
-    user_id = authorizer.get("user_id")
-    return str(user_id) if user_id else None
+def caller(event: APIGatewayProxyEvent) -> Caller:
+    """Whom the authorizer allowed (``requestContext.authorizer``): customer, ``iat``, family."""
+    from shared.authorizer import Caller
+
+    return Caller.from_context(event.raw_event.get("requestContext", {}).get("authorizer"))
 
 
 def refuse_other_methods(app: WebResolver, path: str, allowed: tuple[str, ...]) -> None:

@@ -7,6 +7,7 @@ through (moto's) SES v2; the messages are read back from moto's SES backend as R
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from email import message_from_bytes, policy
@@ -94,14 +95,18 @@ class Mailbox:
         return delivered[0]
 
 
-def account_event(name: str, body: Any, *, caller: str | None = None, method: str = "POST", **extra: Any) -> Any:
-    """``events/<name>.json`` carrying ``body``; ``caller`` is the authorizer's user_id (None: none)."""
+def account_event(
+    name: str, body: Any, *, caller: str | None = None, method: str = "POST", issued_at: int | None = None, **extra: Any
+) -> Any:
+    """``events/<name>.json`` carrying ``body``; ``caller`` is the authorizer's user_id (None: none),
+    with an access token issued at ``issued_at`` (default: now)."""
     event = json_event(name, body, method=method)
     if "authorizer" in event["requestContext"]:
         if caller is None:
             del event["requestContext"]["authorizer"]
         else:
-            event["requestContext"]["authorizer"].update(principalId=caller, user_id=caller)
+            iat = int(time.time()) if issued_at is None else issued_at
+            event["requestContext"]["authorizer"].update(principalId=caller, user_id=caller, iat=iat)
     for header, value in extra.get("headers", {}).items():
         event["headers"][header] = value
         event["multiValueHeaders"][header] = [value]

@@ -24,7 +24,7 @@ token_service()  # the one account function that signs: its key is fetched at co
 def change_password() -> Response[str]:
     event = app.current_event
     body = service.change_password(
-        http.caller_id(event), http.raw_body(event), http.content_type(event), http.source_ip(event)
+        http.caller(event), http.raw_body(event), http.content_type(event), http.source_ip(event)
     )
     metrics.add_metric(name="PasswordChanges", unit=MetricUnit.Count, value=1)
     return http.json_response(200, body)

@@ -21,7 +21,7 @@ service = account_service()
 
 @app.get(PATH)
 def read_user() -> Response[str]:
-    body = service.user(http.caller_id(app.current_event))
+    body = service.user(http.caller(app.current_event))
     metrics.add_metric(name="UserReads", unit=MetricUnit.Count, value=1)
     return http.json_response(200, body)
 
@@ -29,7 +29,7 @@ def read_user() -> Response[str]:
 @app.route(PATH, method=["PUT", "PATCH"])
 def update_user() -> Response[str]:
     event = app.current_event
-    body = service.update_user(http.caller_id(event), http.raw_body(event), http.content_type(event))
+    body = service.update_user(http.caller(event), http.raw_body(event), http.content_type(event))
     metrics.add_metric(name="UserUpdates", unit=MetricUnit.Count, value=1)
     return http.json_response(200, body)
 

@@ -8,7 +8,6 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import http
-from shared.authorizer import Caller
 from shared.services import profile_service
 
 PATH = "/api/v1/customers/<customer_id>/"
@@ -22,7 +21,7 @@ service = profile_service()
 
 @app.get(PATH)
 def get_customer(customer_id: str) -> Response[str]:
-    caller = Caller.from_context(app.current_event.raw_event.get("requestContext", {}).get("authorizer"))
+    caller = http.caller(app.current_event)
     profile = service.own_profile(caller, customer_id)
     metrics.add_metric(name="ProfileReads", unit=MetricUnit.Count, value=1)
     return http.json_response(200, profile)

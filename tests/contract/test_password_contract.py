@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 import boto3
+import jwt
 import pytest
 
 from shared import services
@@ -58,9 +59,11 @@ def change_body(old: str = PASSWORD, new1: str = STRONG, new2: str | None = None
     return {"old_password": old, "new_password1": new1, "new_password2": new1 if new2 is None else new2}
 
 
-def user(call: Call, caller: str | None, method: str = "GET", body: Any = None) -> HttpAnswer:
+def user(
+    call: Call, caller: str | None, method: str = "GET", body: Any = None, issued_at: int | None = None
+) -> HttpAnswer:
     name = "current_user_get" if method == "GET" else "current_user_patch"
-    return call("current_user", account_event(name, body, caller=caller, method=method))
+    return call("current_user", account_event(name, body, caller=caller, method=method, issued_at=issued_at))
 
 
 # --- POST /auth/password/reset/ ---------------------------------------------------------------
@@ -256,6 +259,20 @@ def test_difference_given_the_right_old_password_when_changing_then_saved_other_
     assert refresh(call, other["refresh"]).body == BLACKLISTED
     assert refresh(call, answer.body["refresh"]).status == 200, "the caller's own session goes on"
     assert (login(call, customer.email, PASSWORD).status, login(call, customer.email, STRONG).status) == (401, 200)
+
+
+def test_difference_given_a_password_change_then_another_sessions_access_token_is_refused_where_the_customer_is_read(
+    call: Call, customer: Customer
+) -> None:
+    other_access = login(call, customer.email, PASSWORD).body["access"]
+    other_issued_at = jwt.decode(other_access, options={"verify_signature": False})["iat"]
+
+    answer = change(call, customer.customer_id, change_body())
+    own_issued_at = jwt.decode(answer.body["access"], options={"verify_signature": False})["iat"]
+
+    refused = user(call, customer.customer_id, issued_at=other_issued_at)
+    assert (refused.status, refused.body["messages"][0]["message"]) == (401, "Token is blacklisted")
+    assert user(call, customer.customer_id, issued_at=own_issued_at).status == 200, "the caller's new pair works"
 
 
 @pytest.mark.parametrize(("body", "expected"), [
