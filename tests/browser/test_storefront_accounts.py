@@ -1,5 +1,5 @@
 """The demo storefront's account pages in real headless Chromium against `make local`: sign-up,
-the mail's link, verification, login and a password change that ends another session.
+the mail's link, verification, login, a password change that ends another session, and a reset.
 
 The server writes its mail into this module's own folder and points the links at the storefront
 (StorefrontUrl is the storefront's origin), so the browser opens the link as a customer would.
@@ -16,7 +16,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.browser.chromium import Shop, browser_cookies, chromium, shop, state, text, wait_for, wait_for_state
-from tests.mailbox import OTHER_STRONG, STRONG, Sent, parse
+from tests.mailbox import OTHER_STRONG, STRONG, parse
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +31,33 @@ def accounts_shop(mail_folder: Path) -> Iterator[Shop]:
         yield running
 
 
-def mail_to(folder: Path, address: str) -> Sent:
-    def delivered() -> list[Sent]:
-        return [mail for mail in map(parse, (path.read_bytes() for path in folder.glob("*.eml"))) if mail.to == address]
+def mail_link(folder: Path, address: str, page: str) -> str:
+    """The link to the storefront's ``page`` in a mail to ``address``, once the server has filed it."""
 
-    found: list[Sent] = wait_for(delivered, f"the mail to {address}")
-    return found[-1]
+    def delivered() -> str | None:
+        mails = (parse(path.read_bytes()) for path in folder.glob("*.eml"))
+        return next((mail.link for mail in mails if mail.to == address and page in str(mail.link)), None)
+
+    link: str = wait_for(delivered, f"the mail to {address} with a link to {page}")
+    return link
+
+
+def sign_up(driver: WebDriver, shop: Shop, mail: Path, address: str) -> None:
+    """Sign up on the storefront and confirm the address through the mail's link."""
+    driver.get(shop.storefront)
+    wait_for_state(driver, "signed-out")
+    driver.find_element(By.CSS_SELECTOR, "#login [data-go=signup]").click()
+    fill(driver, {"signup-email": address, "signup-password1": STRONG, "signup-password2": STRONG})
+    submit(driver, "signup")
+    wait_for_state(driver, "check-mail")
+    assert text(driver, "check-mail-to") == address
+
+    link = mail_link(mail, address, "/verify-email")
+    assert link.startswith(f"{shop.storefront}/verify-email?key="), link
+    driver.get(link)
+    wait_for(lambda: text(driver, "notice") or text(driver, "error"), "the verification's answer")
+    assert (state(driver), text(driver, "notice")) == ("signed-out", "Your address is confirmed; please log in.")
+    assert driver.current_url == f"{shop.storefront}/", "the used link left the address bar"
 
 
 def fill(driver: WebDriver, values: dict[str, str]) -> None:
@@ -67,21 +88,7 @@ def test_given_the_storefront_when_a_customer_signs_up_verifies_and_changes_the_
 ) -> None:
     address = f"shopper-{uuid.uuid4().hex[:8]}@example.com"
     with chromium() as browser, chromium() as other_browser:
-        browser.get(accounts_shop.storefront)
-        wait_for_state(browser, "signed-out")
-        browser.find_element(By.CSS_SELECTOR, "#login [data-go=signup]").click()
-        fill(browser, {"signup-email": address, "signup-password1": STRONG, "signup-password2": STRONG})
-        submit(browser, "signup")
-        wait_for_state(browser, "check-mail")
-        assert text(browser, "check-mail-to") == address
-
-        link = mail_to(mail_folder, address).link
-        assert link is not None
-        assert link.startswith(f"{accounts_shop.storefront}/verify-email?key="), link
-        browser.get(link)
-        wait_for(lambda: text(browser, "notice"), "the verification's answer")
-        assert (state(browser), text(browser, "notice")) == ("signed-out", "Your address is confirmed; please log in.")
-        assert browser.current_url == f"{accounts_shop.storefront}/", "the used link left the address bar"
+        sign_up(browser, accounts_shop, mail_folder, address)
 
         log_in_as(browser, accounts_shop.storefront, address, STRONG)
         assert text(browser, "profile-email") == address
@@ -105,3 +112,30 @@ def test_given_the_storefront_when_a_customer_signs_up_verifies_and_changes_the_
         browser.refresh()
         wait_for_state(browser, "signed-in")
         assert text(browser, "profile-email") == address, "this session goes on through the new cookie"
+
+
+def test_given_a_forgotten_password_when_the_customer_follows_the_reset_mail_then_the_new_password_logs_in(
+    accounts_shop: Shop, mail_folder: Path
+) -> None:
+    address = f"forgetful-{uuid.uuid4().hex[:8]}@example.com"
+    with chromium() as browser:
+        sign_up(browser, accounts_shop, mail_folder, address)
+
+        browser.find_element(By.CSS_SELECTOR, "#login [data-go=forgot]").click()
+        fill(browser, {"forgot-email": address})
+        submit(browser, "forgot")
+        wait_for_state(browser, "check-mail")
+        link = mail_link(mail_folder, address, "/reset-password")
+        assert link.startswith(f"{accounts_shop.storefront}/reset-password?uid="), link
+        browser.get(link)
+        wait_for_state(browser, "reset")
+        fill(browser, {"reset-password1": OTHER_STRONG, "reset-password2": OTHER_STRONG})
+        submit(browser, "reset")
+        wait_for(lambda: text(browser, "notice"), "the reset's answer")
+        assert (state(browser), text(browser, "notice")) == (
+            "signed-out",
+            "Your password has been reset; please log in.",
+        )
+
+        log_in_as(browser, accounts_shop.storefront, address, OTHER_STRONG)
+        assert text(browser, "profile-email") == address
