@@ -467,6 +467,7 @@ def test_given_cookie_transport_when_changing_the_password_then_the_access_token
 
     assert answer.status == 200, answer.body
     assert set(answer.body) == {"detail", "access"}
+    assert answer_errors("POST", "/auth/password/change/", answer) == []
     assert_cors(answer)
     name, fresh, attributes = set_cookie(answer)
     assert (name, attributes) == ("refresh_token", COOKIE_ATTRIBUTES)
@@ -481,5 +482,6 @@ def test_given_cookie_transport_from_an_origin_not_in_the_list_when_changing_the
     answer = call("change_password", change_from(EVIL))
 
     assert (answer.status, answer.body) == (403, ORIGIN_NOT_ALLOWED)
+    assert answer_errors("POST", "/auth/password/change/", answer) == []
     assert "set-cookie" not in answer.headers
     assert send("obtain_token", CREDENTIALS).status == 200, "the old password still works"
