@@ -66,7 +66,7 @@ function onSubmit(id, action) {
   });
 }
 
-for (const link of document.querySelectorAll("[data-go]")) link.addEventListener("click", () => show(link.dataset.go));
+for (const button of document.querySelectorAll("[data-go]")) button.addEventListener("click", () => show(button.dataset.go));
 
 onSubmit("signup", async () => {
   const email = $("signup-email").value;
@@ -82,10 +82,10 @@ onSubmit("forgot", async () => {
 });
 
 // The mail links land here: /verify-email?key=... and /reset-password?uid=...&token=...
-const link = new URLSearchParams(location.search);
+const mailLink = new URLSearchParams(location.search);
 
 onSubmit("reset", async () => {
-  await auth.resetPassword(link.get("uid"), link.get("token"), $("reset-password1").value, $("reset-password2").value);
+  await auth.resetPassword(mailLink.get("uid"), mailLink.get("token"), $("reset-password1").value, $("reset-password2").value);
   history.replaceState(null, "", "/");
   show("signed-out", "", "Your password has been reset; please log in.");
 });
@@ -115,7 +115,7 @@ $("logout").addEventListener("click", async () => {
   show("signed-out");
 });
 
-if (location.pathname === "/verify-email") verify(link.get("key"));
+if (location.pathname === "/verify-email") verify(mailLink.get("key"));
 else if (location.pathname === "/reset-password") show("reset");
 else
   auth
