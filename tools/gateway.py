@@ -343,8 +343,9 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
                     public=event_props.get("Auth", {}).get("Authorizer") == "NONE",
                 )
             )
-    # Fixed paths before parameterised ones, as API Gateway prefers the most specific.
-    routes.sort(key=lambda route: route.path.count("{"))
+    # Fixed paths before parameterised ones and a method before ANY, as API Gateway prefers the most
+    # specific (a public OPTIONS beside an ANY behind the authorizer answers the preflight).
+    routes.sort(key=lambda route: (route.path.count("{"), route.method == "ANY"))
     table = next(res["Properties"] for res in resources.values() if res["Type"] == "AWS::DynamoDB::Table")
     mapped = [
         resolve(res["Properties"].get("BasePath"))

@@ -329,9 +329,10 @@ def create_queues(model: gateway.ApiModel) -> dict[str, str]:
 class QueuePoller(threading.Thread):
     """SQS's event source mapping: long-polls a queue and hands batches to its function."""
 
-    def __init__(self, queue_url: str, worker: FunctionPool) -> None:
+    def __init__(self, queue_url: str, worker: FunctionPool, mail: Path) -> None:
         super().__init__(daemon=True)
         self._queue_url = queue_url
+        self._mail = mail
         self._worker = worker
         self._sqs = boto3.client("sqs", region_name=REGION)
         self._stopped = threading.Event()
@@ -347,7 +348,7 @@ class QueuePoller(threading.Thread):
         )
         if not messages:
             return
-        before = set(MAIL.glob("*.eml")) if MAIL.exists() else set()
+        before = set(self._mail.glob("*.eml"))
         records = [
             {"messageId": message["MessageId"], "receiptHandle": message["ReceiptHandle"], "body": message["Body"]}
             | {"eventSource": "aws:sqs", "attributes": {}, "messageAttributes": {}}
@@ -362,7 +363,7 @@ class QueuePoller(threading.Thread):
         for message in messages:
             if message["MessageId"] not in failed:
                 self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
-        for path in sorted((set(MAIL.glob("*.eml")) if MAIL.exists() else set()) - before):
+        for path in sorted(set(self._mail.glob("*.eml")) - before):
             print(mail_line(path), flush=True)
 
     def stop(self) -> None:
@@ -379,7 +380,8 @@ def mail_line(path: Path) -> str:
     part = message.get_body(preferencelist=("plain",))
     text = part.get_content() if part is not None else ""
     link = next((line for line in text.splitlines() if line.startswith(("http://", "https://"))), "(no link)")
-    return f"mail to {message['To']}: {message['Subject']} {link} ({path.relative_to(ROOT)})"
+    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    return f"mail to {message['To']}: {message['Subject']} {link} ({shown})"
 
 
 def seed_demo_customer(environment: dict[str, str]) -> str:
@@ -471,6 +473,12 @@ def main(argv: list[str] | None = None) -> int:
         metavar="FILE",
         help=f"keep moto's table and secrets in FILE between runs (default {STATE.relative_to(ROOT)})",
     )
+    parser.add_argument(
+        "--mail-directory",
+        type=Path,
+        default=MAIL,
+        help=f"write each account mail there as an .eml file (default {MAIL.relative_to(ROOT)})",
+    )
     parser.add_argument("--storefront-port", type=int, help="serve examples/storefront/ on http://localhost:PORT")
     parser.add_argument(
         "--allowed-origins", help="the AllowedOrigins parameter (default: the storefront's origin, if served)"
@@ -539,7 +547,7 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
         if environment.get("MAIL_QUEUE_URL") in queue_urls:
             environment["MAIL_QUEUE_URL"] = queue_urls[environment["MAIL_QUEUE_URL"]]
         if function in model.queue_consumers:
-            environment.update(MAIL_SENDER="directory", MAIL_DIRECTORY=str(MAIL))
+            environment.update(MAIL_SENDER="directory", MAIL_DIRECTORY=str(args.mail_directory))
             if "StorefrontUrl" not in overrides:  # the demo storefront this server serves, else the API
                 served = args.storefront_port is not None
                 environment["STOREFRONT_URL"] = (
@@ -548,7 +556,7 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
         workers[function] = FunctionPool(function, code_dir, environment, args.max_containers)
         running.callback(workers[function].stop)
     for function, queue in model.queue_consumers.items():
-        poller = QueuePoller(queue_urls[queue], workers[function])
+        poller = QueuePoller(queue_urls[queue], workers[function], args.mail_directory)
         poller.start()
         running.callback(poller.stop)
 

@@ -1,7 +1,8 @@
 """The demo storefront (examples/storefront/) on its own origin, for `make local`.
 
 Static files as a shop's web server would send them, plus ``config.js`` naming the API's
-URL, and a Content-Security-Policy that lets the page's scripts talk to that API only.
+URL, the page itself at the mail links' paths (``/verify-email``, ``/reset-password``), and a
+Content-Security-Policy that lets the page's scripts talk to that API only.
 A different port is a different origin: the API answers the page only because `make local`
 lists this origin in ``AllowedOrigins``.
 """
@@ -15,13 +16,18 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent / "examples" / "storefront"
+# Where the account mails' links land (StorefrontUrl + these paths): the page reads the query.
+MAIL_LINK_PATHS = ("/verify-email", "/reset-password")
 
 
 class _Handler(SimpleHTTPRequestHandler):
     api_url = ""
 
     def do_GET(self) -> None:
-        if self.path.split("?", 1)[0] == "/config.js":
+        path = self.path.split("?", 1)[0]
+        if path in MAIL_LINK_PATHS:
+            self.path = "/index.html"
+        elif path == "/config.js":
             payload = f"export const API_URL = {self.api_url!r};\n".encode()
             self.send_response(200)
             self.send_header("Content-Type", "text/javascript; charset=utf-8")

@@ -13,14 +13,15 @@ const auth = createAuth({
   },
 });
 
-function show(state, message = "") {
+// One state at a time: the elements whose data-for names it are shown, the others hidden.
+function show(state, message = "", notice = "") {
   document.body.dataset.state = state;
-  $("loading").hidden = state !== "loading";
-  $("login").hidden = state !== "signed-out";
-  $("profile").hidden = state !== "signed-in";
+  for (const element of document.querySelectorAll("[data-for]")) element.hidden = element.dataset.for !== state;
   $("logout").hidden = state !== "signed-in";
   $("error").hidden = !message;
   $("error").textContent = message;
+  $("notice").hidden = !notice;
+  $("notice").textContent = notice;
 }
 
 async function showProfile() {
@@ -36,8 +37,10 @@ async function showProfile() {
   show("signed-in");
 }
 
+const describe = (error) => (error.status ? error.message : `The shop's API cannot be reached (${error.message}).`);
+
 function failed(error) {
-  show(auth.claims ? "signed-in" : "signed-out", error.status ? error.message : `The shop's API cannot be reached (${error.message}).`);
+  show(auth.claims ? "signed-in" : "signed-out", describe(error));
 }
 
 $("login").addEventListener("submit", async (event) => {
@@ -51,6 +54,59 @@ $("login").addEventListener("submit", async (event) => {
   }
 });
 
+// A form's submit: its action, then the state it leads to; an error keeps the form shown.
+function onSubmit(id, action) {
+  $(id).addEventListener("submit", async (event) => {
+    event.preventDefault();
+    try {
+      await action();
+    } catch (error) {
+      show(document.body.dataset.state, describe(error));
+    }
+  });
+}
+
+for (const button of document.querySelectorAll("[data-go]")) button.addEventListener("click", () => show(button.dataset.go));
+
+onSubmit("signup", async () => {
+  const email = $("signup-email").value;
+  await auth.register(email, $("signup-password1").value, $("signup-password2").value);
+  $("check-mail-to").textContent = email;
+  show("check-mail");
+});
+
+onSubmit("forgot", async () => {
+  await auth.requestPasswordReset($("forgot-email").value);
+  $("check-mail-to").textContent = $("forgot-email").value;
+  show("check-mail");
+});
+
+// The mail links land here: /verify-email?key=... and /reset-password?uid=...&token=...
+const mailLink = new URLSearchParams(location.search);
+
+onSubmit("reset", async () => {
+  await auth.resetPassword(mailLink.get("uid"), mailLink.get("token"), $("reset-password1").value, $("reset-password2").value);
+  history.replaceState(null, "", "/");
+  show("signed-out", "", "Your password has been reset; please log in.");
+});
+
+onSubmit("change", async () => {
+  const saved = await auth.changePassword($("change-old").value, $("change-password1").value, $("change-password2").value);
+  for (const id of ["change-old", "change-password1", "change-password2"]) $(id).value = "";
+  show("signed-in", "", `${saved} Your other sessions have ended.`);
+});
+
+async function verify(key) {
+  show("verifying");
+  try {
+    await auth.verifyEmail(key);
+    history.replaceState(null, "", "/");
+    show("signed-out", "", "Your address is confirmed; please log in.");
+  } catch (error) {
+    show("signed-out", `This link does not work (${error.message}).`);
+  }
+}
+
 $("reload").addEventListener("click", () => showProfile().catch(failed));
 
 $("logout").addEventListener("click", async () => {
@@ -59,7 +115,10 @@ $("logout").addEventListener("click", async () => {
   show("signed-out");
 });
 
-auth
-  .restore()
-  .then((restored) => (restored ? showProfile() : show("signed-out")))
-  .catch(failed);
+if (location.pathname === "/verify-email") verify(mailLink.get("key"));
+else if (location.pathname === "/reset-password") show("reset");
+else
+  auth
+    .restore()
+    .then((restored) => (restored ? showProfile() : show("signed-out")))
+    .catch(failed);

@@ -10,12 +10,22 @@
 //   across tabs: with rotation a refresh token works once, so two parallel refreshes with
 //   the same cookie would end the session), and retries a request once after a 401.
 //
+// - The account pages (sign-up, the mail links' verification and password reset) need no
+//   session; the password change does, and its fresh refresh token replaces the cookie.
+//
 // The API must list the page's origin in AllowedOrigins, and the page and the API must be on
 // one site (www.shop.example and api.shop.example) for the SameSite=Strict cookie.
 
+// The API's words: its detail, or each field's messages (a 400 of a form).
+function messageOf(status, body) {
+  if (body && body.detail) return body.detail;
+  const fields = body && typeof body === "object" ? Object.values(body).flat() : [];
+  return fields.length ? fields.join(" ") : `HTTP ${status}`;
+}
+
 export class AuthError extends Error {
   constructor(status, body) {
-    super((body && body.detail) || `HTTP ${status}`);
+    super(messageOf(status, body));
     this.status = status;
     this.body = body;
   }
@@ -27,16 +37,33 @@ export function createAuth({ apiUrl, refreshMarginSeconds = 60, onChange = () =>
   let refreshing = null; // the refresh in flight in this page
   let timer = null;
 
-  // The token endpoints with the cookie: credentials "include" sends and accepts it.
-  async function cookiePost(path, body) {
-    const answer = await fetch(apiUrl + path, {
-      method: "POST",
-      credentials: "include",
-      headers: { "Content-Type": "application/json", "X-Token-Transport": "cookie" },
-      body: JSON.stringify(body),
-    });
+  async function read(answer) {
     const text = await answer.text();
     return { answer, body: text ? JSON.parse(text) : null };
+  }
+
+  // The token endpoints with the cookie: credentials "include" sends and accepts it.
+  const COOKIE_POST = {
+    method: "POST",
+    credentials: "include",
+    headers: { "Content-Type": "application/json", "X-Token-Transport": "cookie" },
+  };
+
+  async function cookiePost(path, body) {
+    return read(await fetch(apiUrl + path, { ...COOKIE_POST, body: JSON.stringify(body) }));
+  }
+
+  // The account endpoints without a session: the body of a 2xx, else an AuthError.
+  async function accountPost(path, payload) {
+    const { answer, body } = await read(
+      await fetch(apiUrl + path, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(payload),
+      }),
+    );
+    if (!answer.ok) throw new AuthError(answer.status, body);
+    return body;
   }
 
   function decode(token) {
@@ -109,9 +136,28 @@ export function createAuth({ apiUrl, refreshMarginSeconds = 60, onChange = () =>
     }
   }
 
+  // Every other session ends; this one goes on with the fresh pair: the access token here,
+  // the refresh token in the cookie (with X-Token-Transport: cookie the API sets it).
+  async function changePassword(oldPassword, newPassword1, newPassword2) {
+    await refreshing?.catch(() => {}); // a refresh in flight would present the cookie the change revokes
+    const payload = { old_password: oldPassword, new_password1: newPassword1, new_password2: newPassword2 };
+    const { answer, body } = await read(
+      await authFetch("/auth/password/change/", { ...COOKIE_POST, body: JSON.stringify(payload) }),
+    );
+    if (!answer.ok) throw new AuthError(answer.status, body);
+    accept(body.access);
+    return body.detail;
+  }
+
   return {
     login,
     logout,
+    changePassword,
+    register: (email, password1, password2) => accountPost("/auth/registration/", { email, password1, password2 }),
+    verifyEmail: (key) => accountPost("/auth/registration/verify-email/", { key }),
+    requestPasswordReset: (email) => accountPost("/auth/password/reset/", { email }),
+    resetPassword: (uid, token, newPassword1, newPassword2) =>
+      accountPost("/auth/password/reset/confirm/", { uid, token, new_password1: newPassword1, new_password2: newPassword2 }),
     restore: refresh, // on page load: true when the cookie still holds a session
     fetch: authFetch,
     get claims() {

@@ -1,4 +1,8 @@
-"""POST /auth/password/change/ — behind the authorizer: ends every other session, answers a fresh pair."""
+"""POST /auth/password/change/ — behind the authorizer: ends every other session, answers a fresh pair.
+
+With ``X-Token-Transport: cookie`` (an allowed origin only) the fresh refresh token replaces the
+HttpOnly cookie, as at login, so a page's session goes on after the change (shared/web.py).
+"""
 
 from typing import Any
 
@@ -8,7 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import http
-from shared.services import account_service, token_service
+from shared.services import account_service, cookie_transport, token_service
 
 PATH = "/auth/password/change/"
 
@@ -16,6 +20,7 @@ logger = Logger()
 metrics = Metrics()
 app = http.resolver()
 http.install(app, PATH, logger, metrics)
+cookies = cookie_transport()
 service = account_service()
 token_service()  # the one account function that signs: its key is fetched at cold start
 
@@ -23,10 +28,13 @@ token_service()  # the one account function that signs: its key is fetched at co
 @app.post(PATH)
 def change_password() -> Response[str]:
     event = app.current_event
+    in_cookie = cookies.requested(event.raw_event)  # a refused origin costs no password hash
     body = service.change_password(
         http.caller(event), http.raw_body(event), http.content_type(event), http.source_ip(event)
     )
     metrics.add_metric(name="PasswordChanges", unit=MetricUnit.Count, value=1)
+    if in_cookie:
+        return cookies.tokens_answer(body)
     return http.json_response(200, body)
 
 

@@ -13,6 +13,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from selenium import webdriver
@@ -48,10 +49,12 @@ class Shop:
 
 
 @contextmanager
-def shop(*overrides: str) -> Iterator[Shop]:
-    """`make local` with the storefront on a free port, which is the one allowed origin."""
+def shop(*overrides: str, mail: Path | None = None) -> Iterator[Shop]:
+    """`make local` with the storefront on a free port, which is the one allowed origin; account
+    mail as .eml files in ``mail`` (default: the server's .local/mail/)."""
     storefront_port = free_port()
-    with local_api(*overrides, options=("--storefront-port", str(storefront_port))) as url:
+    options = ("--storefront-port", str(storefront_port), *(("--mail-directory", str(mail)) if mail else ()))
+    with local_api(*overrides, options=options) as url:
         api_port = url.rsplit(":", 1)[1]
         yield Shop(
             f"http://localhost:{storefront_port}", f"http://127.0.0.1:{storefront_port}", f"http://localhost:{api_port}"

@@ -19,6 +19,7 @@ from tests.adversarial.document import answer_errors
 from tests.conftest import FakeLambdaContext
 from tests.faults import SERVER_ERROR, FaultInjector
 from tests.helpers import PASSWORD, SIGNING_KEY, HttpAnswer, json_event
+from tests.mailbox import STRONG, account_event
 
 SHOP = "https://www.shop.example"
 OTHER_SHOP = "https://admin.shop.example"
@@ -443,3 +444,44 @@ def test_given_the_cookie_flow_when_each_answer_is_checked_then_openapi_yaml_des
     ]
     assert [answer.status for _, _, answer in answers] == [200, 200, 401, 403, 403, 204, 204, 401, 200, 401]
     assert [error for method, path, answer in answers for error in answer_errors(method, path, answer)] == []
+
+
+# The password change: its fresh refresh token replaces the cookie
+
+
+def change_from(origin: str) -> dict[str, Any]:
+    """A password change of customer "1" that a page on ``origin`` sends with cookie transport."""
+    body = {"old_password": PASSWORD, "new_password1": STRONG, "new_password2": STRONG}
+    headers = {"Origin": origin, "X-Token-Transport": "cookie"}
+    event: dict[str, Any] = account_event("password_change_wrong_old", body, caller="1", headers=headers)
+    return event
+
+
+@pytest.mark.usefixtures("cors")
+def test_given_cookie_transport_when_changing_the_password_then_the_access_token_in_the_body_the_refresh_in_the_cookie(
+    send: Send, call: Callable[..., HttpAnswer]
+) -> None:
+    before = log_in_with_cookie(send)
+
+    answer = call("change_password", change_from(SHOP))
+
+    assert answer.status == 200, answer.body
+    assert set(answer.body) == {"detail", "access"}
+    assert answer_errors("POST", "/auth/password/change/", answer) == []
+    assert_cors(answer)
+    name, fresh, attributes = set_cookie(answer)
+    assert (name, attributes) == ("refresh_token", COOKIE_ATTRIBUTES)
+    assert send("refresh_token", {}, transport="cookie", cookie=f"refresh_token={fresh}").status == 200
+    assert send("refresh_token", {}, transport="cookie", cookie=f"refresh_token={before}").body == BLACKLISTED
+
+
+@pytest.mark.usefixtures("cors")
+def test_given_cookie_transport_from_an_origin_not_in_the_list_when_changing_the_password_then_403_and_unchanged(
+    send: Send, call: Callable[..., HttpAnswer]
+) -> None:
+    answer = call("change_password", change_from(EVIL))
+
+    assert (answer.status, answer.body) == (403, ORIGIN_NOT_ALLOWED)
+    assert answer_errors("POST", "/auth/password/change/", answer) == []
+    assert "set-cookie" not in answer.headers
+    assert send("obtain_token", CREDENTIALS).status == 200, "the old password still works"

@@ -116,6 +116,16 @@ def test_given_the_default_template_when_the_gateway_refuses_a_page_then_no_cors
     assert model.base_path == ""
 
 
+def test_given_a_public_options_route_beside_an_any_route_when_the_preflight_comes_then_no_authorizer_runs() -> None:
+    model = gateway.load()
+    preflights = sorted({route.path for route in model.routes if route.method == "OPTIONS"})
+    assert "/auth/password/change" in preflights, "the change route is ANY behind the authorizer, OPTIONS beside it"
+    for path in preflights:
+        found = model.route_for("OPTIONS", path.replace("{id}", "1") + "/")
+        assert found is not None, path
+        assert (found[0].method, found[0].public) == ("OPTIONS", True), path
+
+
 @pytest.mark.parametrize("kind", sorted(gateway.load().responses))
 def test_given_allowed_origins_when_the_gateway_answers_any_response_type_then_the_page_can_read_it(
     kind: str,
