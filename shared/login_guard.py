@@ -64,7 +64,10 @@ if TYPE_CHECKING:
 
 ACCOUNT_PREFIX = "FAIL#"
 IP_PREFIX = "FAILIP#"
-RESERVE_ATTEMPTS = 5  # compare-and-set rounds lost to concurrent attempts before a 503
+# Compare-and-set rounds lost to concurrent attempts before a 503. Each lost round is another
+# attempt's write (a count, or a success clearing the counter), so a burst of N simultaneous
+# logins to one account can cost up to N - 1 rounds: room for a dozen.
+RESERVE_ATTEMPTS = 16
 
 
 @dataclass(frozen=True)
