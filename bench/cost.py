@@ -129,7 +129,7 @@ def request_units(calls: list[dict[str, Any]], item_sizes: dict[str, int]) -> tu
     for call in calls:
         if call["service"] != "dynamodb":
             continue
-        sizes = [item_sizes[prefix] for prefix in call["items"]]
+        sizes = [item_sizes.get(prefix, 0) for prefix in call["items"]]  # absent everywhere: one unit
         if call["operation"] in ("GetItem", "BatchGetItem"):
             # BatchGetItem is billed as one GetItem per key, each rounded up on its own.
             reads += sum(units(size, READ_UNIT_BYTES) for size in sizes) * (1 if call["consistent"] else 0.5)
