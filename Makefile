@@ -14,7 +14,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 STAMP := $(VENV)/.installed
 
-.PHONY: help install test lint format template build check-build local bench bench-login-timing bench-account-timing deploy clean
+.PHONY: help install chromium test lint format template build check-build local bench bench-login-timing bench-account-timing deploy clean
 
 # `make help` prints every target's `## ` comment, in this file's order: document a target there.
 help: ## this list
@@ -59,7 +59,13 @@ local: $(LOCAL_STAMP) ## the API on http://127.0.0.1:3000, moto behind it, the d
 		--storefront-port $(STOREFRONT_PORT) --allowed-origins "$(ALLOWED_ORIGINS)" $(if $(CONTAINERS),--max-containers $(CONTAINERS)) \
 		$(if $(PARAMS),--parameter-overrides $(PARAMS))
 
-test: install ## the test suite (about 4 minutes on 2 cores)
+# The storefront's browser tests drive Debian's Chromium and its chromedriver (never a downloaded browser).
+AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)
+chromium: ## Debian's chromium and chromium-driver for the browser tests, installed when missing
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
+		{ $(AS_ROOT) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(AS_ROOT) apt-get install -y -q chromium chromium-driver; }
+
+test: install chromium ## the test suite (about 4 minutes on 2 cores)
 	$(BIN)/python -m pytest
 
 lint: install ## ruff (lint and format check) and mypy strict
