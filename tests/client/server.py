@@ -95,17 +95,22 @@ class LocalServer:
 
     def authctl(self, *arguments: str, stdin: str = "") -> str:
         """Run `python -m tools.authctl` against this server's store, as its banner tells an operator to."""
-        result = subprocess.run(
-            [sys.executable, "-m", "tools.authctl", *arguments],
-            cwd=ROOT,
-            env=self.authctl_environment,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stdout
+        return run_authctl(self.authctl_environment, *arguments, stdin=stdin)
 
     def stop(self) -> None:
         stop_server(self._process)
+
+
+def run_authctl(environment: dict[str, str], *arguments: str, stdin: str = "") -> str:
+    """`python -m tools.authctl` with ``environment`` (a local server's exports); its output."""
+    result = subprocess.run(
+        [sys.executable, "-m", "tools.authctl", *arguments],
+        cwd=ROOT,
+        env=environment,
+        input=stdin,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    return result.stdout

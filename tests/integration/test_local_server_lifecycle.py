@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.client.server import run_authctl
 from tests.helpers import ROOT
 from tests.local_api import free_port, server_environment, start_server, stop_server, wait_for_banner
 
@@ -108,17 +109,7 @@ class Started:
         self.authctl_environment = {**server_environment(), **dict(exports)}
 
     def authctl(self, *arguments: str, stdin: str = "") -> str:
-        result = subprocess.run(
-            [sys.executable, "-m", "tools.authctl", *arguments],
-            cwd=ROOT,
-            env=self.authctl_environment,
-            input=stdin,
-            capture_output=True,
-            text=True,
-            timeout=60,
-        )
-        assert result.returncode == 0, result.stderr
-        return result.stdout
+        return run_authctl(self.authctl_environment, *arguments, stdin=stdin)
 
     def login(self, email: str, password: str) -> int:
         answer = requests.post(
