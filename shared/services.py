@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from shared.profiles import ProfileService
     from shared.rotation import KeyRotation
     from shared.sessions import SessionService, SessionStore
+    from shared.telemetry import Telemetry
     from shared.web import CookieTransport, Cors
 
 
@@ -247,6 +248,21 @@ def request_authorizer() -> RequestAuthorizer:
 
 
 @cache
+def authorizer_telemetry() -> Telemetry:
+    """The authorizer's logs and metrics, written without Powertools (its import cost)."""
+    from shared.settings import xray_trace_header
+    from shared.telemetry import Telemetry
+
+    settings = get_settings()
+    return Telemetry(
+        settings.POWERTOOLS_SERVICE_NAME,
+        settings.POWERTOOLS_METRICS_NAMESPACE,
+        settings.POWERTOOLS_LOG_LEVEL,
+        xray_trace_header,
+    )
+
+
+@cache
 def cors_policy() -> Cors:
     from shared.web import Cors
 
@@ -289,6 +305,7 @@ def reset() -> None:
         profile_service,
         key_rotation,
         request_authorizer,
+        authorizer_telemetry,
         account_service,
         account_mailer,
         cors_policy,

@@ -3,8 +3,11 @@
 Names mirror djangorestframework-simplejwt's ``SIMPLE_JWT`` keys where they apply, so a
 shop moving off Django can carry its settings over one to one. Lifetimes are seconds.
 Powertools reads its own ``POWERTOOLS_*`` variables (service name, metrics namespace, log
-level). Nothing else in the project reads ``os.environ``: the template sets these variables on
-AWS, ``make local`` sets them from the same template, tests set them in fixtures.
+level); the authorizer, which writes its logs and metrics without Powertools
+(``shared/telemetry.py``), reads the same three here. Nothing else in the project reads
+``os.environ`` (this module's ``xray_trace_header`` also reads the runtime's per-request trace
+header): the template sets these variables on AWS, ``make local`` sets them from the same
+template, tests set them in fixtures.
 
 A frozen dataclass checked by ``__post_init__`` (types, ``Literal`` choices, ``Field``
 bounds), not a pydantic model: importing pydantic and building this model cost about twice
@@ -191,6 +194,11 @@ class Settings:
     # the handlers strip it before routing, and the cookie's Path starts with it.
     BASE_PATH: str = Field(default="", pattern=r"/?([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?/?")
 
+    # Powertools' own variables (template: POWERTOOLS_*), for shared/telemetry.py.
+    POWERTOOLS_SERVICE_NAME: str = "service_undefined"
+    POWERTOOLS_METRICS_NAMESPACE: str = ""
+    POWERTOOLS_LOG_LEVEL: str = Field(default="INFO", pattern=r"(?i)DEBUG|INFO|WARNING|ERROR|CRITICAL")
+
     def __post_init__(self) -> None:
         errors = []
         for setting in fields(self):
@@ -322,6 +330,12 @@ def _check_bounds(value: Any, bounds: dict[str, float]) -> None:
     for name, limit in bounds.items():
         if not BOUND_CHECKS[name][1](value, limit):
             raise ValueError(f"must be {BOUND_CHECKS[name][0]} {limit}")
+
+
+def xray_trace_header() -> str | None:
+    """The X-Ray header of the request being served: the runtime sets it in the environment
+    before each invocation, so it is read per log line, never cached."""
+    return os.environ.get("_X_AMZN_TRACE_ID")
 
 
 @cache

@@ -1,0 +1,118 @@
+"""The authorizer's structured logs and EMF metrics, in Powertools' formats, without Powertools.
+
+Importing ``aws_lambda_powertools`` runs its package ``__init__``, which loads Logger, Metrics
+and Tracer together (the Logger alone loads ``inspect``, ``jmespath``, ``typing_extensions``
+and ``logging``): a third of the authorizer's cold start, more than its 90 ms budget allows
+(bench/README.md, "Cold starts"). The authorizer writes its few lines here instead; every
+other function keeps Powertools. Keys, order and layout are Powertools' own (a test makes the
+same calls through both and compares the lines), so one Logs Insights query, one metric
+filter and one namespace serve every function.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from typing import Any, Protocol
+
+LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
+
+
+class LambdaContext(Protocol):
+    """The runtime's context object: what the log lines name."""
+
+    function_name: str
+    memory_limit_in_mb: int
+    invoked_function_arn: str
+    aws_request_id: str
+
+
+class Telemetry:
+    """One container's log lines and per-invocation metrics, written to stdout (CloudWatch Logs).
+
+    ``trace_header`` reads the runtime's per-invocation X-Ray header (``shared.settings``).
+    """
+
+    def __init__(self, service: str, namespace: str, level: str, trace_header: Callable[[], str | None]) -> None:
+        if not namespace:
+            raise ValueError("POWERTOOLS_METRICS_NAMESPACE is not set: metrics would have nowhere to go")
+        self._service = service
+        self._namespace = namespace
+        self._threshold = LEVELS[level.upper()]
+        self._trace_header = trace_header
+        self._cold_start = True
+        self._invocation: dict[str, Any] = {}
+        self._metrics: dict[str, list[float]] = {}
+
+    @contextmanager
+    def invocation(self, context: LambdaContext) -> Iterator[None]:
+        """One invocation: its keys on every line (``inject_lambda_context(clear_state=True)``),
+        its metrics written as one EMF line at the end, even when it raises (``log_metrics``)."""
+        self._invocation = {
+            "cold_start": self._cold_start,
+            "function_name": context.function_name,
+            "function_memory_size": context.memory_limit_in_mb,
+            "function_arn": context.invoked_function_arn,
+            "function_request_id": context.aws_request_id,
+        }
+        self._cold_start = False
+        self._metrics = {}
+        try:
+            yield
+        finally:
+            self._flush_metrics()
+            self._invocation = {}
+
+    def info(self, message: str, **extra: Any) -> None:
+        self._log("INFO", message, extra)
+
+    def error(self, message: str, **extra: Any) -> None:
+        self._log("ERROR", message, extra)
+
+    def count(self, name: str) -> None:
+        """Add 1 to the metric ``name`` (unit Count) for this invocation."""
+        self._metrics.setdefault(name, []).append(1.0)
+
+    def _log(self, level: str, message: str, extra: dict[str, Any]) -> None:
+        if LEVELS[level] < self._threshold:
+            return
+        caller = sys._getframe(2)  # the function that called info() or error()
+        now = time.time()
+        line: dict[str, Any] = {
+            "level": level,
+            "location": f"{caller.f_code.co_name}:{caller.f_lineno}",
+            "message": message,
+            "timestamp": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)) + f",{int(now % 1 * 1000):03d}+0000",
+            "service": self._service,
+            **self._invocation,
+            **extra,
+        }
+        trace_header = self._trace_header()
+        if trace_header:
+            line["xray_trace_id"] = trace_header.split(";")[0].replace("Root=", "")
+        _write(line)
+
+    def _flush_metrics(self) -> None:
+        if not self._metrics:
+            return
+        directive = {
+            "Namespace": self._namespace,
+            "Dimensions": [["service"]],
+            "Metrics": [{"Name": name, "Unit": "Count"} for name in self._metrics],
+        }
+        _write(
+            {
+                "_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [directive]},
+                "service": self._service,
+                **self._metrics,
+            }
+        )
+        self._metrics = {}
+
+
+def _write(line: dict[str, Any]) -> None:
+    """One compact JSON line, as Powertools writes them; ``sys.stdout`` looked up per line."""
+    sys.stdout.write(json.dumps(line, separators=(",", ":"), default=str) + "\n")
