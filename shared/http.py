@@ -129,9 +129,10 @@ def install(
 
     @app.not_found
     def not_found(_: Exception) -> Response[str]:
+        metrics.add_metric(name="NotFound", unit=MetricUnit.Count, value=1)
         return json_response(404, NOT_FOUND_BODY)
 
-    refuse_other_methods(app, path, allowed)
+    refuse_other_methods(app, path, metrics, allowed)
 
     if path.endswith("/"):
 
@@ -156,12 +157,14 @@ def caller(event: APIGatewayProxyEvent) -> Caller:
     return Caller.from_context(event.raw_event.get("requestContext", {}).get("authorizer"))
 
 
-def refuse_other_methods(app: WebResolver, path: str, allowed: tuple[str, ...]) -> None:
+def refuse_other_methods(app: WebResolver, path: str, metrics: Metrics, allowed: tuple[str, ...]) -> None:
     """The CORS preflight and 405 for the other methods of ``path`` (a function with a second
-    route calls this for it)."""
+    route calls this for it). Every answer adds a metric: an invocation without one makes
+    Powertools warn in the logs."""
 
     @app.route(path, method="OPTIONS")
     def preflight(**_path_parameters: str) -> Response[str]:
+        metrics.add_metric(name="Preflight", unit=MetricUnit.Count, value=1)
         return app.cors.preflight(app.current_event.raw_event, allow_header(allowed))
 
     @app.route(path, method=[method for method in METHODS if method not in (*allowed, "OPTIONS")])

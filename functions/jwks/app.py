@@ -21,7 +21,7 @@ logger = Logger()
 metrics = Metrics()
 app = http.resolver()
 http.install(app, PATH, logger, metrics, allowed=("GET",))
-http.refuse_other_methods(app, DISCOVERY_PATH, allowed=("GET",))
+http.refuse_other_methods(app, DISCOVERY_PATH, metrics, allowed=("GET",))
 
 
 @app.get(PATH)
