@@ -148,8 +148,12 @@ class Worker:
     def alive(self) -> bool:
         return self._process.poll() is None
 
-    def stop(self) -> None:
+    def terminate(self) -> None:
+        """Ask the process to end (SIGTERM) without waiting: ``stop`` waits and cleans up."""
         self._process.terminate()
+
+    def stop(self) -> None:
+        self.terminate()
         try:
             self._process.wait(timeout=5)
         except subprocess.TimeoutExpired:
@@ -214,6 +218,10 @@ class FunctionPool:
                 self._containers.remove(worker)
                 worker.stop()
             self._changed.notify()
+
+    def terminate(self) -> None:
+        for worker in list(self._containers):
+            worker.terminate()
 
     def stop(self) -> None:
         with self._changed:
@@ -586,6 +594,9 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
                 )
         workers[function] = FunctionPool(function, code_dir, environment, args.max_containers, extension)
         running.callback(workers[function].stop)
+    # Runs before the stops above: every container gets SIGTERM at once, so a stop under load
+    # waits for the slowest container, not for each in turn.
+    running.callback(_terminate_all, list(workers.values()))
     for function, queue in model.queue_consumers.items():
         poller = QueuePoller(queue_urls[queue], workers[function], args.mail_directory)
         poller.start()
@@ -604,6 +615,11 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
     _announce(args.port, endpoints, moto_server is not None, first_function, customer_id, persisted)
     api.serve_forever()
     return 0
+
+
+def _terminate_all(pools: list[FunctionPool]) -> None:
+    for pool in pools:
+        pool.terminate()
 
 
 def _start_storefront(port: int, api_port: int) -> Storefront:

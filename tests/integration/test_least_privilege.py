@@ -41,6 +41,10 @@ MAIL_CALLS = {
     ("sesv2", "SendEmail"): ("ses:SendEmail", "FromEmailAddress", "MAIL_FROM"),
 }
 MAIL_CLIENTS: dict[str, Callable[[], Any]] = {"sqs": aws.sqs_client, "sesv2": aws.sesv2_client}
+# SES authorizes an SES v2 SendEmail of raw MIME as ses:SendRawEmail as well as ses:SendEmail
+# (mail libraries that moved to v2 with raw content saw AccessDenied without it), so the
+# mailer's raw send uses both grants.
+RAW_SEND = "ses:SendRawEmail"
 # What a grant may allow beyond the calls above is checked too: a grant of any of these is one
 # no flow needs unless a flow makes it.
 MAIL_ACTIONS = ("sqs:SendMessage", "sqs:SendMessageBatch", "ses:SendEmail", "ses:SendRawEmail", "ses:SendBulkEmail")
@@ -139,7 +143,8 @@ def allowed(grants: dict[str, list[str] | None], write: Write) -> bool:
 def mail_allowed(function: str, send: Send) -> bool:
     """Granted, on the resource the template also hands the function as the variable it sends to."""
     action, target = send
-    variable = next(variable for iam_action, _, variable in MAIL_CALLS.values() if iam_action == action)
+    checked_as = "ses:SendEmail" if action == RAW_SEND else action
+    variable = next(variable for iam_action, _, variable in MAIL_CALLS.values() if iam_action == checked_as)
     named = referenced(environment_of(function).get(variable))
     return target == os.environ[variable] and bool(named) and named <= mail_grants(function).get(action, set())
 
@@ -168,7 +173,7 @@ def test_only_the_mailer_may_send_mail_and_only_the_functions_that_queue_mail_ma
     assert {function: grants for function in functions if (grants := mail_grants(function))} == {
         "RegisterFunction": {"sqs:SendMessage": {"MailQueue"}},
         "RequestMailFunction": {"sqs:SendMessage": {"MailQueue"}},
-        "MailerFunction": {"ses:SendEmail": {"MailFrom"}},
+        "MailerFunction": {"ses:SendEmail": {"MailFrom"}, RAW_SEND: {"MailFrom"}},
     }
     mail_queue_readers = {
         function
@@ -206,6 +211,8 @@ class Recorder:
     def send(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         action, target, _variable = MAIL_CALLS[(model.service_model.service_name, model.name)]
         self.sends.add((action, params[target]))
+        if action == "ses:SendEmail" and "Raw" in params.get("Content", {}):
+            self.sends.add((RAW_SEND, params[target]))
 
 
 def _pk(spec: dict[str, Any]) -> str:
