@@ -174,6 +174,22 @@ class LoginLocked(ApiError):
         return {"Retry-After": str(self.retry_after)}
 
 
+class Throttled(ApiError):
+    """Too many account requests (mail, password checks) for one address, customer or source:
+    DRF's ``Throttled`` answer, its wait in words and in ``Retry-After``. Not the login guard's
+    body: nobody failed a login here."""
+
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        self.retry_after = max(retry_after, 1)
+        unit = "second" if self.retry_after == 1 else "seconds"
+        super().__init__(f"Request was throttled. Expected available in {self.retry_after} {unit}.", "throttled")
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
 class ServiceUnavailable(ApiError):
     """A dependency (DynamoDB, Secrets Manager) failed after the client's retries."""
 

@@ -11,7 +11,7 @@ item                                               attributes
 A fixed window per subject: the window's number is part of the key, so counting is one
 unconditional ADD per subject (no read, no race, nothing to reset) and an old window simply
 expires. Every request counts, answered or not, for the normalised address and for the
-source IP; over either limit the answer is the login guard's 429 with ``Retry-After`` until
+source IP; over either limit the answer is DRF's throttled 429 with ``Retry-After`` until
 the window ends, the same for every address, so a limit tells nothing about accounts.
 Separate from shared/login_guard.py on purpose: the login guard locks on failures with
 growing lockouts; this limits volume (mail bombing, guessing an old password).
@@ -24,7 +24,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from shared.errors import LoginLocked
+from shared.errors import Throttled
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -50,7 +50,7 @@ class RateLimiter:
         self._clock = clock
 
     def hit(self, scope: str, address: str, source_ip: str) -> None:
-        """Count this request for the address and the IP; LoginLocked when either is over."""
+        """Count this request for the address and the IP; Throttled when either is over."""
         now = self._clock()
         number = int(now // self._window)
         window_end = (number + 1) * self._window
@@ -59,7 +59,7 @@ class RateLimiter:
             for subject, limit in ((address.strip().lower(), self._address_limit), (source_ip, self._ip_limit))
         ]
         if any(over):
-            raise LoginLocked(math.ceil(window_end - now))
+            raise Throttled(math.ceil(window_end - now))
 
     def _count(self, pk: str, window_end: int) -> int:
         response = self._client.update_item(

@@ -11,7 +11,7 @@ import boto3
 import pytest
 
 from shared import mail
-from shared.errors import LoginLocked
+from shared.errors import Throttled
 from shared.rate_limit import RateLimiter
 from tests.conftest import FakeLambdaContext
 from tests.helpers import REGION, TABLE_NAME, TEST_ENVIRONMENT, HttpAnswer, json_event
@@ -79,7 +79,7 @@ def test_given_the_limit_reached_when_a_new_window_starts_then_requests_pass_aga
     limiter.hit("mail", "a@example.com", "198.51.100.1")
     limiter.hit("mail", "A@example.com ", "198.51.100.2")
 
-    with pytest.raises(LoginLocked) as refused:
+    with pytest.raises(Throttled) as refused:
         limiter.hit("mail", "a@example.com", "198.51.100.3")
     assert refused.value.headers() == {"Retry-After": str(900 - (1_000_000 % 900))}
     now[0] += 900
@@ -92,7 +92,7 @@ def test_given_one_source_ip_when_it_passes_its_limit_then_refused_for_any_addre
     for n in range(3):
         limiter.hit("mail", f"user{n}@example.com", "203.0.113.9")
 
-    with pytest.raises(LoginLocked):
+    with pytest.raises(Throttled):
         limiter.hit("mail", "fresh@example.com", "203.0.113.9")
 
 
