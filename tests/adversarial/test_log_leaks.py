@@ -27,7 +27,8 @@ import pytest
 
 from tests.adversarial.contract_cases import CASES, Case, Client
 from tests.adversarial.stack import Stack, cold_start, warm_stack
-from tests.helpers import REGION, SIGNING_KEY, TABLE_NAME, claims, mint
+from tests.helpers import REGION, SIGNING_KEY, TABLE_NAME, TEST_ENVIRONMENT, claims, mint
+from tests.mailbox import STRONG
 
 SERVICE_LOGGER = "ecommerce-auth"
 SHAPES = {
@@ -138,6 +139,26 @@ def test_the_capture_sees_what_the_account_functions_and_the_mailer_log(stack: S
     assert any('"message":"address verified"' in line for line in lines)
     [key] = client.link_secrets
     assert leaks([*lines, f"oops {key}"], secrets_of(client)) == [f"line {len(lines)}: link key or token #0"]
+
+
+def test_a_mail_job_that_fails_logs_no_password_hash_and_no_link(stack: Stack, logs: Logs) -> None:
+    """The mailer's one error line carries a traceback: SES refusing the message must put neither
+    the job's password hash nor the link (made before the send) in it."""
+    client = Client(stack)
+    body = {"email": stack.new_address(), "password1": STRONG, "password2": STRONG}
+    assert client.account("POST", "/auth/registration/", body).status == 201
+    ses = boto3.client("sesv2", region_name=REGION)
+    ses.delete_email_identity(EmailIdentity=TEST_ENVIRONMENT["MAIL_FROM"])
+    try:
+        records = stack.mailbox.queued()
+        result = stack.handlers["mailer"].lambda_handler({"Records": records}, stack.context)
+    finally:
+        ses.create_email_identity(EmailIdentity=TEST_ENVIRONMENT["MAIL_FROM"])
+    lines = logs.lines()
+    assert result == {"batchItemFailures": [{"itemIdentifier": records[0]["messageId"]}]}
+    assert any('"message":"mail job failed"' in line for line in lines)
+    assert leaks(lines, secrets_of(client)) == []
+    assert [line for line in lines if TEST_ENVIRONMENT["STOREFRONT_URL"] in line] == [], "a link was logged"
 
 
 ACCOUNT_FLOWS = ("verifyemail-key-from-the-mail", "resetconfirm-link-from-the-mail", "change-right-old-password")
