@@ -65,7 +65,7 @@ chromium: ## Debian's chromium and chromium-driver for the browser tests, instal
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		{ $(AS_ROOT) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(AS_ROOT) apt-get install -y -q chromium chromium-driver; }
 
-test: install chromium ## the test suite (about 4 minutes on 2 cores)
+test: install chromium ## the test suite (about 11 minutes on 2 cores)
 	$(BIN)/python -m pytest
 
 lint: install ## ruff (lint and format check) and mypy strict

@@ -290,7 +290,9 @@ class AccountService:
             ):
                 raise ValidationFailed({"token": INVALID_VALUE})
             new_password = self._new_password(customer, values["new_password1"], values["new_password2"])
-            if self._passwords.verify(new_password, customer.password_hash):
+            # An unverified customer's password never logged in (a resend's link chooses it):
+            # only a verified customer's can be "the old password".
+            if customer.email_verified and self._passwords.verify(new_password, customer.password_hash):
                 raise ValidationFailed({"new_password2": [SAME_AS_OLD]})
             if not self._links.consume_reset_link(uid, token_hash):
                 raise ValidationFailed({"token": INVALID_VALUE})

@@ -39,7 +39,8 @@ them in the same BatchGetItem as ``CUSTOMER#``.
 Emails follow shared/emails.py: ``EMAIL#`` is the email exactly as stored (a login matches
 it exactly, as Django does); ``EMAILCI#`` holds its lower-case identity, so no two customers
 share an email in different cases. Customers written before ``EMAILCI#`` existed have none
-and still log in; ``find_by_email`` finds them by their exact email.
+and still log in; ``find_by_email`` finds them by their exact email, and ``authctl
+claim-emails`` (``claim_email_identity``) writes their claims once.
 Timestamps are fixed-width ISO-8601 UTC with microseconds, so string order is time order.
 """
 
@@ -47,6 +48,7 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -515,6 +517,32 @@ class CustomerStore:
             self._release(claimed, customer.customer_id)  # the id belongs to someone else
             return "conflict"
         return "imported"
+
+    def customers(self) -> Iterator[Customer]:
+        """Every customer, by a paginated Scan of ``CUSTOMER#`` items (an operator's one-off)."""
+        pages = self._client.get_paginator("scan").paginate(
+            TableName=self._table,
+            FilterExpression="begins_with(pk, :prefix)",
+            ExpressionAttributeValues={":prefix": {"S": CUSTOMER_PREFIX}},
+            ConsistentRead=True,
+        )
+        for page in pages:
+            yield from (customer_from_item(item) for item in page.get("Items", []))
+
+    def claim_email_identity(self, customer: Customer) -> str:
+        """Write the ``EMAILCI#`` claim a customer from before it existed lacks; safe to run again.
+
+        Returns "claimed", "present" (already this customer's), "conflict" (another customer
+        owns the email in another case: both keep working, nothing is changed, an operator
+        decides) or "unverified" (left alone: only a registration makes one, with its claim,
+        and a claim without the registration's TTL would outlive it).
+        """
+        if not customer.email_verified:
+            return "unverified"
+        owner = self._claim(_identity_item(customer))
+        if owner is None:
+            return "claimed"
+        return "present" if owner == customer.customer_id else "conflict"
 
     def revocation_time(self) -> float:
         """When a revocation made now takes effect, on DynamoDB's clock, not the caller's.

@@ -100,6 +100,12 @@ def _parser() -> argparse.ArgumentParser:
     who = show.add_mutually_exclusive_group(required=True)
     who.add_argument("--email", help="the customer's email, in any case")
     who.add_argument("--id")
+    command(
+        "claim-emails",
+        _claim_emails,
+        "give every customer created before case-insensitive email claims existed its claim (safe to rerun)",
+        by_email=False,
+    )
     load = command("import-django", _import_django, "import a Django dumpdata JSON of customers", by_email=False)
     load.add_argument("file", type=Path, help="output of `manage.py dumpdata <app>.Customer`")
     load.add_argument("--threads", type=int, default=IMPORT_THREADS, help="parallel writers (default: %(default)s)")
@@ -249,6 +255,21 @@ def _show(args: argparse.Namespace) -> int:
     store = _store(_settings(args))
     customer = _customer(store, args.email) if args.email else _customer_by_id(store, args.id)
     print(json.dumps(_public(customer), indent=2))
+    return 0
+
+
+def _claim_emails(args: argparse.Namespace) -> int:
+    """Backfill ``EMAILCI#`` so no new account can take an older customer's email in another case."""
+    store = _store(_settings(args))
+    outcomes: Counter[str] = Counter()
+    conflicting_ids: list[int | str] = []
+    for customer in store.customers():
+        outcome = store.claim_email_identity(customer)
+        outcomes[outcome] += 1
+        if outcome == "conflict":
+            conflicting_ids.append(public_id(customer.customer_id))
+    report = {name: outcomes[name] for name in ("claimed", "present", "unverified", "conflict")}
+    print(json.dumps({**report, "conflicting_ids": sorted(conflicting_ids, key=str)[:20]}, indent=2))
     return 0
 
 

@@ -10,7 +10,9 @@ What it does:
 - runs each function in worker processes (tools/lambda_worker.py), containers with the
   function's own environment, handed real API Gateway proxy events; under concurrent load a
   function scales out to ``--max-containers`` (env ``CONTAINERS``, default 4), as Lambda does;
-- serves the authorizer's key through a stand-in of the Parameters and Secrets extension;
+- serves the authorizer's key through stand-ins of the Parameters and Secrets extension,
+  one per authorizer container as on Lambda (own port, session token and cache, started
+  and stopped with the container), so after a rotation containers switch at staggered moments;
 - mail: creates the template's SQS queues in moto and hands their messages to the consuming
   function (the mailer) as SQS events; the mailer writes each message as an ``.eml`` file
   under .local/mail/ and this server prints one line per message with its link;
@@ -55,7 +57,7 @@ from shared.oidc import API_ID_PLACEHOLDER, DISCOVERY_PATH
 from shared.rotation import KeyRotation
 from shared.settings import Settings
 from tools import gateway, local_store
-from tools.secrets_extension import SecretsExtensionServer
+from tools.secrets_extension import DEFAULT_TTL, SecretsExtensionServer
 from tools.storefront import Storefront
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,21 +81,44 @@ STORAGE_ENDPOINTS = (
 
 
 class Worker:
-    """A function's container: one process, one event at a time."""
+    """A function's container: one process, one event at a time.
 
-    def __init__(self, function: str, code_dir: str, environment: dict[str, str]) -> None:
+    With ``extension``, the container has its own Parameters and Secrets extension, as each
+    Lambda execution environment runs its own: started with the process (its cache empty
+    until the container's first read), told to it through the environment, stopped with it.
+    """
+
+    def __init__(
+        self,
+        function: str,
+        code_dir: str,
+        environment: dict[str, str],
+        extension: Callable[[], SecretsExtensionServer] | None = None,
+    ) -> None:
         LOGS.mkdir(parents=True, exist_ok=True)
+        self._extension = extension() if extension is not None else None
+        if self._extension is not None:
+            environment = {
+                **environment,
+                "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": str(self._extension.port),
+                "AWS_SESSION_TOKEN": self._extension.session_token,
+            }
         self._log = (LOGS / f"{function}.log").open("a")
         module = code_dir.replace("/", ".") + ".app"
-        self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            [sys.executable, "-m", "tools.lambda_worker", module],
-            cwd=ROOT,
-            env=environment,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self._log,
-            text=True,
-        )
+        try:
+            self._process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [sys.executable, "-m", "tools.lambda_worker", module],
+                cwd=ROOT,
+                env=environment,
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                stderr=self._log,
+                text=True,
+            )
+        except OSError:
+            self._stop_extension()
+            self._log.close()
+            raise
         self._lock = threading.Lock()
         self._started = threading.Event()
 
@@ -130,7 +155,12 @@ class Worker:
         except subprocess.TimeoutExpired:
             self._process.kill()
             self._process.wait()
+        self._stop_extension()
         self._log.close()
+
+    def _stop_extension(self) -> None:
+        if self._extension is not None:
+            self._extension.stop()
 
 
 class FunctionPool:
@@ -140,12 +170,20 @@ class FunctionPool:
     starts, and pays its own cold start, only when every container is busy and fewer than
     ``max_containers`` run; past that, the event waits for a free one (a throttled
     Lambda would answer 429 instead). Each container keeps its own module state (caches,
-    clients, keys) and serves one event at a time. A container whose process died is
-    replaced, as Lambda replaces a crashed one.
+    clients, keys) and serves one event at a time, and with ``extension`` (how to start
+    one) its own secrets extension. A container whose process died is replaced, as Lambda
+    replaces a crashed one.
     """
 
-    def __init__(self, function: str, code_dir: str, environment: dict[str, str], max_containers: int) -> None:
-        self._start: Callable[[], Worker] = lambda: Worker(function, code_dir, environment)
+    def __init__(
+        self,
+        function: str,
+        code_dir: str,
+        environment: dict[str, str],
+        max_containers: int,
+        extension: Callable[[], SecretsExtensionServer] | None = None,
+    ) -> None:
+        self._start: Callable[[], Worker] = lambda: Worker(function, code_dir, environment, extension)
         self._max = max_containers
         self._changed = threading.Condition()
         self._containers = [self._start()]
@@ -533,17 +571,10 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
     customer_id = seed_demo_customer({**os.environ, **first_function})
     queue_urls = create_queues(model)
 
-    session_token = secrets.token_urlsafe(16)
-    ttl = float(model.environments[model.authorizer.function].get("SECRETS_MANAGER_TTL", "300"))
-    extension = SecretsExtensionServer(0, session_token, REGION, ttl=ttl).start()
-    running.callback(extension.shutdown)
     workers: dict[str, FunctionPool] = {}
     for function, code_dir in model.code_dirs.items():
         environment = _function_environment(model, function, shared_environment)
-        if function == model.authorizer.function:
-            environment.update(
-                PARAMETERS_SECRETS_EXTENSION_HTTP_PORT=str(extension.port), AWS_SESSION_TOKEN=session_token
-            )
+        extension = extension_per_container(environment) if function == model.authorizer.function else None
         if environment.get("MAIL_QUEUE_URL") in queue_urls:
             environment["MAIL_QUEUE_URL"] = queue_urls[environment["MAIL_QUEUE_URL"]]
         if function in model.queue_consumers:
@@ -553,7 +584,7 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
                 environment["STOREFRONT_URL"] = (
                     f"http://localhost:{args.storefront_port}" if served else f"http://127.0.0.1:{args.port}"
                 )
-        workers[function] = FunctionPool(function, code_dir, environment, args.max_containers)
+        workers[function] = FunctionPool(function, code_dir, environment, args.max_containers, extension)
         running.callback(workers[function].stop)
     for function, queue in model.queue_consumers.items():
         poller = QueuePoller(queue_urls[queue], workers[function], args.mail_directory)
@@ -581,6 +612,15 @@ def _start_storefront(port: int, api_port: int) -> Storefront:
         return Storefront(port, f"http://localhost:{api_port}").start()
     except OSError as error:
         raise PortTaken(port, "the storefront", "STOREFRONT_PORT", error.strerror or str(error)) from None
+
+
+def extension_per_container(environment: dict[str, str]) -> Callable[[], SecretsExtensionServer]:
+    """How to start one container's extension: its own port, session token and cache, with the
+    ``SECRETS_MANAGER_TTL`` of the function's environment (where the real one reads it). They
+    share one Secrets Manager client: a connection pool, not state that would tell them apart."""
+    ttl = float(environment.get("SECRETS_MANAGER_TTL", DEFAULT_TTL))
+    client = boto3.session.Session().client("secretsmanager", region_name=REGION)
+    return lambda: SecretsExtensionServer(0, secrets.token_urlsafe(16), REGION, ttl=ttl, client=client).start()
 
 
 def _function_environment(model: gateway.ApiModel, function: str, shared: dict[str, str]) -> dict[str, str]:

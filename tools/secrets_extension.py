@@ -7,8 +7,9 @@ reading the secret with boto3 (so moto, a moto server or a real account stand be
 it), and caches it as the extension does: each secret (and version asked for) for
 ``SECRETS_MANAGER_TTL`` seconds from its fetch, the cached value served until then,
 whatever changed behind it (a TTL of 0 turns the cache off). One server stands for one
-Lambda container's extension: its cache is that container's. It does not emulate the
-SSM parameter routes.
+Lambda container's extension: its cache is that container's, so `make local` starts one
+per authorizer container, with the container, and stops it with the container. It does
+not emulate the SSM parameter routes.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ import boto3
 
 TOKEN_HEADER = "X-Aws-Parameters-Secrets-Token"
 DEFAULT_TTL = 300  # the extension's SECRETS_MANAGER_TTL default, and its maximum
+# How often the serving thread checks for a stop: a container stops in 0.1 s, not the 0.5 s of
+# the default, which a local server stopping several authorizer containers would pay for each.
+STOP_POLL = 0.1
 
 
 class SecretsExtensionServer(ThreadingHTTPServer):
@@ -37,9 +41,12 @@ class SecretsExtensionServer(ThreadingHTTPServer):
         region: str,
         ttl: float = DEFAULT_TTL,
         clock: Callable[[], float] = time.monotonic,
+        client: Any = None,
     ) -> None:
+        """``client``: a Secrets Manager client to read through (boto3's are thread-safe, so the
+        extensions of several containers can share one); by default, one of its own."""
         self.session_token = session_token
-        self.client = boto3.session.Session().client("secretsmanager", region_name=region)
+        self.client = client or boto3.session.Session().client("secretsmanager", region_name=region)
         self.ttl = ttl
         self.clock = clock
         self.fetches = 0
@@ -62,8 +69,14 @@ class SecretsExtensionServer(ThreadingHTTPServer):
             return body
 
     def start(self) -> SecretsExtensionServer:
-        threading.Thread(target=self.serve_forever, name="secrets-extension", daemon=True).start()
+        polling = {"poll_interval": STOP_POLL}
+        threading.Thread(target=self.serve_forever, kwargs=polling, name="secrets-extension", daemon=True).start()
         return self
+
+    def stop(self) -> None:
+        """Ends the serving thread and frees the port, as the extension ends with its container."""
+        self.shutdown()
+        self.server_close()
 
     @property
     def port(self) -> int:

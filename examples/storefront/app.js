@@ -15,6 +15,7 @@ const auth = createAuth({
 
 // One state at a time: the elements whose data-for names it are shown, the others hidden.
 function show(state, message = "", notice = "") {
+  if (state !== document.body.dataset.state) $("login-unverified").hidden = true;
   document.body.dataset.state = state;
   for (const element of document.querySelectorAll("[data-for]")) element.hidden = element.dataset.for !== state;
   $("logout").hidden = state !== "signed-in";
@@ -43,14 +44,20 @@ function failed(error) {
   show(auth.claims ? "signed-in" : "signed-out", describe(error));
 }
 
+// allauth's answer to the right password of an address not yet confirmed.
+const notVerified = (error) =>
+  error.status === 400 && Boolean(error.body?.non_field_errors?.includes("E-mail is not verified."));
+
 $("login").addEventListener("submit", async (event) => {
   event.preventDefault();
+  $("login-unverified").hidden = true;
   try {
     await auth.login($("email").value, $("password").value);
     $("password").value = "";
     await showProfile();
   } catch (error) {
     failed(error);
+    $("login-unverified").hidden = !notVerified(error);
   }
 });
 
@@ -72,14 +79,41 @@ onSubmit("signup", async () => {
   const email = $("signup-email").value;
   await auth.register(email, $("signup-password1").value, $("signup-password2").value);
   $("check-mail-to").textContent = email;
+  $("check-mail-resend").hidden = false;
   show("check-mail");
 });
 
 onSubmit("forgot", async () => {
   await auth.requestPasswordReset($("forgot-email").value);
   $("check-mail-to").textContent = $("forgot-email").value;
+  $("check-mail-resend").hidden = true; // the confirmation mail again is for a sign-up
   show("check-mail");
 });
+
+// "Didn't get the mail?": the API answers the same for every address, so the page says no more
+// than it knows; the new mail's link confirms the address once the customer chooses a password.
+const CHOOSE_PASSWORD = "its link confirms the address once you choose your password.";
+const THROTTLED = "Too many mails were asked for; please wait a few minutes and try again.";
+
+function offerResend(buttonId, address) {
+  const button = $(buttonId);
+  button.addEventListener("click", async () => {
+    const email = address();
+    const state = document.body.dataset.state;
+    button.disabled = true;
+    try {
+      await auth.resendVerification(email);
+      show(state, "", `If ${email} awaits confirmation, a new mail is on its way: ${CHOOSE_PASSWORD}`);
+    } catch (error) {
+      show(state, error.status === 429 ? THROTTLED : describe(error));
+    } finally {
+      button.disabled = false;
+    }
+  });
+}
+
+offerResend("check-mail-resend", () => $("check-mail-to").textContent);
+offerResend("login-resend", () => $("email").value);
 
 // The mail links land here: /verify-email?key=... and /reset-password?uid=...&token=...
 const mailLink = new URLSearchParams(location.search);

@@ -10,8 +10,9 @@
 //   across tabs: with rotation a refresh token works once, so two parallel refreshes with
 //   the same cookie would end the session), and retries a request once after a 401.
 //
-// - The account pages (sign-up, the mail links' verification and password reset) need no
-//   session; the password change does, and its fresh refresh token replaces the cookie.
+// - The account pages (sign-up, a new confirmation mail, the mail links' verification and
+//   password reset) need no session; the password change does, and its fresh refresh token
+//   replaces the cookie.
 //
 // The API must list the page's origin in AllowedOrigins, and the page and the API must be on
 // one site (www.shop.example and api.shop.example) for the SameSite=Strict cookie.
@@ -155,6 +156,8 @@ export function createAuth({ apiUrl, refreshMarginSeconds = 60, onChange = () =>
     changePassword,
     register: (email, password1, password2) => accountPost("/auth/registration/", { email, password1, password2 }),
     verifyEmail: (key) => accountPost("/auth/registration/verify-email/", { key }),
+    // The same answer for every address (a mail goes only to one awaiting confirmation); 429 when throttled.
+    resendVerification: (email) => accountPost("/auth/registration/resend-email/", { email }),
     requestPasswordReset: (email) => accountPost("/auth/password/reset/", { email }),
     resetPassword: (uid, token, newPassword1, newPassword2) =>
       accountPost("/auth/password/reset/confirm/", { uid, token, new_password1: newPassword1, new_password2: newPassword2 }),

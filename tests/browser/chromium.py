@@ -23,6 +23,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
 from tests.local_api import free_port, local_api
+from tests.mailbox import STRONG, Sent, parse
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
@@ -114,3 +115,49 @@ def browser_cookies(driver: WebDriver) -> list[dict[str, Any]]:
     """Every cookie of the browser, HttpOnly ones included (what no page script can see)."""
     cookies: list[dict[str, Any]] = driver.execute_cdp_cmd("Network.getAllCookies", {})["cookies"]
     return cookies
+
+
+def fill(driver: WebDriver, values: dict[str, str]) -> None:
+    for element_id, value in values.items():
+        field = driver.find_element(By.ID, element_id)
+        field.clear()
+        field.send_keys(value)
+
+
+def submit(driver: WebDriver, form_id: str) -> None:
+    driver.find_element(By.CSS_SELECTOR, f"#{form_id} button[type=submit]").click()
+
+
+def log_in_as(driver: WebDriver, storefront: str, email: str, password: str) -> None:
+    driver.get(storefront)
+    wait_for_state(driver, "signed-out")
+    fill(driver, {"email": email, "password": password})
+    submit(driver, "login")
+    wait_for_state(driver, "signed-in")
+
+
+def begin_sign_up(driver: WebDriver, shop: Shop, address: str, password: str = STRONG) -> None:
+    """Sign up on the storefront, as far as its "check your mail" page."""
+    driver.get(shop.storefront)
+    wait_for_state(driver, "signed-out")
+    driver.find_element(By.CSS_SELECTOR, "#login [data-go=signup]").click()
+    fill(driver, {"signup-email": address, "signup-password1": password, "signup-password2": password})
+    submit(driver, "signup")
+    wait_for_state(driver, "check-mail")
+    assert text(driver, "check-mail-to") == address
+
+
+def mails_to(folder: Path, address: str) -> list[Sent]:
+    """The mails to ``address`` filed in ``folder``, oldest first (the files' names start with the time)."""
+    mails = (parse(path.read_bytes()) for path in sorted(folder.glob("*.eml")))
+    return [mail for mail in mails if mail.to == address]
+
+
+def mail_link(folder: Path, address: str, page: str) -> str:
+    """The link to the storefront's ``page`` in a mail to ``address``, once the server has filed it."""
+
+    def delivered() -> str | None:
+        return next((mail.link for mail in mails_to(folder, address) if page in str(mail.link)), None)
+
+    link: str = wait_for(delivered, f"the mail to {address} with a link to {page}")
+    return link

@@ -1,82 +1,44 @@
 """The demo storefront's account pages in real headless Chromium against `make local`: sign-up,
 the mail's link, verification, login, a password change that ends another session, and a reset.
 
-The server writes its mail into this module's own folder and points the links at the storefront
-(StorefrontUrl is the storefront's origin), so the browser opens the link as a customer would.
+The server (conftest.py) writes its mail into a folder of its own and points the links at the
+storefront (StorefrontUrl is the storefront's origin), so the browser opens the link as a customer would.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 
-from tests.browser.chromium import Shop, browser_cookies, chromium, shop, state, text, wait_for, wait_for_state
-from tests.mailbox import OTHER_STRONG, STRONG, parse
-
-
-@pytest.fixture(scope="module")
-def mail_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("mail")
-
-
-@pytest.fixture(scope="module")
-def accounts_shop(mail_folder: Path) -> Iterator[Shop]:
-    # No authorizer cache: the other session's next request meets the revocation at once.
-    with shop("AuthorizerCacheSeconds=0", mail=mail_folder) as running:
-        yield running
-
-
-def mail_link(folder: Path, address: str, page: str) -> str:
-    """The link to the storefront's ``page`` in a mail to ``address``, once the server has filed it."""
-
-    def delivered() -> str | None:
-        mails = (parse(path.read_bytes()) for path in folder.glob("*.eml"))
-        return next((mail.link for mail in mails if mail.to == address and page in str(mail.link)), None)
-
-    link: str = wait_for(delivered, f"the mail to {address} with a link to {page}")
-    return link
+from tests.browser.chromium import (
+    Shop,
+    begin_sign_up,
+    browser_cookies,
+    chromium,
+    fill,
+    log_in_as,
+    mail_link,
+    state,
+    submit,
+    text,
+    wait_for,
+    wait_for_state,
+)
+from tests.mailbox import OTHER_STRONG, STRONG
 
 
 def sign_up(driver: WebDriver, shop: Shop, mail: Path, address: str) -> None:
     """Sign up on the storefront and confirm the address through the mail's link."""
-    driver.get(shop.storefront)
-    wait_for_state(driver, "signed-out")
-    driver.find_element(By.CSS_SELECTOR, "#login [data-go=signup]").click()
-    fill(driver, {"signup-email": address, "signup-password1": STRONG, "signup-password2": STRONG})
-    submit(driver, "signup")
-    wait_for_state(driver, "check-mail")
-    assert text(driver, "check-mail-to") == address
-
+    begin_sign_up(driver, shop, address)
     link = mail_link(mail, address, "/verify-email")
     assert link.startswith(f"{shop.storefront}/verify-email?key="), link
     driver.get(link)
     wait_for(lambda: text(driver, "notice") or text(driver, "error"), "the verification's answer")
     assert (state(driver), text(driver, "notice")) == ("signed-out", "Your address is confirmed; please log in.")
     assert driver.current_url == f"{shop.storefront}/", "the used link left the address bar"
-
-
-def fill(driver: WebDriver, values: dict[str, str]) -> None:
-    for element_id, value in values.items():
-        field = driver.find_element(By.ID, element_id)
-        field.clear()
-        field.send_keys(value)
-
-
-def submit(driver: WebDriver, form_id: str) -> None:
-    driver.find_element(By.CSS_SELECTOR, f"#{form_id} button[type=submit]").click()
-
-
-def log_in_as(driver: WebDriver, storefront: str, email: str, password: str) -> None:
-    driver.get(storefront)
-    wait_for_state(driver, "signed-out")
-    fill(driver, {"email": email, "password": password})
-    submit(driver, "login")
-    wait_for_state(driver, "signed-in")
 
 
 def refresh_cookie_value(driver: WebDriver) -> str | None:
@@ -125,6 +87,7 @@ def test_given_a_forgotten_password_when_the_customer_follows_the_reset_mail_the
         fill(browser, {"forgot-email": address})
         submit(browser, "forgot")
         wait_for_state(browser, "check-mail")
+        assert not browser.find_element(By.ID, "check-mail-resend").is_displayed(), "a confirmation mail is a sign-up's"
         link = mail_link(mail_folder, address, "/reset-password")
         assert link.startswith(f"{accounts_shop.storefront}/reset-password?uid="), link
         browser.get(link)

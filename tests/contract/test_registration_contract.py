@@ -234,6 +234,22 @@ def test_difference_given_a_later_squatter_when_the_owner_resends_then_the_owner
     assert login(call, "owner@example.com", OTHER_STRONG).status == 401
 
 
+def test_given_an_unverified_customer_when_the_resend_link_chooses_the_sign_up_password_then_it_is_accepted(
+    call: Call, mailbox: Mailbox
+) -> None:
+    """The sign-up password never logged in: it is no "old password" the new one must differ from."""
+    register(call, "jill@example.com", STRONG)
+    mailbox.deliver()
+    assert resend(call, "jill@example.com").status == 200
+    link = mailbox.one().query()
+
+    body = {"uid": link["uid"], "token": link["token"], "new_password1": STRONG, "new_password2": STRONG}
+    answer = call("reset_password", json_event("password_reset_confirm_bad_uid", body))
+
+    assert (answer.status, answer.body) == (200, {"detail": "Password has been reset with the new password."})
+    assert login(call, "jill@example.com", STRONG).status == 200
+
+
 def test_given_a_verified_or_unknown_address_when_resending_then_ok_and_no_mail(
     call: Call, customer: Customer, mailbox: Mailbox
 ) -> None:

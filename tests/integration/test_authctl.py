@@ -9,11 +9,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import boto3
 import pytest
 
 from shared import services
 from shared.settings import Settings
-from tests.helpers import TABLE_NAME, HttpAnswer, json_event
+from tests.helpers import REGION, TABLE_NAME, HttpAnswer, json_event
+from tests.mailbox import Mailbox, register
 from tools import authctl, gateway
 
 Run = Callable[..., tuple[int, str, str]]
@@ -273,3 +275,43 @@ def test_given_a_weak_password_when_setting_it_then_refused_and_the_old_one_stay
         "obtain_token", json_event("obtain_token_ok", {"email": "keep@example.com", "password": "first-password"})
     )
     assert answer.status == 200
+
+
+def without_email_claim(email: str) -> None:
+    """The customer as written before ``EMAILCI#`` existed: no case-insensitive claim."""
+    boto3.client("dynamodb", region_name=REGION).delete_item(
+        TableName=TABLE_NAME, Key={"pk": {"S": "EMAILCI#" + email.lower()}}
+    )
+
+
+def test_given_customers_from_before_email_claims_when_claimed_then_each_case_variant_is_one_account(
+    run: Run, call: Callable[..., HttpAnswer], mailbox: Mailbox
+) -> None:
+    create(run, "Jane@Example.com")
+    without_email_claim("jane@example.com")
+    create(run, "JANE@example.com")  # possible then: nothing claimed the address in another case
+    without_email_claim("jane@example.com")
+    create(run, "solo@example.com")
+    without_email_claim("solo@example.com")
+    assert register(call, "pending@example.com").status == 201
+    mailbox.deliver()  # the mailer creates the pending customer, with its claim
+    create(run, "new@example.com")  # made after: has its claim
+
+    code, out, err = run("claim-emails")
+    again = json.loads(run("claim-emails")[1])
+
+    assert code == 0, err
+    report = json.loads(out)
+    assert {name: report[name] for name in ("claimed", "present", "unverified", "conflict")} == {
+        "claimed": 2,
+        "present": 1,
+        "unverified": 1,
+        "conflict": 1,
+    }
+    assert len(report["conflicting_ids"]) == 1
+    assert (again["claimed"], again["present"], again["conflict"]) == (0, 3, 1), "a rerun changes nothing"
+    assert (
+        create(run, "SOLO@example.com")[2].strip() == "authctl: a customer with email SOLO@example.com already exists"
+    )
+    assert login_status(call, "Jane@example.com") == 200
+    assert login_status(call, "JANE@example.com") == 200, "a conflict is reported, neither customer is changed"

@@ -1,23 +1,30 @@
-"""Each function may write only the table keys it writes (template.yaml's IAM policies).
+"""Each function may write only the table keys it writes and send only the mail it sends (template.yaml).
 
-The policies hold every DynamoDB write to ``dynamodb:LeadingKeys`` prefixes; the test runs
-each writing function through the flows that write, records the key of every write its
-DynamoDB client sends, and checks both ways: each write is allowed by the template, and
-each prefix the template allows is written by some flow (no spare grant).
+The policies hold every DynamoDB write to ``dynamodb:LeadingKeys`` prefixes, every queued mail
+job (``sqs:SendMessage``) to the mail queue and every sent mail (``ses:SendEmail``) to the
+``MailFrom`` address. The tests run each writing function's real handlers through the flows that
+write, record the key of every write its DynamoDB client sends and the target of every message
+its SQS and SES clients send, and check both ways: each call is allowed by the template, and
+each prefix or mail action the template grants is used by some flow (no spare grant).
 """
 
 from __future__ import annotations
 
 import fnmatch
+import json
+import os
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from types import ModuleType
 from typing import Any
 
+import boto3
 import pytest
 
-from shared import aws
+from shared import aws, services
 from tests.conftest import FakeLambdaContext
-from tests.helpers import EMAIL, PASSWORD, json_event
+from tests.helpers import EMAIL, PASSWORD, REGION, TABLE_NAME, HttpAnswer, json_event
+from tests.mailbox import OTHER_STRONG, STRONG, Mailbox, Sent, account_event, register
 from tools.gateway import read_template
 
 WRITE_ACTIONS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
@@ -27,36 +34,100 @@ TRANSACT_ACTIONS = {
     "Delete": "DeleteItem",
     "ConditionCheck": "ConditionCheckItem",
 }
+# Each mail call a function makes: (client, operation) -> its IAM action, the request parameter
+# naming its target and the environment variable the target comes from.
+MAIL_CALLS = {
+    ("sqs", "SendMessage"): ("sqs:SendMessage", "QueueUrl", "MAIL_QUEUE_URL"),
+    ("sesv2", "SendEmail"): ("ses:SendEmail", "FromEmailAddress", "MAIL_FROM"),
+}
+MAIL_CLIENTS: dict[str, Callable[[], Any]] = {"sqs": aws.sqs_client, "sesv2": aws.sesv2_client}
+# What a grant may allow beyond the calls above is checked too: a grant of any of these is one
+# no flow needs unless a flow makes it.
+MAIL_ACTIONS = ("sqs:SendMessage", "sqs:SendMessageBatch", "ses:SendEmail", "ses:SendRawEmail", "ses:SendBulkEmail")
+# SAM policy templates known to grant nothing on the table's writes or on mail.
+HARMLESS_POLICY_TEMPLATES = {"AWSSecretsManagerGetSecretValuePolicy"}
 MIGRATED_EMAIL = "migrated@example.com"
 MIGRATED_PASSWORD = "correct horse battery staple"
+PENDING_EMAIL = "nora@example.com"
 
 Write = tuple[str, str]  # (action, partition key)
+Send = tuple[str, str]  # (IAM action, target: a queue URL or a From address)
+
+
+def policy_entries(policy: Any) -> Iterator[Any]:
+    """Every entry of a SAM ``Policies`` list, both branches of an ``Fn::If`` included."""
+    if isinstance(policy, list):
+        for item in policy:
+            yield from policy_entries(item)
+    elif isinstance(policy, dict) and "Fn::If" in policy:
+        yield from policy_entries(policy["Fn::If"][1:])
+    elif policy != {"Ref": "AWS::NoValue"}:
+        yield policy
 
 
 def statements(policy: Any) -> Iterator[dict[str, Any]]:
-    """Every statement of a SAM policy entry, both branches of an ``Fn::If`` included."""
-    if isinstance(policy, list):
-        for item in policy:
-            yield from statements(item)
-    elif isinstance(policy, dict):
-        if "Fn::If" in policy:
-            yield from statements(policy["Fn::If"][1:])
-        elif "Statement" in policy:
-            yield from policy["Statement"]
+    for entry in policy_entries(policy):
+        if isinstance(entry, dict) and "Statement" in entry:
+            yield from entry["Statement"]
+
+
+def function_properties(function: str) -> dict[str, Any]:
+    properties: dict[str, Any] = read_template()["Resources"][function]["Properties"]
+    return properties
+
+
+def function_names() -> list[str]:
+    resources = read_template()["Resources"]
+    return [name for name, res in resources.items() if res["Type"] == "AWS::Serverless::Function"]
+
+
+def actions_of(statement: dict[str, Any]) -> list[str]:
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
 
 
 def write_grants(function: str) -> dict[str, list[str] | None]:
     """Write action -> the key patterns it is held to (None: any key)."""
-    policies = read_template()["Resources"][function]["Properties"].get("Policies", [])
     grants: dict[str, list[str] | None] = {}
-    for statement in statements(policies):
-        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+    for statement in statements(function_properties(function).get("Policies", [])):
         keys = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
-        for action in actions:
+        for action in actions_of(statement):
             service, _, name = action.partition(":")
             if service == "dynamodb" and (name in WRITE_ACTIONS or "*" in name):
                 grants[name] = list(keys) if keys else None
     return grants
+
+
+def mail_grants(function: str) -> dict[str, set[str]]:
+    """Mail action -> the template resources its statements name (a queue, the From parameter)."""
+    grants: dict[str, set[str]] = {}
+    for statement in statements(function_properties(function).get("Policies", [])):
+        for pattern in actions_of(statement):
+            for action in MAIL_ACTIONS:
+                if fnmatch.fnmatchcase(action.lower(), pattern.lower()):
+                    named = referenced(statement.get("Resource")) | referenced(statement.get("Condition"))
+                    grants.setdefault(action, set()).update(named)
+    return grants
+
+
+def referenced(node: Any) -> set[str]:
+    """The template resources and parameters a value names (``Ref``, ``Fn::GetAtt``)."""
+    if isinstance(node, list):
+        return set().union(*(referenced(item) for item in node))
+    if not isinstance(node, dict):
+        return set()
+    if "Ref" in node:
+        return {node["Ref"]}
+    if "Fn::GetAtt" in node:
+        return {node["Fn::GetAtt"][0]}
+    return set().union(*(referenced(value) for value in node.values()))
+
+
+def environment_of(function: str) -> dict[str, Any]:
+    """The function's variables as the template sets them (its own over the Globals)."""
+    template = read_template()
+    variables = dict(template["Globals"]["Function"]["Environment"]["Variables"])
+    variables.update(function_properties(function).get("Environment", {}).get("Variables", {}))
+    return variables
 
 
 def allowed(grants: dict[str, list[str] | None], write: Write) -> bool:
@@ -65,15 +136,47 @@ def allowed(grants: dict[str, list[str] | None], write: Write) -> bool:
     return patterns is None or any(fnmatch.fnmatchcase(key, pattern) for pattern in patterns)
 
 
-def test_every_dynamodb_write_of_every_function_is_held_to_key_prefixes() -> None:
-    resources = read_template()["Resources"]
-    functions = [name for name, res in resources.items() if res["Type"] == "AWS::Serverless::Function"]
+def mail_allowed(function: str, send: Send) -> bool:
+    """Granted, on the resource the template also hands the function as the variable it sends to."""
+    action, target = send
+    variable = next(variable for iam_action, _, variable in MAIL_CALLS.values() if iam_action == action)
+    named = referenced(environment_of(function).get(variable))
+    return target == os.environ[variable] and bool(named) and named <= mail_grants(function).get(action, set())
 
+
+def test_every_dynamodb_write_of_every_function_is_held_to_key_prefixes() -> None:
     unbounded = {
-        function: action for function in functions for action, keys in write_grants(function).items() if keys is None
+        function: action
+        for function in function_names()
+        for action, keys in write_grants(function).items()
+        if keys is None
     }
 
     assert unbounded == {}
+
+
+def test_only_the_mailer_may_send_mail_and_only_the_functions_that_queue_mail_may_queue_it() -> None:
+    functions = function_names()
+    templates = {
+        next(iter(entry)) if isinstance(entry, dict) else entry
+        for function in functions
+        for entry in policy_entries(function_properties(function).get("Policies", []))
+        if not (isinstance(entry, dict) and "Statement" in entry)
+    }
+
+    assert templates <= HARMLESS_POLICY_TEMPLATES, "a policy this test cannot read may grant mail"
+    assert {function: grants for function in functions if (grants := mail_grants(function))} == {
+        "RegisterFunction": {"sqs:SendMessage": {"MailQueue"}},
+        "RequestMailFunction": {"sqs:SendMessage": {"MailQueue"}},
+        "MailerFunction": {"ses:SendEmail": {"MailFrom"}},
+    }
+    mail_queue_readers = {
+        function
+        for function in functions
+        for event in function_properties(function).get("Events", {}).values()
+        if event["Type"] == "SQS"
+    }
+    assert mail_queue_readers == {"MailerFunction"}
 
 
 def test_the_jwks_function_reads_only_the_verification_secret() -> None:
@@ -85,12 +188,13 @@ def test_the_jwks_function_reads_only_the_verification_secret() -> None:
 
 
 class Recorder:
-    """The keys of every write a function's DynamoDB client sends."""
+    """The keys of every write a function's DynamoDB client sends, the targets of its mail."""
 
     def __init__(self) -> None:
         self.writes: set[Write] = set()
+        self.sends: set[Send] = set()
 
-    def __call__(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+    def write(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         name = model.name
         if name == "TransactWriteItems":
             for item in params["TransactItems"]:
@@ -99,42 +203,81 @@ class Recorder:
         elif name in WRITE_ACTIONS:
             self.writes.add((name, _pk(params)))
 
+    def send(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+        action, target, _variable = MAIL_CALLS[(model.service_model.service_name, model.name)]
+        self.sends.add((action, params[target]))
+
 
 def _pk(spec: dict[str, Any]) -> str:
     item: dict[str, Any] = spec.get("Key") or spec["Item"]
     return str(item["pk"]["S"])
 
 
+@dataclass
+class Flow:
+    """What one function's flows sent to AWS, and its answers (HTTP bodies decoded)."""
+
+    writes: set[Write]
+    sends: set[Send]
+    answers: list[dict[str, Any]]
+
+    @property
+    def statuses(self) -> list[int]:
+        return [answer["statusCode"] for answer in self.answers]
+
+    @property
+    def bodies(self) -> list[Any]:
+        return [json.loads(answer["body"]) if answer.get("body") else None for answer in self.answers]
+
+
+Event = tuple[str, Any] | dict[str, Any]  # (events/ name, JSON body) or a whole event
+Run = Callable[[str, list[Event]], Flow]
+
+
 @pytest.fixture
-def run(
-    load_handler: Callable[[str], ModuleType], lambda_context: FakeLambdaContext
-) -> Callable[[str, list[tuple[str, dict[str, Any]]]], tuple[set[Write], list[dict[str, Any]]]]:
-    """Cold-start a function, send it events, answer its writes and its decoded bodies."""
+def run(load_handler: Callable[[str], ModuleType], lambda_context: FakeLambdaContext) -> Run:
+    """Cold-start a function, send it events, answer what it sent to AWS and its answers."""
 
-    def invoke(function: str, events: list[tuple[str, dict[str, Any]]]) -> tuple[set[Write], list[dict[str, Any]]]:
-        import json
-
+    def invoke(function: str, events: list[Event]) -> Flow:
         module = load_handler(function)
         recorder = Recorder()
-        aws.dynamodb_client().meta.events.register("provide-client-params.dynamodb.*", recorder)
-        bodies = []
-        for event_name, body in events:
-            response = module.lambda_handler(json_event(event_name, body), lambda_context)
-            bodies.append(json.loads(response["body"]) if response.get("body") else {})
-        return recorder.writes, bodies
+        aws.dynamodb_client().meta.events.register("provide-client-params.dynamodb.*", recorder.write)
+        for client, operation in MAIL_CALLS:
+            MAIL_CLIENTS[client]().meta.events.register(f"provide-client-params.{client}.{operation}", recorder.send)
+        answers = [
+            module.lambda_handler(json_event(*event) if isinstance(event, tuple) else event, lambda_context)
+            for event in events
+        ]
+        return Flow(recorder.writes, recorder.sends, answers)
 
     return invoke
 
 
+def assert_least_privilege(function: str, flow: Flow) -> None:
+    grants = write_grants(function)
+    assert flow.writes, "the flows wrote something"
+    assert [write for write in sorted(flow.writes) if not allowed(grants, write)] == [], "writes the policy denies"
+    used = {
+        (action, pattern)
+        for action, key in flow.writes
+        for pattern in grants.get(action) or []
+        if fnmatch.fnmatchcase(key, pattern)
+    }
+    granted = {(action, pattern) for action, patterns in grants.items() for pattern in patterns or []}
+    assert granted - used == set(), "grants no flow needs"
+    assert [send for send in sorted(flow.sends) if not mail_allowed(function, send)] == [], "mail the policy denies"
+    assert set(mail_grants(function)) - {action for action, _ in flow.sends} == set(), "mail grants no flow needs"
+
+
 def test_given_login_flows_then_obtain_writes_only_what_its_policy_allows_and_uses_every_grant(
-    customer: Any, make_customer: Callable[..., Any], django_configured: None, run: Any
+    customer: Any, make_customer: Callable[..., Any], django_configured: None, run: Run
 ) -> None:
     from django.contrib.auth import hashers
 
     make_customer(
         MIGRATED_EMAIL, customer_id="2", password_hash=hashers.make_password(MIGRATED_PASSWORD, hasher="pbkdf2_sha256")
     )
-    writes, _ = run(
+    flow = run(
         "obtain_token",
         [
             ("obtain_token_ok", {"email": EMAIL, "password": "wrong password"}),  # counters
@@ -143,41 +286,196 @@ def test_given_login_flows_then_obtain_writes_only_what_its_policy_allows_and_us
         ],
     )
 
-    assert_least_privilege("ObtainTokenFunction", writes)
+    assert_least_privilege("ObtainTokenFunction", flow)
 
 
 def test_given_refresh_and_reuse_then_refresh_writes_only_what_its_policy_allows_and_uses_every_grant(
-    customer: Any, run: Any, monkeypatch: pytest.MonkeyPatch
+    customer: Any, run: Run, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("ROTATE_REFRESH_TOKENS", "true")  # as the template deploys it
     monkeypatch.setenv("BLACKLIST_AFTER_ROTATION", "true")
-    _, [pair] = run("obtain_token", [("obtain_token_ok", {"email": EMAIL, "password": PASSWORD})])
-    writes, _ = run(
+    [pair] = run("obtain_token", [("obtain_token_ok", {"email": EMAIL, "password": PASSWORD})]).bodies
+    flow = run(
         "refresh_token",
         [("refresh_token_ok", {"refresh": pair["refresh"]}), ("refresh_token_ok", {"refresh": pair["refresh"]})],
     )
 
-    assert_least_privilege("RefreshTokenFunction", writes)
+    assert_least_privilege("RefreshTokenFunction", flow)
 
 
 def test_given_a_logout_then_blacklist_writes_only_what_its_policy_allows_and_uses_every_grant(
-    customer: Any, run: Any
+    customer: Any, run: Run
 ) -> None:
-    _, [pair] = run("obtain_token", [("obtain_token_ok", {"email": EMAIL, "password": PASSWORD})])
-    writes, _ = run("blacklist_token", [("blacklist_token_ok", {"refresh": pair["refresh"]})])
+    [pair] = run("obtain_token", [("obtain_token_ok", {"email": EMAIL, "password": PASSWORD})]).bodies
+    flow = run("blacklist_token", [("blacklist_token_ok", {"refresh": pair["refresh"]})])
 
-    assert_least_privilege("BlacklistTokenFunction", writes)
+    assert_least_privilege("BlacklistTokenFunction", flow)
 
 
-def assert_least_privilege(function: str, writes: set[Write]) -> None:
-    grants = write_grants(function)
-    assert writes, "the flows wrote something"
-    assert [write for write in sorted(writes) if not allowed(grants, write)] == [], "writes the policy denies"
-    used = {
-        (action, pattern)
-        for action, key in writes
-        for pattern in grants.get(action) or []
-        if fnmatch.fnmatchcase(key, pattern)
-    }
-    granted = {(action, pattern) for action, patterns in grants.items() for pattern in patterns or []}
-    assert granted - used == set(), "grants no flow needs"
+# The account functions. Each endpoint that queues mail counts the request (RATE# items) and
+# queues the same job whoever owns the address; only the mailer finds out (new, pending, taken).
+
+Call = Callable[..., HttpAnswer]
+
+
+def registration(email: str, password: str = STRONG) -> tuple[str, dict[str, str]]:
+    return ("register_ok", {"email": email, "password1": password, "password2": password})
+
+
+def confirm_reset(link: Sent, password: str) -> tuple[str, dict[str, str]]:
+    body = {**link.query(), "new_password1": password, "new_password2": password}
+    return ("password_reset_confirm_bad_uid", body)
+
+
+@pytest.fixture
+def pending(call: Call, mailbox: Mailbox) -> Sent:
+    """A registration nobody has confirmed yet (its customer is pending): the mail with its key."""
+    assert register(call, PENDING_EMAIL).status == 201
+    return mailbox.one()
+
+
+def test_given_new_pending_taken_and_throttled_registrations_then_register_writes_only_what_its_policy_allows(
+    customer: Any, pending: Sent, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ACCOUNT_ADDRESS_LIMIT", "2")  # the pending address has had one request
+    flow = run(
+        "register",
+        [
+            registration("new@example.com"),
+            registration(PENDING_EMAIL),
+            registration(EMAIL),
+            registration("new@example.com"),
+            registration("new@example.com"),  # over the address limit: counted, refused, not queued
+        ],
+    )
+
+    assert flow.statuses == [201, 201, 201, 201, 429]
+    assert_least_privilege("RegisterFunction", flow)
+
+
+def test_given_resends_resets_and_a_throttled_request_then_request_mail_writes_only_what_its_policy_allows(
+    customer: Any, pending: Sent, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ACCOUNT_ADDRESS_LIMIT", "2")  # the pending address has had one request
+    flow = run(
+        "request_mail",
+        [
+            ("resend_email_ok", {"email": PENDING_EMAIL}),
+            ("resend_email_ok", {"email": "nobody@example.com"}),
+            ("password_reset_ok", {"email": EMAIL}),
+            ("password_reset_ok", {"email": EMAIL}),
+            ("password_reset_ok", {"email": EMAIL}),  # over the address limit: counted, refused, not queued
+        ],
+    )
+
+    assert flow.statuses == [200, 200, 200, 200, 429]
+    assert_least_privilege("RequestMailFunction", flow)
+
+
+def test_given_a_key_used_twice_and_an_unknown_one_then_verify_email_writes_only_what_its_policy_allows(
+    pending: Sent, run: Run
+) -> None:
+    key = pending.query()["key"]
+    flow = run(
+        "verify_email",
+        [
+            ("verify_email_unknown_key", {"key": key}),
+            ("verify_email_unknown_key", {"key": key}),
+            ("verify_email_unknown_key", {"key": "not-a-key"}),
+        ],
+    )
+
+    assert flow.statuses == [200, 404, 404]
+    assert_least_privilege("VerifyEmailFunction", flow)
+
+
+def test_given_resets_of_a_verified_and_of_a_pending_customer_then_reset_password_writes_only_what_it_may(
+    customer: Any, pending: Sent, call: Call, mailbox: Mailbox, run: Run
+) -> None:
+    call("request_mail", json_event("password_reset_ok", {"email": EMAIL}))
+    verified_link = mailbox.one()
+    call("request_mail", json_event("resend_email_ok", {"email": PENDING_EMAIL}))
+    finish_signup_link = mailbox.one()  # confirms the pending address by choosing the password
+
+    flow = run(
+        "reset_password",
+        [
+            confirm_reset(verified_link, OTHER_STRONG),
+            confirm_reset(verified_link, "Second-Harbour-58"),  # used: refused
+            confirm_reset(finish_signup_link, OTHER_STRONG),
+        ],
+    )
+
+    assert flow.statuses == [200, 400, 200]
+    assert_least_privilege("ResetPasswordFunction", flow)
+
+
+def test_given_a_wrong_a_right_and_a_throttled_change_then_change_password_writes_only_what_its_policy_allows(
+    customer: Any, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ACCOUNT_ADDRESS_LIMIT", "2")
+
+    def change(old: str) -> dict[str, Any]:
+        body = {"old_password": old, "new_password1": OTHER_STRONG, "new_password2": OTHER_STRONG}
+        return dict(account_event("password_change_wrong_old", body, caller=customer.customer_id))
+
+    flow = run("change_password", [change("wrong password"), change(PASSWORD), change(OTHER_STRONG)])
+
+    assert flow.statuses == [400, 200, 429]
+    assert_least_privilege("ChangePasswordFunction", flow)
+
+
+def test_given_a_read_a_put_and_a_patch_then_current_user_writes_only_what_its_policy_allows(
+    customer: Any, run: Run
+) -> None:
+    def user(method: str, body: Any) -> dict[str, Any]:
+        name = "current_user_get" if method == "GET" else "current_user_patch"
+        return dict(account_event(name, body, caller=customer.customer_id, method=method))
+
+    flow = run(
+        "current_user",
+        [
+            user("GET", None),
+            user("PUT", {"first_name": "Ada", "last_name": "Lovelace"}),
+            user("PATCH", {"last_name": "B"}),
+        ],
+    )
+
+    assert flow.statuses == [200, 200, 200]
+    assert flow.bodies[-1]["first_name"] == "Ada"
+    assert_least_privilege("CurrentUserFunction", flow)
+
+
+def test_given_every_kind_of_mail_job_then_the_mailer_writes_and_sends_only_what_its_policy_allows(
+    customer: Any, make_customer: Callable[..., Any], call: Call, mailbox: Mailbox, run: Run
+) -> None:
+    make_customer("gone@example.com", customer_id="3", is_active=False)
+    _, half_expired = services.customer_store().register("pat@example.com", "argon2$old", pending_until=2_000_000_000)
+    boto3.client("dynamodb", region_name=REGION).delete_item(  # as TTL would, before the email items
+        TableName=TABLE_NAME, Key={"pk": {"S": "CUSTOMER#" + half_expired.customer_id}}
+    )
+    register(call, PENDING_EMAIL)
+    first = mailbox.queued()
+    for email in (PENDING_EMAIL, EMAIL, "gone@example.com", "pat@example.com"):  # pending, taken, inactive, half gone
+        register(call, email)
+    for event_name, email in (
+        ("resend_email_ok", PENDING_EMAIL),
+        ("resend_email_ok", "nobody@example.com"),
+        ("password_reset_ok", EMAIL),
+        ("password_reset_ok", "nobody@example.com"),
+    ):
+        call("request_mail", json_event(event_name, {"email": email}))
+
+    flow = run("mailer", [{"Records": first}, {"Records": mailbox.queued()}])
+
+    assert [answer["batchItemFailures"] for answer in flow.answers] == [[], []]
+    assert sorted(mail.subject for mail in mailbox.deliver()) == [
+        "Confirm your email address",  # new
+        "Confirm your email address",  # pending, registered again
+        "Confirm your email address",  # the half-expired address, created anew
+        "Confirm your email address",  # a resend: choose the password
+        "Reset your password",
+        "You already have an account",  # with a reset link
+        "You already have an account",  # deactivated: no link
+    ]
+    assert_least_privilege("MailerFunction", flow)
