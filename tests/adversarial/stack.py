@@ -9,7 +9,9 @@ a cold start, ``tools.gateway`` for what a client sees) once per test module, wi
 environment the template gives the functions (rotation with the old token retired).
 
 Requests never share state by accident: ``new_customer`` makes a customer nobody else
-uses, and each login can come from its own source IP.
+uses, ``new_address`` an address nobody registered, and each login can come from its own
+source IP. The account functions' mail goes as deployed: a job on the (moto) SQS queue, the
+mailer run over it by ``deliver_mail``, the message sent through (moto's) SES v2.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from shared.settings import get_settings
 from tests.conftest import FakeLambdaContext, create_table
 from tests.helpers import (
     EMAIL,
+    MAIL_QUEUE,
     PASSWORD,
     REGION,
     SECRET_ID,
@@ -46,6 +49,7 @@ from tests.helpers import (
     json_event,
     load_event,
 )
+from tests.mailbox import Mailbox, Sent
 from tools import gateway
 from tools.secrets_extension import SecretsExtensionServer
 
@@ -62,6 +66,7 @@ TOKEN_FUNCTIONS = {
     "verify_token": ("verify_token_ok", "/auth/token/verify/", "/auth/token/verify"),
     "blacklist_token": ("blacklist_token_ok", "/auth/token/blacklist/", "/auth/token/blacklist"),
 }
+ACCOUNT_FUNCTIONS = ("register", "verify_email", "request_mail", "reset_password", "change_password", "current_user")
 METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abc123def4/prod/GET/api/v1/customers/1/"
 
 
@@ -88,6 +93,7 @@ class Stack:
     extension: SecretsExtensionServer
     model: gateway.ApiModel
     hasher: PasswordHasher
+    mailbox: Mailbox
     context: FakeLambdaContext = field(default_factory=FakeLambdaContext)
     _ids: Iterator[int] = field(default_factory=lambda: itertools.count(100))
 
@@ -132,23 +138,44 @@ class Stack:
     def _authorizer_function(self, event: dict[str, Any]) -> dict[str, Any]:
         return dict(self.handlers["authorizer"].lambda_handler(event, self.context))
 
-    def protected(self, authorization: str | None, customer_id: str = "1") -> HttpAnswer:
-        """GET /api/v1/customers/{id}/ through the template's gateway: what a client sees."""
-        path = f"/api/v1/customers/{customer_id}/"
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        authorization: str | None = None,
+        content_type: str = "application/json",
+        source_ip: str | None = None,
+    ) -> HttpAnswer:
+        """``method path`` through the template's gateway (its route, the authorizer where the route
+        has one, the function): what a client sees. ``bytes`` and ``str`` bodies go as they are,
+        anything else as JSON; each request comes from its own source IP unless told."""
         headers = {"Accept": "application/json"}
         if authorization is not None:
             headers["Authorization"] = authorization
-        decision = self.model.authorize(headers, "GET", path, self._authorizer_function)
-        if isinstance(decision, gateway.Answer):
-            answer_headers = {name.lower(): value for name, value in decision.headers.items()}
-            return HttpAnswer(decision.status, answer_headers, json.loads(decision.body), decision.body)
-        found = self.model.route_for("GET", path)
-        assert found is not None
+        raw = b""
+        if body is not None:
+            headers["Content-Type"] = content_type
+            raw = body if isinstance(body, bytes) else (body if isinstance(body, str) else json.dumps(body)).encode()
+        found = self.model.route_for(method, path)
+        assert found is not None, f"{method} {path} is no route of the template"
         route, params = found
+        allowed = None
+        if not route.public:
+            decision = self.model.authorize(headers, method, path, self._authorizer_function)
+            if isinstance(decision, gateway.Answer):
+                answer_headers = {name.lower(): value for name, value in decision.headers.items()}
+                return HttpAnswer(decision.status, answer_headers, json.loads(decision.body), decision.body)
+            allowed = decision
         event = gateway.proxy_event(
-            route, params, self.model.stage, "GET", path, headers, {}, b"", "127.0.0.1", decision
+            route, params, self.model.stage, method, path, headers, {}, raw, source_ip or self.source_ip(), allowed
         )
-        return self.invoke("customer_profile", event)
+        return self.invoke(self.model.code_dirs[route.function].rsplit("/", 1)[1], event)
+
+    def protected(self, authorization: str | None, customer_id: str = "1") -> HttpAnswer:
+        """GET /api/v1/customers/{id}/ through the template's gateway: what a client sees."""
+        return self.request("GET", f"/api/v1/customers/{customer_id}/", authorization=authorization)
 
     def jwks(self) -> HttpAnswer:
         """GET /.well-known/jwks.json."""
@@ -167,6 +194,14 @@ class Stack:
             customer_id=str(number),
             is_active=is_active,
         )
+
+    def new_address(self) -> str:
+        """An address nobody registered."""
+        return f"signup{next(self._ids)}@example.com"
+
+    def deliver_mail(self) -> list[Sent]:
+        """The mailer run over every queued job (as the queue's event source would); what it sent."""
+        return self.mailbox.deliver()
 
     def source_ip(self) -> str:
         """A source IP no other request used, so per-IP lockouts never carry over."""
@@ -189,16 +224,19 @@ def warm_stack(secret: str = SIGNING_KEY, **settings: str) -> Iterator[Stack]:
             patch.setenv(name, value)
         create_table()
         boto3.client("secretsmanager", region_name=REGION).create_secret(Name=SECRET_ID, SecretString=secret)
+        boto3.client("sqs", region_name=REGION).create_queue(QueueName=MAIL_QUEUE)
+        boto3.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity=ENVIRONMENT["MAIL_FROM"])
         extension = SecretsExtensionServer(0, session_token="testing", region=REGION).start()
         try:
-            functions = (*TOKEN_FUNCTIONS, "customer_profile", "jwks")
+            functions = (*TOKEN_FUNCTIONS, "customer_profile", "jwks", *ACCOUNT_FUNCTIONS, "mailer")
             handlers = {function: cold_start(function) for function in functions}
             with patch.context() as authorizer_environment:
                 authorizer_environment.setenv("SIGNING_KEY_SOURCE", "extension")
                 authorizer_environment.setenv("PARAMETERS_SECRETS_EXTENSION_HTTP_PORT", str(extension.port))
                 handlers["authorizer"] = cold_start("authorizer")
             services.reset()
-            stack = Stack(handlers, extension, gateway.load(), PasswordHasher(get_settings()))
+            mailbox = Mailbox(handlers.__getitem__, FakeLambdaContext())
+            stack = Stack(handlers, extension, gateway.load(), PasswordHasher(get_settings()), mailbox)
             services.customer_store().create(EMAIL, stack.hasher.hash(PASSWORD), customer_id="1")
             yield stack
         finally:

@@ -6,8 +6,9 @@ with ``POWERTOOLS_LOG_LEVEL=DEBUG`` (the template's ``LogLevel=DEBUG``) and with
 loggers at DEBUG. Everything written is captured: the Powertools handler's JSON lines, the
 logging records of every logger (caplog), and stdout/stderr (metrics are printed there).
 The secrets looked for are the ones that case's client sent or received (passwords, every
-token and its signature), the signing key, every password hash in the table, and anything
-shaped like a JWT or a Django password hash.
+token and its signature, the keys and tokens of the links mailed to the customer: an account
+case runs the mailer, so its lines are captured too), the signing key, every password hash in
+the table, and anything shaped like a JWT or a Django password hash.
 
 A second test turns the root logger to DEBUG as well (Lambda's ApplicationLogLevel=DEBUG):
 boto3 and botocore then log their own requests and responses.
@@ -26,7 +27,8 @@ import pytest
 
 from tests.adversarial.contract_cases import CASES, Case, Client
 from tests.adversarial.stack import Stack, cold_start, warm_stack
-from tests.helpers import REGION, SIGNING_KEY, TABLE_NAME, claims, mint
+from tests.helpers import REGION, SIGNING_KEY, TABLE_NAME, TEST_ENVIRONMENT, claims, mint
+from tests.mailbox import STRONG
 
 SERVICE_LOGGER = "ecommerce-auth"
 SHAPES = {
@@ -90,6 +92,8 @@ def secrets_of(client: Client) -> dict[str, str]:
     for number, token in enumerate(sorted(client.tokens)):
         found[f"token #{number}"] = token
         found[f"signature of token #{number}"] = token.rsplit(".", 1)[1]
+    for number, secret in enumerate(sorted(client.link_secrets)):
+        found[f"link key or token #{number}"] = secret
     for number, encoded in enumerate(sorted(stored_hashes())):
         found[f"stored hash #{number}"] = encoded
         found[f"digest of stored hash #{number}"] = encoded.rsplit("$", 1)[1]
@@ -124,6 +128,53 @@ def test_the_capture_sees_what_the_service_logs(stack: Stack, logs: Logs) -> Non
     lines = logs.lines()
     assert any('"message":"denied"' in line for line in lines)
     assert leaks([*lines, f"oops {SIGNING_KEY}"], secrets_of(client)) == [f"line {len(lines)}: the signing key"]
+
+
+def test_the_capture_sees_what_the_account_functions_and_the_mailer_log(stack: Stack, logs: Logs) -> None:
+    """Not vacuous for the account cases either: the mailer's and verify-email's lines are seen,
+    and the key the mail carried, planted in a line, is caught."""
+    client = run(stack, next(case for case in CASES if case.id == "verifyemail-key-from-the-mail"))
+    lines = logs.lines()
+    assert any('"message":"mail job done"' in line for line in lines)
+    assert any('"message":"address verified"' in line for line in lines)
+    [key] = client.link_secrets
+    assert leaks([*lines, f"oops {key}"], secrets_of(client)) == [f"line {len(lines)}: link key or token #0"]
+
+
+def test_a_mail_job_that_fails_logs_no_password_hash_and_no_link(stack: Stack, logs: Logs) -> None:
+    """The mailer's one error line carries a traceback: SES refusing the message must put neither
+    the job's password hash nor the link (made before the send) in it."""
+    client = Client(stack)
+    body = {"email": stack.new_address(), "password1": STRONG, "password2": STRONG}
+    assert client.account("POST", "/auth/registration/", body).status == 201
+    ses = boto3.client("sesv2", region_name=REGION)
+    ses.delete_email_identity(EmailIdentity=TEST_ENVIRONMENT["MAIL_FROM"])
+    try:
+        records = stack.mailbox.queued()
+        result = stack.handlers["mailer"].lambda_handler({"Records": records}, stack.context)
+    finally:
+        ses.create_email_identity(EmailIdentity=TEST_ENVIRONMENT["MAIL_FROM"])
+    lines = logs.lines()
+    assert result == {"batchItemFailures": [{"itemIdentifier": records[0]["messageId"]}]}
+    assert any('"message":"mail job failed"' in line for line in lines)
+    assert leaks(lines, secrets_of(client)) == []
+    assert [line for line in lines if TEST_ENVIRONMENT["STOREFRONT_URL"] in line] == [], "a link was logged"
+
+
+ACCOUNT_FLOWS = ("verifyemail-key-from-the-mail", "resetconfirm-link-from-the-mail", "change-right-old-password")
+
+
+@pytest.mark.parametrize("case_id", ACCOUNT_FLOWS)
+def test_an_account_flow_with_the_root_logger_at_debug_logs_no_password_hash_key_or_token(
+    stack: Stack, logs: Logs, caplog: pytest.LogCaptureFixture, case_id: str
+) -> None:
+    """The mail jobs carry a password hash and the mail a key or token: boto3's loggers must not
+    write either when Lambda's ApplicationLogLevel=DEBUG sets the root logger."""
+    caplog.set_level(logging.DEBUG)
+    client = run(stack, next(case for case in CASES if case.id == case_id))
+    lines, records = logs.lines(), list(caplog.records)
+    secrets = secrets_of(client)
+    assert leaks(lines, secrets) == [], _where(records, secrets)
 
 
 def test_a_login_with_the_root_logger_at_debug_logs_no_password_hash(
