@@ -260,6 +260,9 @@ class _Handler(BaseHTTPRequestHandler):
         headers = dict(self.headers.items())
         answer = self._answer(url.path, parse_qs(url.query, keep_blank_values=True), headers, body)
         payload = answer.body.encode()
+        # Printed before the answer leaves: whoever holds an answer finds its line in the log.
+        elapsed = (time.perf_counter() - started) * 1000
+        say(f"{self.command} {url.path} {answer.status} {elapsed:.1f}ms")
         self.send_response(answer.status)
         for name, value in answer.headers.items():
             if name.lower() not in ("content-length", "connection"):
@@ -268,8 +271,6 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         if self.command != "HEAD":
             self.wfile.write(payload)
-        elapsed = (time.perf_counter() - started) * 1000
-        print(f"{self.command} {url.path} {answer.status} {elapsed:.1f}ms", flush=True)
 
     def _answer(self, path: str, query: dict[str, list[str]], headers: dict[str, str], body: bytes) -> gateway.Answer:
         model, method = self.server.model, self.command
@@ -410,10 +411,21 @@ class QueuePoller(threading.Thread):
             if message["MessageId"] not in failed:
                 self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
         for path in sorted(set(self._mail.glob("*.eml")) - before):
-            print(mail_line(path), flush=True)
+            say(mail_line(path))
 
     def stop(self) -> None:
         self._stopped.set()
+
+
+_OUTPUT = threading.Lock()
+
+
+def say(line: str) -> None:
+    """One whole line on stdout: print() writes the text and its newline separately, so lines
+    printed by concurrent request threads could run into each other."""
+    with _OUTPUT:
+        sys.stdout.write(line + "\n")
+        sys.stdout.flush()
 
 
 def mail_line(path: Path) -> str:

@@ -85,9 +85,9 @@ class LocalServer:
     def _sync(self) -> None:
         """Wait until the log holds every request answered before this call.
 
-        The server prints a request's line after sending its answer, so a client can hold
-        an answer whose line is not printed yet. A marker request sent now is printed after
-        those lines: once it shows, they have.
+        The server prints a request's line before sending its answer, so every answer held
+        here has its line in the server's output; this reader may not have read it yet. A
+        marker request sent now is printed after those lines: once it is read, they have been.
         """
         marker = f"/{MARKER}{uuid.uuid4().hex}/"
         requests.get(self.url + marker, timeout=10)
