@@ -161,20 +161,27 @@ class RefreshCookieMissing(AuthenticationFailed):
         super().__init__("No refresh token cookie was sent.", "not_authenticated")
 
 
-class LoginLocked(ApiError):
-    """Too many failed logins for this account or source: DRF's throttled shape."""
+class RetryLater(ApiError):
+    """An answer that says when to try again: ``Retry-After``, in whole seconds, at least 1."""
 
-    status = 429
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__("Too many failed login attempts. Try again later.", "throttled")
+    def __init__(self, detail: str, code: str, retry_after: int) -> None:
+        super().__init__(detail, code)
         self.retry_after = max(retry_after, 1)
 
     def headers(self) -> dict[str, str]:
         return {"Retry-After": str(self.retry_after)}
 
 
-class Throttled(ApiError):
+class LoginLocked(RetryLater):
+    """Too many failed logins for this account or source: DRF's throttled shape."""
+
+    status = 429
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__("Too many failed login attempts. Try again later.", "throttled", retry_after)
+
+
+class Throttled(RetryLater):
     """Too many account requests (mail, password checks) for one address, customer or source:
     DRF's ``Throttled`` answer, its wait in words and in ``Retry-After``. Not the login guard's
     body: nobody failed a login here."""
@@ -182,25 +189,18 @@ class Throttled(ApiError):
     status = 429
 
     def __init__(self, retry_after: int) -> None:
-        self.retry_after = max(retry_after, 1)
-        unit = "second" if self.retry_after == 1 else "seconds"
-        super().__init__(f"Request was throttled. Expected available in {self.retry_after} {unit}.", "throttled")
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
+        wait = max(retry_after, 1)
+        unit = "second" if wait == 1 else "seconds"
+        super().__init__(f"Request was throttled. Expected available in {wait} {unit}.", "throttled", wait)
 
 
-class ServiceUnavailable(ApiError):
+class ServiceUnavailable(RetryLater):
     """A dependency (DynamoDB, Secrets Manager) failed after the client's retries."""
 
     status = 503
 
     def __init__(self, retry_after: int = 1) -> None:
-        super().__init__("Service temporarily unavailable, try again later.", "service_unavailable")
-        self.retry_after = retry_after
-
-    def headers(self) -> dict[str, str]:
-        return {"Retry-After": str(self.retry_after)}
+        super().__init__("Service temporarily unavailable, try again later.", "service_unavailable", retry_after)
 
 
 class SigningKeyTooShort(RuntimeError):
