@@ -18,8 +18,10 @@ What it does:
   under .local/mail/ and this server prints one line per message with its link;
 - logs one line per request: method, path, status, milliseconds (no bodies, no query
   strings, no headers: they can carry tokens). Function logs go to .local/logs/.
-- exits at once, in one line, when its port or moto's is taken; stops everything it
-  started on SIGINT (even when a shell started it with SIGINT ignored), SIGTERM or SIGHUP;
+- exits at once, in one line, when any of its ports (API, storefront, moto) is taken, naming
+  each taken one with its setting, or when an endpoint given in ``AWS_ENDPOINT_URL_*`` does not
+  answer; stops everything it started on SIGINT (even when a shell started it with SIGINT
+  ignored), SIGTERM or SIGHUP;
 - with ``--persist`` (`make local PERSIST=1`), keeps moto's data between runs
   (tools/local_store.py); otherwise the data is gone when it stops;
 - with ``--storefront-port``, serves the demo storefront (tools/storefront.py) on
@@ -78,6 +80,7 @@ STORAGE_ENDPOINTS = (
     "AWS_ENDPOINT_URL_SQS",
     "AWS_ENDPOINT_URL_SESV2",
 )
+ENDPOINT_TIMEOUT = 2  # seconds for a given storage endpoint to accept a connection
 
 
 class Worker:
@@ -231,6 +234,10 @@ class FunctionPool:
 
 class LocalApi(ThreadingHTTPServer):
     daemon_threads = True
+    # The kernel's queue of connections not yet accepted. The standard library's 5 resets the
+    # sixth client of a burst (API Gateway never resets one); a burst of a few hundred clients
+    # waits here for the accept loop instead (Linux caps it at net.core.somaxconn).
+    request_queue_size = 1024
 
     def __init__(self, port: int, model: gateway.ApiModel, workers: dict[str, FunctionPool]) -> None:
         self.model = model
@@ -478,15 +485,22 @@ def _stop_on_signals() -> None:
         signal.signal(stopping, stop)
 
 
-class PortTaken(Exception):
-    """A port the server needs is not free: one line naming it and the setting that moves it."""
+class PortsTaken(Exception):
+    """Ports the server needs are not free: one line naming each with the setting that moves it."""
 
-    def __init__(self, port: int, what: str, setting: str, reason: str) -> None:
-        spare = next((candidate for candidate in range(port + 1, port + 50) if _free(candidate)), port + 1)
-        super().__init__(
-            f"make local: port {port} ({what}) is not available ({reason}); "
-            f"choose another with {setting}=, e.g. make local {setting}={spare}"
-        )
+    def __init__(self, taken: list[tuple[int, str, str, str]]) -> None:
+        """``taken``: (port, what listens there, its make variable, why it cannot be used)."""
+        wanted = {port for port, *_ in taken}
+        spares = [_spare(port, wanted) for port, *_ in taken]
+        ports = ", ".join(f"port {port} ({what}) is not available ({reason})" for port, what, _, reason in taken)
+        settings = " ".join(f"{setting}={spare}" for (_, _, setting, _), spare in zip(taken, spares, strict=True))
+        super().__init__(f"make local: {ports}; choose another with its setting, e.g. make local {settings}")
+
+
+def _spare(port: int, avoid: set[int]) -> int:
+    return next(
+        (candidate for candidate in range(port + 1, port + 50) if candidate not in avoid and _free(candidate)), port + 1
+    )
 
 
 def _free(port: int) -> bool:
@@ -504,10 +518,47 @@ def _bind_error(port: int) -> str | None:
     return None
 
 
-def check_port(port: int, what: str, setting: str) -> None:
-    reason = _bind_error(port)
-    if reason is not None:
-        raise PortTaken(port, what, setting, reason)
+def check_ports(wanted: list[tuple[int, str, str]]) -> None:
+    """Every port (port, what, make variable) checked before anything starts: all taken ones in one message."""
+    taken = [(port, what, setting, reason) for port, what, setting in wanted if (reason := _bind_error(port))]
+    if taken:
+        raise PortsTaken(taken)
+
+
+class EndpointsDown(Exception):
+    """``AWS_ENDPOINT_URL_*`` variables naming a service that does not answer: one line saying what to do."""
+
+    def __init__(self, down: list[tuple[str, str, str]]) -> None:
+        """``down``: (variable, its URL, why it does not answer)."""
+        names = " ".join(name for name, _, _ in down)
+        endpoints = ", ".join(f"{name}={url} does not answer ({reason})" for name, url, reason in down)
+        super().__init__(
+            f"make local: {endpoints}; start that service, or run `unset {names}` and make local starts its own storage"
+        )
+
+
+def _unreachable(url: str) -> str | None:
+    """Why nothing accepts a connection at the endpoint's host and port, or None when something does."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port or (443 if parts.scheme == "https" else 80)
+    except ValueError:
+        return "not a URL with a port"
+    if not parts.hostname:
+        return "not a URL with a host"
+    try:
+        with socket.create_connection((parts.hostname, port), timeout=ENDPOINT_TIMEOUT):
+            return None
+    except OSError as error:
+        return error.strerror or str(error) or type(error).__name__
+
+
+def check_endpoints() -> None:
+    """Every storage endpoint the environment gives must answer, before anything starts."""
+    given = [(name, os.environ[name]) for name in STORAGE_ENDPOINTS if os.environ.get(name)]
+    down = [(name, url, reason) for name, url in given if (reason := _unreachable(url))]
+    if down:
+        raise EndpointsDown(down)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -548,7 +599,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with contextlib.ExitStack() as running:
             return _run(args, running)
-    except PortTaken as error:
+    except (PortsTaken, EndpointsDown) as error:
         print(error, file=sys.stderr, flush=True)
         return 1
     except Stopped:
@@ -558,7 +609,13 @@ def main(argv: list[str] | None = None) -> int:
 
 def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
     """Start everything, each part registered on ``running`` so that a stop undoes it."""
-    check_port(args.port, "the API", "PORT")
+    ports = [(args.port, "the API", "PORT")]
+    if args.storefront_port is not None:
+        ports.append((args.storefront_port, "the storefront", "STOREFRONT_PORT"))
+    if not all(os.environ.get(name) for name in STORAGE_ENDPOINTS):
+        ports.append((args.storage_port, "moto storage", "STORAGE_PORT"))
+    check_ports(ports)
+    check_endpoints()
     overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
     if args.storefront_port is not None:
         running.callback(_start_storefront(args.storefront_port, args.port).stop)
@@ -567,8 +624,6 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
         overrides["AllowedOrigins"] = args.allowed_origins
     model = gateway.load(overrides=overrides)
     issuer = use_local_issuer(model, f"http://127.0.0.1:{args.port}")
-    if not all(os.environ.get(name) for name in STORAGE_ENDPOINTS):
-        check_port(args.storage_port, "moto storage", "STORAGE_PORT")
 
     endpoints, moto_server = prepare_storage(model, args.storage_port)
     if moto_server is not None:
@@ -617,7 +672,7 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
     try:
         api = LocalApi(args.port, model, workers)
     except OSError as error:  # taken since the check
-        raise PortTaken(args.port, "the API", "PORT", error.strerror or str(error)) from None
+        raise PortsTaken([(args.port, "the API", "PORT", error.strerror or str(error))]) from None
     running.callback(api.server_close)
     if issuer:
         print(f"OIDC issuer {issuer}, discovery {issuer}{DISCOVERY_PATH}")
@@ -639,7 +694,7 @@ def _start_storefront(port: int, api_port: int) -> Storefront:
     try:
         return Storefront(port, f"http://localhost:{api_port}").start()
     except OSError as error:
-        raise PortTaken(port, "the storefront", "STOREFRONT_PORT", error.strerror or str(error)) from None
+        raise PortsTaken([(port, "the storefront", "STOREFRONT_PORT", error.strerror or str(error))]) from None
 
 
 def extension_per_container(environment: dict[str, str]) -> Callable[[], SecretsExtensionServer]:

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
+import socket
 import subprocess
+import threading
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
 
+from tests.local_api import free_port
 from tests.local_api import local_api as start_local_api
+from tools import gateway
+from tools.local_server import LocalApi
 
 DEMO = {"email": "customer@example.com", "password": "SecurePass123!"}
 
@@ -78,6 +85,48 @@ def test_seed_curl_flow_obtain_protected_refresh_protected(local_api: str) -> No
 def test_protected_route_refusals_over_http(local_api: str, header: str | None, body: dict[str, object]) -> None:
     arguments = [f"{local_api}/api/v1/customers/1/"] + (["-H", f"Authorization: {header}"] if header else [])
     assert curl(*arguments) == (401, body)
+
+
+def test_given_a_burst_of_simultaneous_connections_when_each_sends_a_request_then_none_is_reset(
+    local_api: str,
+) -> None:
+    """API Gateway never resets a client: a burst waits in the listen queue, however long it is."""
+    address = urlsplit(local_api)
+    burst = 64
+    ready = threading.Barrier(burst)
+    errors: list[str] = []
+
+    def client() -> None:
+        try:
+            ready.wait(timeout=60)
+            with socket.create_connection((address.hostname, address.port), timeout=60) as connection:
+                connection.sendall(b"GET /no/such/route/ HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+                answer = connection.makefile("rb").readline()
+                if not answer.startswith(b"HTTP/1.1 404"):
+                    errors.append(repr(answer))
+        except (OSError, threading.BrokenBarrierError) as error:
+            errors.append(repr(error))
+            ready.abort()
+
+    clients = [threading.Thread(target=client) for _ in range(burst)]
+    for thread in clients:
+        thread.start()
+    for thread in clients:
+        thread.join()
+    assert errors == []
+
+
+def test_given_the_server_busy_when_64_clients_connect_at_once_then_the_kernel_queues_all_of_them() -> None:
+    """The listen queue holds a burst while no thread accepts: none is dropped to retry or reset."""
+    burst = 64
+    api = LocalApi(free_port(), gateway.load(), {})
+    try:
+        host, port = api.server_address[:2]
+        with contextlib.ExitStack() as clients:
+            for _ in range(burst):  # the server accepts none of them meanwhile
+                clients.enter_context(socket.create_connection((str(host), int(port)), timeout=0.5))
+    finally:
+        api.server_close()
 
 
 def test_unknown_route_is_a_json_404(local_api: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shlex
 import signal
@@ -22,13 +23,19 @@ from tests.local_api import free_port, server_environment, start_server, stop_se
 EXIT_WITHIN = 10  # seconds: "a few seconds", with room for a loaded machine
 
 
-@pytest.fixture
-def taken_port() -> Iterator[int]:
+@contextlib.contextmanager
+def listening() -> Iterator[int]:
     """A port something else listens on, as Django's runserver holds 8000."""
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
         holder.listen()
         yield int(holder.getsockname()[1])
+
+
+@pytest.fixture
+def taken_port() -> Iterator[int]:
+    with listening() as port:
+        yield port
 
 
 def start_and_wait_for_exit(*arguments: str) -> tuple[int, list[str], float]:
@@ -62,6 +69,49 @@ def test_given_the_api_port_is_taken_when_the_server_starts_then_it_exits_naming
     assert len(lines) == 1, lines
     assert f"port {taken_port} (the API)" in lines[0]
     assert " PORT=" in lines[0]
+
+
+def test_given_every_port_is_taken_when_the_server_starts_then_one_line_names_each_with_its_setting() -> None:
+    with contextlib.ExitStack() as holding:
+        api, storefront, storage = (holding.enter_context(listening()) for _ in range(3))
+        code, lines, _ = start_and_wait_for_exit(
+            "--port", str(api), "--storefront-port", str(storefront), "--storage-port", str(storage)
+        )
+
+    assert code == 1
+    assert len(lines) == 1, lines
+    for port, what, setting in (
+        (api, "the API", " PORT="),
+        (storefront, "the storefront", "STOREFRONT_PORT="),
+        (storage, "moto storage", "STORAGE_PORT="),
+    ):
+        assert f"port {port} ({what})" in lines[0]
+        assert setting in lines[0]
+
+
+def test_given_the_banner_exports_point_at_a_stopped_storage_when_the_server_starts_then_one_line_says_what_to_do() -> (
+    None
+):
+    nothing_there = f"http://127.0.0.1:{free_port()}"
+    environment = {
+        **server_environment(),
+        "AWS_ENDPOINT_URL_DYNAMODB": nothing_there,
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER": nothing_there,
+    }
+    started = time.monotonic()
+    server = start_server("--port", str(free_port()), "--storage-port", str(free_port()), environment=environment)
+    try:
+        output, _ = server.communicate(timeout=EXIT_WITHIN)
+    except subprocess.TimeoutExpired:
+        stop_server(server)
+        pytest.fail(f"the server did not exit within {EXIT_WITHIN} s")
+
+    assert server.returncode == 1
+    assert len(output.splitlines()) == 1, output
+    assert f"AWS_ENDPOINT_URL_DYNAMODB={nothing_there} does not answer" in output
+    assert f"AWS_ENDPOINT_URL_SECRETS_MANAGER={nothing_there} does not answer" in output
+    assert "unset AWS_ENDPOINT_URL_DYNAMODB AWS_ENDPOINT_URL_SECRETS_MANAGER" in output
+    assert time.monotonic() - started < EXIT_WITHIN
 
 
 def test_given_a_running_server_when_it_gets_sigterm_then_it_and_every_worker_stop() -> None:
