@@ -49,10 +49,12 @@ def allow_header(allowed: tuple[str, ...]) -> str:
 def slash_redirect(event: APIGatewayProxyEvent) -> Response[str]:
     """308 to the same URL with its trailing slash: the method and body survive the redirect.
 
-    The Location is relative to the request's own URL (the last segment plus "/"), so it is
-    right behind any stage or base path prefix and on the local server alike.
+    The Location is the absolute path the client asked for plus "/": API Gateway's
+    ``requestContext.path`` holds it with the stage (``/prod/auth/token``) or the custom
+    domain's base path in front, as the client's URL has it; a relative ``token/`` left the
+    reader to resolve it against the request's URL.
     """
-    location = event.path.rsplit("/", 1)[-1] + "/"
+    location = (event.request_context.path or event.path) + "/"
     query = event.multi_value_query_string_parameters
     if query:
         location += "?" + urlencode(query, doseq=True)

@@ -246,7 +246,8 @@ def proxy_event(
     context: dict[str, Any] = {
         "resourcePath": route.path,
         "httpMethod": method,
-        "path": f"/{stage}{path}",
+        # The path as the client sent it: the local URL has no stage, as a custom domain's has none.
+        "path": path,
         "stage": stage,
         "requestId": str(uuid.uuid4()),
         "requestTime": now.strftime("%d/%b/%Y:%H:%M:%S +0000"),
