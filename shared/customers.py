@@ -144,6 +144,13 @@ def utc_now_iso() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+def drf_datetime(value: str | None) -> str | None:
+    """A stored UTC time as the API shows it: DRF renders UTC datetimes with a ``Z`` suffix."""
+    if value is None:
+        return None
+    return value[:-6] + "Z" if value.endswith("+00:00") else value
+
+
 class CustomerStore:
     """Reads and conditional writes of customers through a low-level boto3 client."""
 

@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.authorizer import Caller
 from shared.aws import unavailable_on_fault
-from shared.customers import public_id
+from shared.customers import drf_datetime, public_id
 from shared.errors import AccessTokenRevoked, AuthenticationFailed, PermissionDenied
 from shared.sessions import SessionStore
 from shared.settings import Settings
@@ -43,13 +43,6 @@ class ProfileService:
             "id": public_id(customer.customer_id),
             "email": customer.email,
             "is_active": customer.is_active,
-            "last_login": _drf_datetime(customer.last_login),
-            "date_joined": _drf_datetime(customer.date_joined),
+            "last_login": drf_datetime(customer.last_login),
+            "date_joined": drf_datetime(customer.date_joined),
         }
-
-
-def _drf_datetime(value: str | None) -> str | None:
-    """DRF renders UTC datetimes with a ``Z`` suffix."""
-    if value is None:
-        return None
-    return value[:-6] + "Z" if value.endswith("+00:00") else value

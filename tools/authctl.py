@@ -6,6 +6,10 @@ botocore's own: ``AWS_ENDPOINT_URL_DYNAMODB`` points authctl at `make local`'s m
 server, DynamoDB Local or nothing (AWS). Passwords are read from a prompt or, with
 ``--password-stdin``, from standard input; they are never taken as arguments (shell
 history) and never printed. Exit codes: 0 done, 1 failed, 2 bad usage.
+
+Every command that prints JSON prints it as the API answers it: one line, times in UTC with
+a ``Z`` (``2026-01-15T10:30:00.123456Z``), and a customer with the same fields whichever
+command shows it.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ from typing import Any
 import boto3
 
 from shared.aws import client_config
-from shared.customers import Customer, CustomerChanged, CustomerStore, DuplicateCustomer, public_id
+from shared.customers import Customer, CustomerChanged, CustomerStore, DuplicateCustomer, drf_datetime, public_id
 from shared.emails import normalize_email
 from shared.password_policy import PasswordPolicy
 from shared.passwords import UNUSABLE, PasswordHasher, cost_of, dummy_like, hash_problem, is_legacy
@@ -182,7 +186,7 @@ def _create(args: argparse.Namespace) -> int:
         )
     except DuplicateCustomer as duplicate:
         raise UsageError(str(duplicate)) from None
-    print(json.dumps(_public(customer)))
+    _print_json(_public(customer))
     return 0
 
 
@@ -254,7 +258,7 @@ def _rotate_keys(args: argparse.Namespace) -> int:
 def _show(args: argparse.Namespace) -> int:
     store = _store(_settings(args))
     customer = _customer(store, args.email) if args.email else _customer_by_id(store, args.id)
-    print(json.dumps(_public(customer), indent=2))
+    _print_json(_public(customer))
     return 0
 
 
@@ -269,7 +273,7 @@ def _claim_emails(args: argparse.Namespace) -> int:
         if outcome == "conflict":
             conflicting_ids.append(public_id(customer.customer_id))
     report = {name: outcomes[name] for name in ("claimed", "present", "unverified", "conflict")}
-    print(json.dumps({**report, "conflicting_ids": sorted(conflicting_ids, key=str)[:20]}, indent=2))
+    _print_json({**report, "conflicting_ids": sorted(conflicting_ids, key=str)[:20]})
     return 0
 
 
@@ -286,16 +290,23 @@ def _public(customer: Customer) -> dict[str, Any]:
         "email": customer.email,
         "is_active": customer.is_active,
         "email_verified": customer.email_verified,
-        "last_login": customer.last_login,
-        "date_joined": customer.date_joined,
+        "last_login": drf_datetime(customer.last_login),
+        "date_joined": drf_datetime(customer.date_joined),
         "tokens_valid_after": _iso(customer.tokens_valid_after),
         "password": customer.password_hash.split("$", 1)[0] + "$...",
     }
 
 
 def _iso(epoch: float | None) -> str | None:
-    """An epoch time in the store's ISO-8601 UTC form, like last_login and date_joined."""
-    return None if epoch is None else datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds")
+    """An epoch time as the API shows times, like last_login and date_joined."""
+    return (
+        None if epoch is None else drf_datetime(datetime.fromtimestamp(epoch, UTC).isoformat(timespec="microseconds"))
+    )
+
+
+def _print_json(value: dict[str, Any]) -> None:
+    """JSON as the API writes its bodies (shared/http.py): one line, non-ASCII kept."""
+    print(json.dumps(value, ensure_ascii=False))
 
 
 def _valid_email(email: str) -> str:
@@ -386,7 +397,7 @@ def _import_django(args: argparse.Namespace) -> int:
     if refused:  # a hash too weak, too costly for a login, or of an unsupported algorithm
         report["refused_by_reason"] = dict(refused.most_common())
         report["refused_ids"] = refused_ids[:20]
-    print(json.dumps(report))
+    _print_json(report)
     return 0
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -239,6 +240,24 @@ def test_given_a_customer_when_shown_then_ids_are_integers_and_every_time_is_iso
     assert isinstance(shown["id"], int)
     for name in ("date_joined", "tokens_valid_after"):
         assert datetime.fromisoformat(shown[name]).tzinfo == UTC, name
+
+
+def test_given_a_customer_when_created_then_shown_then_both_print_the_same_line_with_the_apis_z_times(
+    run: Run,
+) -> None:
+    """The API's layout (one JSON line, UTC times ending in Z as DRF renders them), whatever the command."""
+    created = create(run, "same@example.com")[1]
+    run("revoke-sessions", "--email", "same@example.com")
+    run("activate", "--email", "same@example.com")
+    shown = run("show", "--email", "same@example.com")[1]
+
+    for out in (created, shown):
+        assert out.count("\n") == 1, out
+        assert out == json.dumps(json.loads(out), ensure_ascii=False) + "\n"
+    times = json.loads(shown)
+    assert json.loads(created).keys() == times.keys()
+    for name in ("date_joined", "tokens_valid_after"):
+        assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z", times[name]), (name, times[name])
 
 
 def test_given_no_terminal_and_no_password_stdin_when_creating_then_one_clear_line(run: Run) -> None:
