@@ -15,7 +15,8 @@ What it does:
   and stopped with the container), so after a rotation containers switch at staggered moments;
 - mail: creates the template's SQS queues in moto and hands their messages to the consuming
   function (the mailer) as SQS events; the mailer writes each message as an ``.eml`` file
-  under .local/mail/ and this server prints one line per message with its link;
+  under .local/mail/, this server writes its decoded text beside it (``.txt``: the links whole,
+  ready to copy) and prints one line per message with its link;
 - logs one line per request: method, path, status, milliseconds (no bodies, no query
   strings, no headers: they can carry tokens). Function logs go to .local/logs/.
 - exits at once, in one line, when any of its ports (API, storefront, moto) is taken, naming
@@ -418,7 +419,7 @@ class QueuePoller(threading.Thread):
             if message["MessageId"] not in failed:
                 self._sqs.delete_message(QueueUrl=self._queue_url, ReceiptHandle=message["ReceiptHandle"])
         for path in sorted(set(self._mail.glob("*.eml")) - before):
-            say(mail_line(path))
+            say(file_mail(path))
 
     def stop(self) -> None:
         self._stopped.set()
@@ -435,8 +436,14 @@ def say(line: str) -> None:
         sys.stdout.flush()
 
 
-def mail_line(path: Path) -> str:
-    """One line per message, as Django's console backend shows one: to, subject, link, file."""
+def file_mail(path: Path) -> str:
+    """A written ``.eml`` made readable: its decoded text in a ``.txt`` beside it, and the line to print.
+
+    The ``.eml`` is quoted-printable (``key=3D...``, long lines wrapped with ``=``), so a key
+    copied out of it is wrong; the ``.txt`` holds the headers a person needs and the plain-text
+    part as decoded, each link whole on its own line. The line is one per message, as Django's
+    console backend shows one: to, subject, the first link, the ``.txt``.
+    """
     from email import message_from_bytes, policy
     from email.message import EmailMessage
 
@@ -444,8 +451,11 @@ def mail_line(path: Path) -> str:
     assert isinstance(message, EmailMessage)
     part = message.get_body(preferencelist=("plain",))
     text = part.get_content() if part is not None else ""
+    readable = path.with_suffix(".txt")
+    headers = "".join(f"{name}: {message[name]}\n" for name in ("From", "To", "Subject", "Date") if message[name])
+    readable.write_text(f"{headers}\n{text}")
     link = next((line for line in text.splitlines() if line.startswith(("http://", "https://"))), "(no link)")
-    shown = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    shown = readable.relative_to(ROOT) if readable.is_relative_to(ROOT) else readable
     return f"mail to {message['To']}: {message['Subject']} {link} ({shown})"
 
 

@@ -1,10 +1,9 @@
-"""`make local`'s account mail over real HTTP: one .eml file and one printed line per message."""
+"""`make local`'s account mail over real HTTP: one .eml file, its decoded .txt and one printed line per message."""
 
 from __future__ import annotations
 
 import time
 import uuid
-from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import requests
@@ -37,9 +36,12 @@ def test_given_make_local_when_a_customer_signs_up_then_the_link_is_printed_and_
     assert (answer.status_code, answer.json()) == (201, {"detail": "Verification e-mail sent."})
     link = line.split(" ")[-2]
     assert link.startswith(f"{server.url}/verify-email?key=")
-    eml = ROOT / line.rsplit("(", 1)[1].rstrip(")")
-    assert Path(eml).is_file()
-    assert f"To: {address}" in eml.read_text()
+    readable = ROOT / line.rsplit("(", 1)[1].rstrip(")")
+    assert readable.suffix == ".txt"
+    assert readable.with_suffix(".eml").is_file(), "the message itself stays beside its text"
+    text = readable.read_text()
+    assert f"To: {address}" in text
+    assert link in text.splitlines(), "the link whole on its own line, as printed: copied from the file, it works"
     key = parse_qs(urlsplit(link).query)["key"][0]
     verified = requests.post(f"{server.url}/auth/registration/verify-email/", json={"key": key}, timeout=60)
     assert verified.json() == {"detail": "ok"}

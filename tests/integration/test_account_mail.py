@@ -16,7 +16,7 @@ from shared.rate_limit import RateLimiter
 from tests.conftest import FakeLambdaContext
 from tests.helpers import REGION, TABLE_NAME, TEST_ENVIRONMENT, HttpAnswer, json_event
 from tests.mailbox import STRONG, Mailbox, login, parse, register
-from tools.local_server import mail_line
+from tools.local_server import file_mail
 
 Call = Callable[..., HttpAnswer]
 
@@ -60,9 +60,25 @@ def test_given_the_directory_sender_then_one_rfc_5322_file_with_both_parts_and_a
     assert sent.link == "https://shop.example/verify-email?key=abc"
     assert 'href="https://shop.example/verify-email?key=abc"' in sent.html
     monkeypatch.setattr("tools.local_server.ROOT", tmp_path)
-    assert mail_line(path) == (
-        f"mail to ann@example.com: Confirm your email address https://shop.example/verify-email?key=abc ({path.name})"
+    assert file_mail(path) == (
+        "mail to ann@example.com: Confirm your email address https://shop.example/verify-email?key=abc "
+        f"({path.with_suffix('.txt').name})"
     )
+
+
+def test_given_a_quoted_printable_mail_when_filed_then_its_txt_beside_it_holds_the_link_whole(tmp_path: Path) -> None:
+    link = "http://localhost:5173/verify-email?key=" + "k" * 120
+    mail.DirectorySender(tmp_path, "shop@example.com").send(mail.confirm_address("ann@example.com", link, 86400))
+    [path] = tmp_path.glob("*.eml")
+    assert link not in path.read_text(), "the .eml is quoted-printable: key=3D..., wrapped"
+
+    line = file_mail(path)
+
+    readable = path.with_suffix(".txt")
+    assert line.endswith(f"({readable})")
+    text = readable.read_text()
+    assert link in text.splitlines()
+    assert text.startswith("From: shop@example.com\nTo: ann@example.com\nSubject: Confirm your email address\n")
 
 
 def test_given_a_link_with_markup_when_rendered_then_the_html_part_escapes_it() -> None:
