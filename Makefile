@@ -65,8 +65,13 @@ chromium: ## Debian's chromium and chromium-driver for the browser tests, instal
 	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || \
 		{ $(AS_ROOT) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(AS_ROOT) apt-get install -y -q chromium chromium-driver; }
 
-test: install chromium ## the test suite (about 11 minutes on 2 cores)
-	$(BIN)/python -m pytest
+# AREA=<folder of tests/> runs that part alone (README "Checks" says how long each takes);
+# without AREA, everything (CI). Only the browser area needs Chromium.
+AREAS := unit contract adversarial integration client oidc browser
+AREA ?=
+test: install $(if $(filter-out browser,$(AREA)),,chromium) ## the test suite, about 13 minutes on 2 cores (AREA=unit, contract, adversarial, integration, client, oidc or browser: one part)
+	$(if $(AREA),$(if $(filter-out $(AREAS),$(AREA)),$(error AREA=$(AREA) is not one of: $(AREAS))))
+	$(BIN)/python -m pytest $(addprefix tests/,$(AREA))
 
 lint: install ## ruff (lint and format check) and mypy strict
 	$(BIN)/ruff check .

@@ -50,3 +50,24 @@ def test_given_make_help_when_lint_is_described_then_it_does_not_claim_the_templ
     lint = next(line for line in result.stdout.splitlines() if line.split()[1] == "lint")
     assert "cfn-lint" not in lint
     assert "sam validate" not in lint
+
+
+def dry_run(*arguments: str) -> subprocess.CompletedProcess[str]:
+    """What `make -n` would run (the pytest line last), without running it."""
+    return subprocess.run(
+        ["make", "--no-print-directory", "-n", *arguments], cwd=ROOT, capture_output=True, text=True, timeout=30
+    )
+
+
+def test_given_an_area_when_make_test_runs_then_pytest_runs_that_folder_only_and_no_area_runs_everything() -> None:
+    for area in ("unit", "contract", "adversarial", "integration", "client", "oidc", "browser"):
+        assert (ROOT / "tests" / area).is_dir()
+        assert dry_run("test", f"AREA={area}").stdout.splitlines()[-1] == f".venv/bin/python -m pytest tests/{area}"
+    assert dry_run("test").stdout.splitlines()[-1].split() == [".venv/bin/python", "-m", "pytest"], "CI: everything"
+
+
+def test_given_an_unknown_area_when_make_test_runs_then_it_stops_naming_the_areas() -> None:
+    result = dry_run("test", "AREA=units")
+
+    assert result.returncode != 0
+    assert "AREA=units is not one of: unit contract adversarial integration client oidc browser" in result.stderr
