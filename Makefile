@@ -14,7 +14,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 STAMP := $(VENV)/.installed
 
-.PHONY: help install chromium test lint format template build check-build local bench bench-login-timing bench-account-timing deploy clean
+.PHONY: help install chromium test lint format template build check-build local bench bench-login-timing bench-account-timing bench-load deploy clean
 
 # `make help` prints every target's `## ` comment, in this file's order: document a target there.
 help: ## this list
@@ -181,6 +181,12 @@ bench-login-timing: install ## login timing: wrong password vs unknown email vs 
 
 bench-account-timing: install ## account timing: registration new vs taken vs pending, reset known vs unknown
 	$(BIN)/python bench/account_timing.py
+
+# The local API under load; URL= targets a running one instead of starting its own.
+DURATION ?= 60
+CLIENTS ?= 32
+bench-load: install ## make local under load: CLIENTS= for DURATION= s, CONTAINERS= (default 8); no reset, no 5xx, no lost session
+	$(BIN)/python bench/load.py --duration $(DURATION) --clients $(CLIENTS) --containers $(or $(CONTAINERS),8) $(if $(URL),--url $(URL))
 
 format: install ## ruff fixes and formats the code in place
 	$(BIN)/ruff check --fix .
