@@ -52,9 +52,10 @@ def slash_redirect(event: APIGatewayProxyEvent) -> Response[str]:
     The Location is the absolute path the client asked for plus "/": API Gateway's
     ``requestContext.path`` holds it with the stage (``/prod/auth/token``) or the custom
     domain's base path in front, as the client's URL has it; a relative ``token/`` left the
-    reader to resolve it against the request's URL.
+    reader to resolve it against the request's URL. Leading slashes collapse to one: ``//host/...``
+    would send the client to another host.
     """
-    location = (event.request_context.path or event.path) + "/"
+    location = "/" + (event.request_context.path or event.path).lstrip("/") + "/"
     query = event.multi_value_query_string_parameters
     if query:
         location += "?" + urlencode(query, doseq=True)

@@ -74,3 +74,14 @@ def test_given_a_query_string_when_redirected_then_it_is_kept(call: Callable[...
     answer = call("refresh_token", event)
 
     assert (answer.status, answer.headers["location"]) == (308, "/prod/auth/token/refresh/?a=1")
+
+
+def test_given_a_path_starting_with_two_slashes_when_redirected_then_the_location_stays_on_this_host(
+    call: Callable[..., HttpAnswer],
+) -> None:
+    event = token_event("refresh_token", {"refresh": "x"}, path="/auth/token/refresh")
+    event["requestContext"]["path"] = "//evil.example/auth/token/refresh"
+
+    answer = call("refresh_token", event)
+
+    assert (answer.status, answer.headers["location"]) == (308, "/evil.example/auth/token/refresh/")
