@@ -5,6 +5,8 @@ Each client repeats one session for ``--duration`` seconds: login (POST /auth/to
 each followed by the caller's profile (GET /api/v1/customers/<id>/), then logout
 (POST /auth/token/blacklist/), then one more refresh with the last token, which must be
 refused. Every session opens its own connection, and all clients start at once: a burst.
+Each client's first session warms the server up (its containers start, as cold Lambdas do):
+its failures count, its times do not; the timed run starts when every client has done one.
 
 It fails (exit code 1) on any of: a connection reset or refused, a 5xx, a lost session (a
 refresh or profile refused before the logout), a logout that did not take (the refresh after
@@ -65,9 +67,16 @@ class Tally:
     sessions: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
+    timing: bool = True
+
     def record(self, endpoint: str, seconds: float) -> None:
-        with self.lock:
-            self.latencies[endpoint].append(seconds)
+        if self.timing:
+            with self.lock:
+                self.latencies[endpoint].append(seconds)
+
+    def warming_up(self) -> Tally:
+        """The same failures and lock, no latencies, no session count: for the warm-up session."""
+        return Tally(self.latencies, self.failures, 0, self.lock, timing=False)
 
     def fail(self, kind: str, detail: str) -> None:
         with self.lock:
@@ -125,14 +134,25 @@ def one_session(url: str, credentials: dict[str, str], refreshes: int, tally: Ta
         after = timed(tally, "refresh after logout", http.post, f"{url}/auth/token/refresh/", json={"refresh": refresh})
         if after.status_code != 401:
             tally.fail("logout not effective", f"refresh after logout: {after.status_code}")
-    with tally.lock:
-        tally.sessions += 1
+    if tally.timing:
+        with tally.lock:
+            tally.sessions += 1
 
 
 def client(
-    url: str, credentials: dict[str, str], refreshes: int, duration: float, start: threading.Barrier, tally: Tally
+    url: str,
+    credentials: dict[str, str],
+    refreshes: int,
+    duration: float,
+    barriers: tuple[threading.Barrier, threading.Barrier],
+    tally: Tally,
 ) -> None:
-    start.wait()
+    """One warm-up session (failures counted, times not: it starts the containers), then the timed ones."""
+    warm_up, timed_start = barriers
+    warm_up.wait()
+    with contextlib.suppress(SessionBroken):
+        one_session(url, credentials, refreshes, tally.warming_up())
+    timed_start.wait()
     deadline = time.monotonic() + duration
     while time.monotonic() < deadline:
         with contextlib.suppress(SessionBroken):
@@ -170,14 +190,14 @@ def create_customers(count: int) -> list[dict[str, str]]:
 
 def run_load(url: str, clients: int, duration: float, refreshes: int) -> tuple[Tally, float]:
     tally = Tally()
-    start = threading.Barrier(clients + 1)
+    barriers = (threading.Barrier(clients), threading.Barrier(clients + 1))
     threads = [
-        threading.Thread(target=client, args=(url, credentials, refreshes, duration, start, tally), daemon=True)
+        threading.Thread(target=client, args=(url, credentials, refreshes, duration, barriers, tally), daemon=True)
         for credentials in create_customers(clients)
     ]
     for thread in threads:
         thread.start()
-    start.wait()
+    barriers[1].wait()
     began = time.monotonic()
     for thread in threads:
         thread.join()
