@@ -235,9 +235,10 @@ class FunctionPool:
 
 class LocalApi(ThreadingHTTPServer):
     daemon_threads = True
-    # The kernel's queue of connections not yet accepted. The standard library's 5 resets the
-    # sixth client of a burst (API Gateway never resets one); a burst of a few hundred clients
-    # waits here for the accept loop instead (Linux caps it at net.core.somaxconn).
+    # The kernel's queue of connections not yet accepted. With the standard library's 5, the
+    # sixth client of a burst had its connection dropped (a SYN retried a second later) or
+    # reset; API Gateway never resets one. A burst of a few hundred clients waits here for the
+    # accept loop instead (Linux caps it at net.core.somaxconn).
     request_queue_size = 1024
 
     def __init__(self, port: int, model: gateway.ApiModel, workers: dict[str, FunctionPool]) -> None:
@@ -504,7 +505,7 @@ class PortsTaken(Exception):
         spares = [_spare(port, wanted) for port, *_ in taken]
         ports = ", ".join(f"port {port} ({what}) is not available ({reason})" for port, what, _, reason in taken)
         settings = " ".join(f"{setting}={spare}" for (_, _, setting, _), spare in zip(taken, spares, strict=True))
-        super().__init__(f"make local: {ports}; choose another with its setting, e.g. make local {settings}")
+        super().__init__(f"make local: {ports}; move each with its setting, e.g. make local {settings}")
 
 
 def _spare(port: int, avoid: set[int]) -> int:
