@@ -105,17 +105,8 @@ class GatewayResponse:
 REQUEST_HEADER = "method.request.header."
 
 
-CORS_PREFIX = "access-control-"
-
-
 def _mapped_headers(mapping: dict[str, str], request_headers: dict[str, str]) -> dict[str, str]:
-    """A gateway response's header mapping applied to a request; an absent source header maps to nothing.
-
-    The ``Access-Control-*`` headers go only with ``Access-Control-Allow-Origin``, i.e. to a
-    request with an ``Origin``: a constant ``Access-Control-Allow-Credentials: true`` on an
-    answer to curl or a server says nothing to anyone. (API Gateway sends the constant whatever
-    the request: a gateway response cannot make a constant depend on a request header.)
-    """
+    """A gateway response's header mapping applied to a request; an absent source header maps to nothing."""
     headers = {}
     for name, source in mapping.items():
         if source.startswith(REQUEST_HEADER):
@@ -124,8 +115,6 @@ def _mapped_headers(mapping: dict[str, str], request_headers: dict[str, str]) ->
                 headers[name] = value
         else:
             headers[name] = source.strip("'")
-    if "Access-Control-Allow-Origin" not in headers:
-        headers = {name: value for name, value in headers.items() if not name.lower().startswith(CORS_PREFIX)}
     return headers
 
 
