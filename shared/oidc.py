@@ -16,6 +16,7 @@ the API Gateway event that invokes it (``bind_api``).
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from shared.settings import Settings
@@ -53,7 +54,7 @@ class Issuer:
         return self._value
 
 
-def api_id_of(event: dict[str, Any]) -> object:
+def api_id_of(event: Mapping[str, Any]) -> object:
     """The API id of a REST proxy event (``requestContext.apiId``) or a TOKEN authorizer event
     (``methodArn``: ``arn:aws:execute-api:<region>:<account>:<api id>/<stage>/...``)."""
     context = event.get("requestContext")

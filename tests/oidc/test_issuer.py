@@ -23,7 +23,7 @@ from shared.tokens import ACCESS, REFRESH, TokenService
 from tests.conftest import FakeLambdaContext
 from tests.helpers import EMAIL, PASSWORD, REGION, ROOT, SECRET_ID, SIGNING_KEY, HttpAnswer, json_event, load_event
 from tools import gateway
-from tools.local_server import use_local_issuer
+from tools.local_server import served_issuer
 
 THREE_DAYS = 259200
 API_ID = "abc123def4"  # the events' API (events/*.json)
@@ -184,14 +184,18 @@ def test_given_an_rs256_stack_when_an_authorizer_event_names_no_usable_api_then_
         authorizer.lambda_handler(event, lambda_context)
 
 
-def test_given_the_default_issuer_when_served_locally_then_it_is_the_local_base_url() -> None:
+def test_given_the_default_issuer_when_served_locally_then_the_functions_get_it_as_cloudformation_gives_it() -> None:
     model = gateway.load(overrides={"Algorithm": "RS256"})
-    assert use_local_issuer(model, "http://127.0.0.1:3999") == "http://127.0.0.1:3999"
-    assert {env["ISSUER"] for env in model.environments.values()} == {"http://127.0.0.1:3999"}
+    local_api_url = f"https://{gateway.API_ID}.execute-api.us-east-1.amazonaws.com/dev"
+    assert served_issuer(model) == local_api_url
+    assert {env["ISSUER"] for env in model.environments.values()} == {
+        "https://{api_id}.execute-api.us-east-1.amazonaws.com/dev"  # each function must bind it
+    }
 
     given = gateway.load(overrides={"Algorithm": "RS256", "Issuer": "https://auth.shop.example"})
-    assert use_local_issuer(given, "http://127.0.0.1:3999") == "https://auth.shop.example"
-    assert use_local_issuer(gateway.load(), "http://127.0.0.1:3999") is None
+    assert served_issuer(given) == "https://auth.shop.example"
+    assert served_issuer(gateway.load()) is None
+    assert {env["ISSUER"] for env in gateway.load().environments.values()} == {""}  # HMAC: empty stays empty
 
 
 def test_given_params_when_make_local_runs_then_they_reach_the_server_as_template_parameters() -> None:
