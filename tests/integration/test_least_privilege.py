@@ -13,6 +13,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -422,11 +423,13 @@ def test_given_a_wrong_a_right_and_a_throttled_change_then_change_password_write
 ) -> None:
     monkeypatch.setenv("ACCOUNT_ADDRESS_LIMIT", "2")
 
-    def change(old: str) -> dict[str, Any]:
+    def change(old: str, issued_at: int | None = None) -> dict[str, Any]:
         body = {"old_password": old, "new_password1": OTHER_STRONG, "new_password2": OTHER_STRONG}
-        return dict(account_event("password_change_wrong_old", body, caller=customer.customer_id))
+        return dict(account_event("password_change_wrong_old", body, caller=customer.customer_id, issued_at=issued_at))
 
-    flow = run("change_password", [change("wrong password"), change(PASSWORD), change(OTHER_STRONG)])
+    # The third comes with the change's fresh access token (issued after it): an older one is refused unthrottled.
+    after_the_change = int(time.time()) + 2
+    flow = run("change_password", [change("wrong password"), change(PASSWORD), change(OTHER_STRONG, after_the_change)])
 
     assert flow.statuses == [400, 200, 429]
     assert_least_privilege("ChangePasswordFunction", flow)

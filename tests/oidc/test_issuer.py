@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,7 +22,19 @@ from shared.oidc import Issuer, IssuerUnknown, api_id_of, discovery_document
 from shared.settings import Settings
 from shared.tokens import ACCESS, REFRESH, TokenService
 from tests.conftest import FakeLambdaContext
-from tests.helpers import EMAIL, PASSWORD, REGION, ROOT, SECRET_ID, SIGNING_KEY, HttpAnswer, json_event, load_event
+from tests.helpers import (
+    EMAIL,
+    PASSWORD,
+    REGION,
+    ROOT,
+    SECRET_ID,
+    SIGNING_KEY,
+    TABLE_NAME,
+    HttpAnswer,
+    json_event,
+    load_event,
+)
+from tests.mailbox import account_event
 from tools import gateway
 from tools.local_server import served_issuer
 
@@ -232,3 +245,30 @@ def test_given_an_issuer_with_a_trailing_slash_when_discovered_then_the_jwks_uri
         "https://auth.shop.example/",
         "https://auth.shop.example/.well-known/jwks.json",
     )
+
+
+CHANGE = {"old_password": PASSWORD, "new_password1": "Second-Harbour-58", "new_password2": "Second-Harbour-58"}
+
+
+def test_given_an_rs256_stack_when_the_password_is_changed_then_the_fresh_pair_names_the_apis_url(
+    rs256_stack: None, customer: Any, call: Callable[..., HttpAnswer]
+) -> None:
+    answer = call("change_password", account_event("password_change_wrong_old", CHANGE, caller=customer.customer_id))
+
+    assert answer.status == 200, answer.body
+    assert {payload(answer.body[kind])["iss"] for kind in ("access", "refresh")} == {EVENTS_ISSUER}
+
+
+def test_given_an_issuer_no_event_named_when_a_password_change_would_sign_then_it_fails_before_any_write(
+    rs256_stack: None, customer: Any
+) -> None:
+    from shared import services
+    from shared.authorizer import Caller
+
+    caller = Caller.from_context({"user_id": customer.customer_id, "iat": int(time.time())})
+    with pytest.raises(IssuerUnknown):
+        services.account_service().change_password(caller, json.dumps(CHANGE).encode(), "application/json", "1.2.3.4")
+
+    table = boto3.client("dynamodb", region_name=REGION).scan(TableName=TABLE_NAME)["Items"]
+    assert [item["pk"]["S"] for item in table if not item["pk"]["S"].startswith(("CUSTOMER#", "EMAIL"))] == []
+    assert services.customer_store().get(customer.customer_id) == customer  # hash and tokens_valid_after unchanged
