@@ -62,6 +62,7 @@ if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
     from shared.authorizer import Caller
+    from shared.sessions import SessionStore
 
 logger = Logger(child=True)
 
@@ -180,6 +181,7 @@ class AccountService:
         self,
         settings: Settings,
         customers: CustomerStore,
+        sessions: SessionStore,
         links: LinkTokens,
         passwords: PasswordHasher,
         policy: PasswordPolicy,
@@ -191,6 +193,7 @@ class AccountService:
     ) -> None:
         self._settings = settings
         self._customers = customers
+        self._sessions = sessions
         self._links = links
         self._passwords = passwords
         self._policy = policy
@@ -317,9 +320,12 @@ class AccountService:
             Field("new_password2", self._password),
         )
         values = require(self._data(raw_body, content_type), fields)
+        tokens = self._tokens()
         with unavailable_on_fault(self._settings):
-            self._limiter.hit("password", f"customer:{caller.user_id}", source_ip)
+            tokens.check_can_sign()  # the pair is minted after the writes: nothing is written unless it can be
+            # A logged-out or revoked session is refused before it counts against the customer's limit.
             customer = self._active_customer(caller)
+            self._limiter.hit("password", f"customer:{caller.user_id}", source_ip)
             if not self._passwords.verify(values["old_password"], customer.password_hash):
                 raise ValidationFailed({"old_password": [OLD_PASSWORD_WRONG]})
             new_password = self._new_password(customer, values["new_password1"], values["new_password2"])
@@ -331,7 +337,7 @@ class AccountService:
             except CustomerChanged:
                 raise ValidationFailed({"old_password": [OLD_PASSWORD_WRONG]}) from None
             _wait_out_revocation_second(revoke_at, self._clock, self._sleep)
-            pair = self._tokens().issue_pair(customer.customer_id)
+            pair = tokens.issue_pair(customer.customer_id)
         logger.info("password changed", extra={"customer_id": customer.customer_id})
         return {"detail": PASSWORD_SAVED, **pair}
 
@@ -357,16 +363,18 @@ class AccountService:
         return _user_body(customer)
 
     def _active_customer(self, caller: Caller) -> Customer:
-        """The caller's customer, read anyway: it also refuses an access token issued before a
-        revocation (a password change or reset elsewhere, logout everywhere), as the profile does."""
+        """The caller's customer and session, read anyway (one BatchGetItem), as the profile does:
+        it refuses an access token of a logged-out family (logout, refresh-token reuse) and one
+        issued before a revocation (a password change or reset elsewhere, logout everywhere)."""
         if not caller.user_id:
             raise AuthenticationFailed("Authentication credentials were not provided.")
-        customer = self._customers.get(caller.user_id)
+        session = self._sessions.customer_session(caller.user_id, caller.family)
+        customer = session.customer
         if customer is None:
             raise AuthenticationFailed("User not found", "user_not_found")
         if not customer.is_active:
             raise AuthenticationFailed("User is inactive", "user_inactive")
-        if customer.revoked(caller.issued_at):
+        if session.revoked(caller.issued_at):
             raise AccessTokenRevoked()
         return customer
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
@@ -76,22 +76,28 @@ def json_response(
 
 class WebResolver(APIGatewayRestResolver):
     """Powertools' REST resolver that strips the custom domain's base path before routing and
-    adds the CORS headers (shared/web.py) to every answer it builds, errors included."""
+    adds the CORS headers (shared/web.py) to every answer it builds, errors included.
 
-    def __init__(self, cors: Cors, base_path: str) -> None:
+    Each event first names its API to ``bind_api`` (the default issuer is that API's URL,
+    shared/oidc.py): a handler cannot forget it and then fail to sign after its writes.
+    """
+
+    def __init__(self, cors: Cors, base_path: str, bind_api: Callable[[Mapping[str, Any]], None]) -> None:
         super().__init__(strip_prefixes=[base_path] if base_path else None)
         self.cors = cors
+        self._bind_api = bind_api
 
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
+        self._bind_api(event)
         return self.cors.finish(event, super().resolve(event, context))
 
 
 def resolver() -> WebResolver:
-    """The resolver every HTTP handler uses (settings and CORS policy of the container)."""
-    from shared.services import cors_policy
+    """The resolver every HTTP handler uses (settings, CORS policy and issuer of the container)."""
+    from shared.services import bind_api, cors_policy
     from shared.settings import get_settings
 
-    return WebResolver(cors_policy(), get_settings().base_path)
+    return WebResolver(cors_policy(), get_settings().base_path, bind_api)
 
 
 def raw_body(event: APIGatewayProxyEvent) -> bytes:

@@ -10,12 +10,14 @@ JWT authorizers do, refuses them. HMAC stacks keep simplejwt's tokens exactly.
 A function cannot name its own API in the template (the API names the functions: a
 circular dependency), so the default issuer, the stage's execute-api URL, reaches the
 functions as ``ISSUER`` with an ``{api_id}`` placeholder that each function fills in from
-the API Gateway event that invokes it (``bind_api``).
+the API Gateway event that invokes it (``bind_api``, called by every HTTP handler's resolver in
+shared/http.py and by the authorizer).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from shared.settings import Settings
@@ -53,7 +55,7 @@ class Issuer:
         return self._value
 
 
-def api_id_of(event: dict[str, Any]) -> object:
+def api_id_of(event: Mapping[str, Any]) -> object:
     """The API id of a REST proxy event (``requestContext.apiId``) or a TOKEN authorizer event
     (``methodArn``: ``arn:aws:execute-api:<region>:<account>:<api id>/<stage>/...``)."""
     context = event.get("requestContext")

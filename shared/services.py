@@ -17,7 +17,7 @@ never at init, so restored containers never share them.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
@@ -81,7 +81,7 @@ def issuer() -> Issuer:
     return Issuer(get_settings().ISSUER)
 
 
-def bind_api(event: dict[str, Any]) -> None:
+def bind_api(event: Mapping[str, Any]) -> None:
     """Each API Gateway event names its API: the default issuer is that API's URL."""
     issuer().bind_api(api_id_of(event))
 
@@ -155,6 +155,7 @@ def account_service() -> AccountService:
     return AccountService(
         settings,
         customer_store(),
+        session_store(),
         LinkTokens(dynamodb_client(), settings.TABLE_NAME),
         PasswordHasher(settings),
         PasswordPolicy(settings.BREACHED_PASSWORD_CHECK, settings.BREACHED_PASSWORD_TIMEOUT),

@@ -98,6 +98,12 @@ class TokenService:
             "access": self._mint(ACCESS, user_id, now, family_claim),
         }
 
+    def check_can_sign(self) -> None:
+        """Raise now what minting would raise (an issuer no event has named, no key that can
+        sign): a caller that must write before it mints fails before its writes, not after."""
+        _ = self._issuer.value
+        self._key.get().signing_key(self._clock())
+
     def issue_access(self, user_id: str, family: str) -> str:
         """An access token of the refresh token's family (refresh without rotation)."""
         return self._mint(ACCESS, user_id, int(self._clock()), {FAMILY_CLAIM: family})

@@ -56,7 +56,7 @@ from urllib.parse import parse_qs, urlsplit
 import boto3
 
 from shared.keyset import ASYMMETRIC, parse, verification_document
-from shared.oidc import API_ID_PLACEHOLDER, DISCOVERY_PATH
+from shared.oidc import DISCOVERY_PATH, Issuer
 from shared.rotation import KeyRotation
 from shared.settings import Settings
 from tools import gateway, local_store
@@ -311,15 +311,17 @@ class _Handler(BaseHTTPRequestHandler):
         """Silent: _serve logs its own line without the query string."""
 
 
-def use_local_issuer(model: gateway.ApiModel, base_url: str) -> str | None:
-    """The template's default issuer is the API's own base URL: here, the local one.
+def served_issuer(model: gateway.ApiModel) -> str | None:
+    """The ``iss`` the functions will mint, for the banner.
 
-    An ``Issuer`` given as a parameter is kept as it is. Returns the functions' issuer.
+    ``ISSUER`` reaches the functions as the template resolves it, as CloudFormation would: the
+    default keeps its ``{api_id}`` placeholder, which each function fills in from its events
+    (``apiId`` = ``gateway.API_ID`` here). A function that forgot to bind would fail here as on AWS.
     """
-    for environment in model.environments.values():
-        if API_ID_PLACEHOLDER in environment.get("ISSUER", ""):
-            environment["ISSUER"] = base_url
-    return next((env["ISSUER"] for env in model.environments.values() if env.get("ISSUER")), None)
+    configured = next((env["ISSUER"] for env in model.environments.values() if env.get("ISSUER")), None)
+    issuer = Issuer(configured)
+    issuer.bind_api(gateway.API_ID)
+    return issuer.value
 
 
 def _under(base_path: str, path: str) -> str:
@@ -634,7 +636,7 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
     if args.allowed_origins is not None:
         overrides["AllowedOrigins"] = args.allowed_origins
     model = gateway.load(overrides=overrides)
-    issuer = use_local_issuer(model, f"http://127.0.0.1:{args.port}")
+    issuer = served_issuer(model)
 
     endpoints, moto_server = prepare_storage(model, args.storage_port)
     if moto_server is not None:
@@ -686,7 +688,7 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
         raise PortsTaken([(args.port, "the API", "PORT", error.strerror or str(error))]) from None
     running.callback(api.server_close)
     if issuer:
-        print(f"OIDC issuer {issuer}, discovery {issuer}{DISCOVERY_PATH}")
+        print(f"OIDC issuer {issuer}, discovery http://127.0.0.1:{args.port}{model.base_path}{DISCOVERY_PATH}")
     if args.storefront_port is not None:
         origins = overrides["AllowedOrigins"] or "none: the page cannot call the API"
         print(f"storefront demo on http://localhost:{args.storefront_port}   allowed origins: {origins}")

@@ -9,7 +9,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import http
 from shared.oidc import DISCOVERY_PATH, JWKS_PATH
-from shared.services import bind_api, jwks_document, openid_configuration
+from shared.services import jwks_document, openid_configuration
 from shared.settings import JWKS_MAX_AGE
 
 PATH = JWKS_PATH
@@ -41,5 +41,4 @@ def get_openid_configuration() -> Response[str]:
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    bind_api(event)
     return app.resolve(event, context)

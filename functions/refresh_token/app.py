@@ -12,7 +12,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import http
-from shared.services import bind_api, cookie_transport, session_service
+from shared.services import cookie_transport, session_service
 
 PATH = "/auth/token/refresh/"
 
@@ -40,5 +40,4 @@ def refresh_token() -> Response[str]:
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    bind_api(event)
     return app.resolve(event, context)

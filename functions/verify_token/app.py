@@ -8,7 +8,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared import http
-from shared.services import bind_api, session_service
+from shared.services import session_service
 
 PATH = "/auth/token/verify/"
 
@@ -30,5 +30,4 @@ def verify_token() -> Response[str]:
 @logger.inject_lambda_context(log_event=False, clear_state=True)
 @metrics.log_metrics
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    bind_api(event)
     return app.resolve(event, context)

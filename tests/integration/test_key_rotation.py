@@ -24,7 +24,7 @@ from shared.tokens import ACCESS, REFRESH, TokenService
 from tests.conftest import FakeLambdaContext
 from tests.helpers import EMAIL, PASSWORD, REGION, SECRET_ID, SIGNING_KEY, HttpAnswer, StaticKeys, claims, json_event
 from tests.local_api import local_api
-from tools import authctl
+from tools import authctl, gateway
 
 THREE_DAYS = 259200
 
@@ -182,7 +182,8 @@ def test_with_rs256_a_token_verifies_with_only_the_jwks_document(rs256_api: str)
         access = json.loads(response.read())["access"]
 
     signing_key = jwt.PyJWKClient(f"{rs256_api}/.well-known/jwks.json").get_signing_key_from_jwt(access)
-    payload = jwt.decode(access, signing_key.key, algorithms=["RS256"], audience="ecommerce-api", issuer=rs256_api)
+    issuer = f"https://{gateway.API_ID}.execute-api.us-east-1.amazonaws.com/dev"  # the default: the API's own URL
+    payload = jwt.decode(access, signing_key.key, algorithms=["RS256"], audience="ecommerce-api", issuer=issuer)
 
     assert (payload["user_id"], payload["token_type"]) == ("1", "access")
     with urllib.request.urlopen(f"{rs256_api}/.well-known/jwks.json", timeout=30) as response:

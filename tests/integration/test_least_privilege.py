@@ -1,11 +1,13 @@
-"""Each function may write only the table keys it writes and send only the mail it sends (template.yaml).
+"""Each function may read and write only the table keys it reads and writes and send only the mail
+it sends (template.yaml).
 
-The policies hold every DynamoDB write to ``dynamodb:LeadingKeys`` prefixes, every queued mail
+The policies hold every DynamoDB read and write to ``dynamodb:LeadingKeys`` prefixes (no function
+can read another kind of item: ``current_user`` reads no login's hash by email), every queued mail
 job (``sqs:SendMessage``) to the mail queue and every sent mail (``ses:SendEmail``) to the
-``MailFrom`` address. The tests run each writing function's real handlers through the flows that
-write, record the key of every write its DynamoDB client sends and the target of every message
-its SQS and SES clients send, and check both ways: each call is allowed by the template, and
-each prefix or mail action the template grants is used by some flow (no spare grant).
+``MailFrom`` address. The tests run each function's real handlers through the flows that use the
+table, record the key of every read and write its DynamoDB client sends and the target of every
+message its SQS and SES clients send, and check both ways: each call is allowed by the template,
+and each prefix or mail action the template grants is used by some flow (no spare grant).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import fnmatch
 import json
 import os
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from types import ModuleType
@@ -23,11 +26,12 @@ import pytest
 
 from shared import aws, services
 from tests.conftest import FakeLambdaContext
-from tests.helpers import EMAIL, PASSWORD, REGION, TABLE_NAME, HttpAnswer, json_event
+from tests.helpers import EMAIL, PASSWORD, REGION, TABLE_NAME, HttpAnswer, json_event, load_event
 from tests.mailbox import OTHER_STRONG, STRONG, Mailbox, Sent, account_event, register
 from tools.gateway import read_template
 
 WRITE_ACTIONS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+READ_ACTIONS = {"GetItem", "BatchGetItem", "Query", "Scan"}
 TRANSACT_ACTIONS = {
     "Put": "PutItem",
     "Update": "UpdateItem",
@@ -54,7 +58,7 @@ MIGRATED_EMAIL = "migrated@example.com"
 MIGRATED_PASSWORD = "correct horse battery staple"
 PENDING_EMAIL = "nora@example.com"
 
-Write = tuple[str, str]  # (action, partition key)
+TableCall = tuple[str, str]  # (action, partition key)
 Send = tuple[str, str]  # (IAM action, target: a queue URL or a From address)
 
 
@@ -89,14 +93,14 @@ def actions_of(statement: dict[str, Any]) -> list[str]:
     return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
 
 
-def write_grants(function: str) -> dict[str, list[str] | None]:
-    """Write action -> the key patterns it is held to (None: any key)."""
+def table_grants(function: str) -> dict[str, list[str] | None]:
+    """Read or write action on the table -> the key patterns it is held to (None: any key)."""
     grants: dict[str, list[str] | None] = {}
     for statement in statements(function_properties(function).get("Policies", [])):
         keys = statement.get("Condition", {}).get("ForAllValues:StringLike", {}).get("dynamodb:LeadingKeys")
         for action in actions_of(statement):
             service, _, name = action.partition(":")
-            if service == "dynamodb" and (name in WRITE_ACTIONS or "*" in name):
+            if service == "dynamodb" and (name in WRITE_ACTIONS | READ_ACTIONS or "*" in name):
                 grants[name] = list(keys) if keys else None
     return grants
 
@@ -134,8 +138,8 @@ def environment_of(function: str) -> dict[str, Any]:
     return variables
 
 
-def allowed(grants: dict[str, list[str] | None], write: Write) -> bool:
-    action, key = write
+def allowed(grants: dict[str, list[str] | None], call: TableCall) -> bool:
+    action, key = call
     patterns = grants.get(action, [])
     return patterns is None or any(fnmatch.fnmatchcase(key, pattern) for pattern in patterns)
 
@@ -149,11 +153,11 @@ def mail_allowed(function: str, send: Send) -> bool:
     return target == os.environ[variable] and bool(named) and named <= mail_grants(function).get(action, set())
 
 
-def test_every_dynamodb_write_of_every_function_is_held_to_key_prefixes() -> None:
+def test_every_dynamodb_read_and_write_of_every_function_is_held_to_key_prefixes() -> None:
     unbounded = {
         function: action
         for function in function_names()
-        for action, keys in write_grants(function).items()
+        for action, keys in table_grants(function).items()
         if keys is None
     }
 
@@ -193,20 +197,27 @@ def test_the_jwks_function_reads_only_the_verification_secret() -> None:
 
 
 class Recorder:
-    """The keys of every write a function's DynamoDB client sends, the targets of its mail."""
+    """The keys of every read and write a function's DynamoDB client sends, the targets of its mail."""
 
     def __init__(self) -> None:
-        self.writes: set[Write] = set()
+        self.table_calls: set[TableCall] = set()
         self.sends: set[Send] = set()
 
-    def write(self, params: dict[str, Any], model: Any, **_: Any) -> None:
+    def call(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         name = model.name
         if name == "TransactWriteItems":
             for item in params["TransactItems"]:
                 ((kind, spec),) = item.items()
-                self.writes.add((TRANSACT_ACTIONS[kind], _pk(spec)))
-        elif name in WRITE_ACTIONS:
-            self.writes.add((name, _pk(params)))
+                self.table_calls.add((TRANSACT_ACTIONS[kind], _pk(spec)))
+        elif name == "BatchGetItem":
+            for request in params["RequestItems"].values():
+                self.table_calls.update((name, str(key["pk"]["S"])) for key in request["Keys"])
+        elif name in ("Query", "Scan"):
+            # No single key: no LeadingKeys pattern allows "", so a flow that queries fails here
+            # until this test reads its key condition.
+            self.table_calls.add((name, ""))
+        elif name in WRITE_ACTIONS | READ_ACTIONS:
+            self.table_calls.add((name, _pk(params)))
 
     def send(self, params: dict[str, Any], model: Any, **_: Any) -> None:
         action, target, _variable = MAIL_CALLS[(model.service_model.service_name, model.name)]
@@ -224,7 +235,7 @@ def _pk(spec: dict[str, Any]) -> str:
 class Flow:
     """What one function's flows sent to AWS, and its answers (HTTP bodies decoded)."""
 
-    writes: set[Write]
+    table_calls: set[TableCall]
     sends: set[Send]
     answers: list[dict[str, Any]]
 
@@ -248,25 +259,26 @@ def run(load_handler: Callable[[str], ModuleType], lambda_context: FakeLambdaCon
     def invoke(function: str, events: list[Event]) -> Flow:
         module = load_handler(function)
         recorder = Recorder()
-        aws.dynamodb_client().meta.events.register("provide-client-params.dynamodb.*", recorder.write)
+        aws.dynamodb_client().meta.events.register("provide-client-params.dynamodb.*", recorder.call)
         for client, operation in MAIL_CALLS:
             MAIL_CLIENTS[client]().meta.events.register(f"provide-client-params.{client}.{operation}", recorder.send)
         answers = [
             module.lambda_handler(json_event(*event) if isinstance(event, tuple) else event, lambda_context)
             for event in events
         ]
-        return Flow(recorder.writes, recorder.sends, answers)
+        return Flow(recorder.table_calls, recorder.sends, answers)
 
     return invoke
 
 
 def assert_least_privilege(function: str, flow: Flow) -> None:
-    grants = write_grants(function)
-    assert flow.writes, "the flows wrote something"
-    assert [write for write in sorted(flow.writes) if not allowed(grants, write)] == [], "writes the policy denies"
+    grants = table_grants(function)
+    assert flow.table_calls, "the flows used the table"
+    denied = [call for call in sorted(flow.table_calls) if not allowed(grants, call)]
+    assert denied == [], "reads and writes the policy denies"
     used = {
         (action, pattern)
-        for action, key in flow.writes
+        for action, key in flow.table_calls
         for pattern in grants.get(action) or []
         if fnmatch.fnmatchcase(key, pattern)
     }
@@ -317,6 +329,40 @@ def test_given_a_logout_then_blacklist_writes_only_what_its_policy_allows_and_us
     flow = run("blacklist_token", [("blacklist_token_ok", {"refresh": pair["refresh"]})])
 
     assert_least_privilege("BlacklistTokenFunction", flow)
+
+
+def test_given_a_live_and_a_logged_out_token_then_verify_reads_only_what_its_policy_allows(
+    customer: Any, run: Run
+) -> None:
+    [pair, logged_out] = run(
+        "obtain_token", [("obtain_token_ok", {"email": EMAIL, "password": PASSWORD}) for _ in range(2)]
+    ).bodies
+    run("blacklist_token", [("blacklist_token_ok", {"refresh": logged_out["refresh"]})])
+    flow = run(
+        "verify_token",
+        [("verify_token_ok", {"token": pair["access"]}), ("verify_token_ok", {"token": logged_out["refresh"]})],
+    )
+
+    assert flow.statuses == [200, 400]  # the logged-out one: "Token is blacklisted"
+    assert_least_privilege("VerifyTokenFunction", flow)
+
+
+def test_given_a_profile_read_then_the_profile_reads_only_what_its_policy_allows(customer: Any, run: Run) -> None:
+    flow = run("customer_profile", [account_event("customer_profile_own", None, caller="1", method="GET")])
+
+    assert flow.statuses == [200]
+    assert_least_privilege("CustomerProfileFunction", flow)
+
+
+def test_given_the_customer_check_then_the_authorizer_reads_only_what_its_policy_allows(
+    customer: Any, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("AUTHORIZER_CHECK_CUSTOMER", "true")  # its only read, under the template's condition
+    [pair] = run("obtain_token", [("obtain_token_ok", {"email": EMAIL, "password": PASSWORD})]).bodies
+    flow = run("authorizer", [load_event("authorizer_allow", authorizationToken=f"Bearer {pair['access']}")])
+
+    assert [answer["policyDocument"]["Statement"][0]["Effect"] for answer in flow.answers] == ["Allow"]
+    assert_least_privilege("AuthorizerFunction", flow)
 
 
 # The account functions. Each endpoint that queues mail counts the request (RATE# items) and
@@ -422,11 +468,13 @@ def test_given_a_wrong_a_right_and_a_throttled_change_then_change_password_write
 ) -> None:
     monkeypatch.setenv("ACCOUNT_ADDRESS_LIMIT", "2")
 
-    def change(old: str) -> dict[str, Any]:
+    def change(old: str, issued_at: int | None = None) -> dict[str, Any]:
         body = {"old_password": old, "new_password1": OTHER_STRONG, "new_password2": OTHER_STRONG}
-        return dict(account_event("password_change_wrong_old", body, caller=customer.customer_id))
+        return dict(account_event("password_change_wrong_old", body, caller=customer.customer_id, issued_at=issued_at))
 
-    flow = run("change_password", [change("wrong password"), change(PASSWORD), change(OTHER_STRONG)])
+    # The third comes with the change's fresh access token (issued after it): an older one is refused unthrottled.
+    after_the_change = int(time.time()) + 2
+    flow = run("change_password", [change("wrong password"), change(PASSWORD), change(OTHER_STRONG, after_the_change)])
 
     assert flow.statuses == [400, 200, 429]
     assert_least_privilege("ChangePasswordFunction", flow)

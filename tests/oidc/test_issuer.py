@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -21,9 +22,21 @@ from shared.oidc import Issuer, IssuerUnknown, api_id_of, discovery_document
 from shared.settings import Settings
 from shared.tokens import ACCESS, REFRESH, TokenService
 from tests.conftest import FakeLambdaContext
-from tests.helpers import EMAIL, PASSWORD, REGION, ROOT, SECRET_ID, SIGNING_KEY, HttpAnswer, json_event, load_event
+from tests.helpers import (
+    EMAIL,
+    PASSWORD,
+    REGION,
+    ROOT,
+    SECRET_ID,
+    SIGNING_KEY,
+    TABLE_NAME,
+    HttpAnswer,
+    json_event,
+    load_event,
+)
+from tests.mailbox import account_event
 from tools import gateway
-from tools.local_server import use_local_issuer
+from tools.local_server import served_issuer
 
 THREE_DAYS = 259200
 API_ID = "abc123def4"  # the events' API (events/*.json)
@@ -184,14 +197,18 @@ def test_given_an_rs256_stack_when_an_authorizer_event_names_no_usable_api_then_
         authorizer.lambda_handler(event, lambda_context)
 
 
-def test_given_the_default_issuer_when_served_locally_then_it_is_the_local_base_url() -> None:
+def test_given_the_default_issuer_when_served_locally_then_the_functions_get_it_as_cloudformation_gives_it() -> None:
     model = gateway.load(overrides={"Algorithm": "RS256"})
-    assert use_local_issuer(model, "http://127.0.0.1:3999") == "http://127.0.0.1:3999"
-    assert {env["ISSUER"] for env in model.environments.values()} == {"http://127.0.0.1:3999"}
+    local_api_url = f"https://{gateway.API_ID}.execute-api.us-east-1.amazonaws.com/dev"
+    assert served_issuer(model) == local_api_url
+    assert {env["ISSUER"] for env in model.environments.values()} == {
+        "https://{api_id}.execute-api.us-east-1.amazonaws.com/dev"  # each function must bind it
+    }
 
     given = gateway.load(overrides={"Algorithm": "RS256", "Issuer": "https://auth.shop.example"})
-    assert use_local_issuer(given, "http://127.0.0.1:3999") == "https://auth.shop.example"
-    assert use_local_issuer(gateway.load(), "http://127.0.0.1:3999") is None
+    assert served_issuer(given) == "https://auth.shop.example"
+    assert served_issuer(gateway.load()) is None
+    assert {env["ISSUER"] for env in gateway.load().environments.values()} == {""}  # HMAC: empty stays empty
 
 
 def test_given_params_when_make_local_runs_then_they_reach_the_server_as_template_parameters() -> None:
@@ -228,3 +245,30 @@ def test_given_an_issuer_with_a_trailing_slash_when_discovered_then_the_jwks_uri
         "https://auth.shop.example/",
         "https://auth.shop.example/.well-known/jwks.json",
     )
+
+
+CHANGE = {"old_password": PASSWORD, "new_password1": "Second-Harbour-58", "new_password2": "Second-Harbour-58"}
+
+
+def test_given_an_rs256_stack_when_the_password_is_changed_then_the_fresh_pair_names_the_apis_url(
+    rs256_stack: None, customer: Any, call: Callable[..., HttpAnswer]
+) -> None:
+    answer = call("change_password", account_event("password_change_wrong_old", CHANGE, caller=customer.customer_id))
+
+    assert answer.status == 200, answer.body
+    assert {payload(answer.body[kind])["iss"] for kind in ("access", "refresh")} == {EVENTS_ISSUER}
+
+
+def test_given_an_issuer_no_event_named_when_a_password_change_would_sign_then_it_fails_before_any_write(
+    rs256_stack: None, customer: Any
+) -> None:
+    from shared import services
+    from shared.authorizer import Caller
+
+    caller = Caller.from_context({"user_id": customer.customer_id, "iat": int(time.time())})
+    with pytest.raises(IssuerUnknown):
+        services.account_service().change_password(caller, json.dumps(CHANGE).encode(), "application/json", "1.2.3.4")
+
+    table = boto3.client("dynamodb", region_name=REGION).scan(TableName=TABLE_NAME)["Items"]
+    assert [item["pk"]["S"] for item in table if not item["pk"]["S"].startswith(("CUSTOMER#", "EMAIL"))] == []
+    assert services.customer_store().get(customer.customer_id) == customer  # hash and tokens_valid_after unchanged
