@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -56,8 +56,8 @@ class Racer:
 
 
 @pytest.fixture
-def racer(monkeypatch: pytest.MonkeyPatch, call: Call) -> Iterator[Racer]:
-    yield Racer(monkeypatch, call)
+def racer(monkeypatch: pytest.MonkeyPatch, call: Call) -> Racer:
+    return Racer(monkeypatch, call)
 
 
 def refresh_in_the_next_second(call: Call, token: str) -> Callable[[], str]:
