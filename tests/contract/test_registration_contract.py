@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import argon2
 import boto3
 import pytest
 
@@ -335,6 +336,34 @@ def test_difference_given_an_unverified_customer_when_logging_in_then_the_generi
 
     assert (right.status, right.body) == (401, NO_ACCOUNT)
     assert (wrong.status, wrong.body) == (401, NO_ACCOUNT)
+
+
+def test_given_an_unverified_customer_when_logging_in_then_the_refusal_costs_what_an_unknown_emails_does(
+    call: Call, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One argon2id verify for every refusal (bench/login_timing.py measures it)."""
+    register(call, "otto@example.com")
+    mailbox.deliver()
+    assert login(call, "nobody@example.com", STRONG).status == 401  # the cold start's dummy hash is not a refusal
+    runs: list[str] = []
+    real_verify = argon2.PasswordHasher.verify
+
+    def counted_verify(self: argon2.PasswordHasher, hash: str, password: str) -> bool:
+        runs.append(hash[:9])
+        return real_verify(self, hash, password)
+
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", counted_verify)
+    costs = {}
+    for email, password in [
+        ("otto@example.com", STRONG),
+        ("otto@example.com", OTHER_STRONG),
+        ("nobody@example.com", STRONG),
+    ]:
+        runs.clear()
+        assert login(call, email, password).body == NO_ACCOUNT
+        costs[(email, password)] = list(runs)
+
+    assert list(costs.values()) == [["$argon2id"]] * 3
 
 
 def test_difference_given_a_taken_and_a_new_address_registered_with_one_password_then_logins_answer_alike(
