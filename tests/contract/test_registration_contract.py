@@ -338,6 +338,30 @@ def test_difference_given_an_unverified_customer_when_logging_in_then_the_generi
     assert (wrong.status, wrong.body) == (401, NO_ACCOUNT)
 
 
+def test_given_an_unverified_customer_when_logging_in_through_the_cookie_transport_or_the_slashless_url_then_401(
+    call: Call, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every way in that opens a session follows the rule: the browser's cookie login and the
+    URL without its slash (a 308 that does nothing, then the same login)."""
+    monkeypatch.setenv("ALLOWED_ORIGINS", "https://shop.example")
+    register(call, "pia@example.com")
+    mailbox.deliver()
+    credentials = {"email": "pia@example.com", "password": STRONG}
+    cookie_login = json_event("obtain_token_ok", credentials)
+    for name, value in {"Origin": "https://shop.example", "X-Token-Transport": "cookie"}.items():
+        cookie_login["headers"][name] = value
+        cookie_login["multiValueHeaders"][name] = [value]
+    slashless = json_event("obtain_token_ok", credentials)
+    slashless["path"] = slashless["requestContext"]["path"] = "/auth/token"
+
+    by_cookie, redirected = call("obtain_token", cookie_login), call("obtain_token", slashless)
+
+    assert (by_cookie.status, by_cookie.body) == (401, NO_ACCOUNT)
+    assert "set-cookie" not in by_cookie.headers
+    assert redirected.status == 308
+    assert "access" not in redirected.raw_body
+
+
 def test_given_an_unverified_customer_when_logging_in_then_the_refusal_costs_what_an_unknown_emails_does(
     call: Call, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
 ) -> None:
