@@ -297,8 +297,9 @@ class CustomerStore:
         """A self-registration: a new unverified customer, or a pending one given this password.
 
         A pending (unverified) address never blocks anyone: each registration replaces its
-        password and extends its life, and only the one confirmed from the mailbox counts
-        (shared/accounts.py keeps each registration's hash with its key). A verified address
+        password and extends its life, and only a key confirmed with its own registration's
+        password counts (shared/accounts.py keeps each registration's hash with its key; no
+        pending password logs in). A verified address
         is left alone. A half-expired pending pair is cleared, a taken id skipped, and the create retried.
         ``pending_until`` is when an unconfirmed registration disappears by TTL; None (verification
         off) keeps it, and since an unverified customer can then log in, an existing one is TAKEN:
