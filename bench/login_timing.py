@@ -83,6 +83,7 @@ def main() -> int:
         store = services.customer_store()
         store.create("customer@example.com", hasher.hash(PASSWORD))
         store.create("inactive@example.com", hasher.hash(PASSWORD), is_active=False)
+        store.create("unverified@example.com", hasher.hash(PASSWORD), email_verified=False)
         container = {"app": importlib.import_module("functions.obtain_token.app")}
         context = SimpleNamespace(
             function_name="bench",
@@ -102,6 +103,7 @@ def main() -> int:
             "wrong password": lambda n: timed("customer@example.com", f"wrong-{n}", f"10.0.0.{n % 250}", 401),
             "unknown email": lambda n: timed("nobody@example.com", PASSWORD, f"10.0.1.{n % 250}", 401),
             "inactive customer": lambda n: timed("inactive@example.com", PASSWORD, f"10.0.2.{n % 250}", 401),
+            "unverified, right password": lambda n: timed("unverified@example.com", PASSWORD, f"10.0.8.{n % 250}", 401),
         }
         results = interleaved(cases, TRIES)
 

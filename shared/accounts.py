@@ -17,7 +17,7 @@ item                     attributes
 
 Keys and tokens are ``secrets.token_urlsafe(32)``, sent once by mail and stored only as
 SHA-256 hashes; ``uid`` is a random 128-bit name of one reset link, not the customer's id.
-Each is single use (consumed by one conditional write) and expires
+Each is single use (spent by one conditional write) and expires
 (``EMAIL_VERIFICATION_LIFETIME``, ``PASSWORD_RESET_LIFETIME``). Links point to
 ``STOREFRONT_URL``, never to the request's Host.
 
@@ -25,10 +25,14 @@ No enumeration, no squatting: registration, resend and reset do the same work fo
 address in the request (validate, count against the limits, hash for a registration, put
 one job on the mail queue) and answer the same body; the mailer finds out what the address
 is and writes the mail that says so. A pending (unverified) address never blocks anyone:
-every registration of it mails its own key carrying its own password hash, and only the
-key opened from the mailbox decides the password (shared/customers.py ``register``). A resend
-mails a link to choose the password (a reset link: it verifies the address), never a key for
-the pending password, which may be a squatter's.
+every registration of it mails its own key carrying its own password hash, and a key
+confirms the address only together with that password (verify-email takes both): opening a
+squatter's mail installs nothing, and no registrant's password logs in before then
+(shared/login.py). A resend mails a link to choose the password (a reset link: it verifies
+the address), never a key for the pending password, which may be a squatter's.
+
+A key or reset link is spent in the same transaction as the customer's write: a throttled
+write answers 503 and spends nothing; of two concurrent confirmations one wins.
 """
 
 from __future__ import annotations
@@ -42,7 +46,6 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger
-from botocore.exceptions import ClientError
 
 from shared import mail
 from shared.account_forms import collect, optional_names, require
@@ -79,6 +82,7 @@ MISMATCH_REGISTRATION = "The two password fields didn't match."
 MISMATCH = "The two password fields didn\u2019t match."
 OLD_PASSWORD_WRONG = "Your old password was entered incorrectly. Please enter it again."
 SAME_AS_OLD = "The new password must be different from the old password."
+NOT_THE_LINKS_PASSWORD = "This is not the password this link was sent for."
 INVALID_VALUE = ["Invalid value"]
 
 
@@ -118,20 +122,22 @@ class LinkTokens:
         )
         return key
 
-    def consume_verification_key(self, key: str) -> dict[str, Any] | None:
-        """The key's item, deleted in the same request (single use); None if unknown or expired."""
-        try:
-            item = self._client.delete_item(
-                TableName=self._table,
-                Key={"pk": {"S": VERIFY_PREFIX + digest(key)}},
-                ConditionExpression="attribute_exists(pk)",
-                ReturnValues="ALL_OLD",
-            )["Attributes"]
-        except ClientError as error:
-            if _condition_failed(error):
-                return None
-            raise
-        return item if self._live(item) else None
+    def verification_key(self, key: str) -> dict[str, Any] | None:
+        """The key's item; None if unknown or expired."""
+        item = self._client.get_item(
+            TableName=self._table, Key={"pk": {"S": VERIFY_PREFIX + digest(key)}}, ConsistentRead=True
+        ).get("Item")
+        return item if item is not None and self._live(item) else None
+
+    def spend_verification_key(self, key: str) -> dict[str, Any]:
+        """The key's deletion as one item of the customer's confirming transaction (single use)."""
+        return {
+            "Delete": {
+                "TableName": self._table,
+                "Key": {"pk": {"S": VERIFY_PREFIX + digest(key)}},
+                "ConditionExpression": "attribute_exists(pk)",
+            }
+        }
 
     def new_reset_link(self, customer: Customer, lifetime: int) -> tuple[str, str]:
         uid, token = secrets.token_urlsafe(16), secrets.token_urlsafe(32)
@@ -154,21 +160,18 @@ class LinkTokens:
         ).get("Item")
         return item if item is not None and self._live(item) else None
 
-    def consume_reset_link(self, uid: str, token_hash: str) -> bool:
-        """Mark the link used (kept until it expires, so a second use is "token", not "uid", invalid)."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key={"pk": {"S": RESET_PREFIX + uid}},
-                UpdateExpression="SET used_at = :now",
-                ConditionExpression="token_hash = :hash AND attribute_not_exists(used_at)",
-                ExpressionAttributeValues={":hash": {"S": token_hash}, ":now": {"N": str(int(self._clock()))}},
-            )
-        except ClientError as error:
-            if _condition_failed(error):
-                return False
-            raise
-        return True
+    def spend_reset_link(self, uid: str, token_hash: str) -> dict[str, Any]:
+        """Marking the link used, as one item of the password's transaction (single use; kept
+        until it expires, so a second use is "token", not "uid", invalid)."""
+        return {
+            "Update": {
+                "TableName": self._table,
+                "Key": {"pk": {"S": RESET_PREFIX + uid}},
+                "UpdateExpression": "SET used_at = :now",
+                "ConditionExpression": "token_hash = :hash AND attribute_not_exists(used_at)",
+                "ExpressionAttributeValues": {":hash": {"S": token_hash}, ":now": {"N": str(int(self._clock()))}},
+            }
+        }
 
     def _live(self, item: dict[str, Any]) -> bool:
         return float(item["expires_at"]["N"]) > self._clock()
@@ -252,19 +255,26 @@ class AccountService:
             self._queue.put({"kind": kind, "email": email})
 
     def verify_email(self, raw_body: bytes, content_type: str | None) -> dict[str, str]:
-        """POST /auth/registration/verify-email/: the key's registration becomes the account."""
-        key = require(self._data(raw_body, content_type), (Field("key"),))["key"]
+        """POST /auth/registration/verify-email/: the key's registration becomes the account,
+        only with that registration's password (a click alone never installs a password: the
+        newest mail may be a squatter's). The key is spent in the account's transaction."""
+        fields = (Field("key"), Field("password", self._password))
+        values = require(self._data(raw_body, content_type), fields)
+        key = values["key"]
         if len(key) > MAX_LINK_PART:
             raise NotFound()
         with unavailable_on_fault(self._settings):
-            item = self._links.consume_verification_key(key)
+            item = self._links.verification_key(key)
             customer = self._customers.get(item["customer_id"]["S"]) if item else None
             if item is None or customer is None or customer.email_verified or customer.email != item["email"]["S"]:
                 raise NotFound()
+            password_hash = item["password_hash"]["S"]
+            if not self._passwords.verify(values["password"], password_hash):
+                raise ValidationFailed({"password": [NOT_THE_LINKS_PASSWORD]})  # the key stays usable
             try:
-                self._customers.confirm_email(customer, item["password_hash"]["S"], revoke_at=self._clock())
+                self._customers.confirm_email(customer, password_hash, self._links.spend_verification_key(key))
             except CustomerChanged:
-                raise NotFound() from None
+                raise NotFound() from None  # spent by a concurrent confirmation, or the customer moved
         logger.info("address verified", extra={"customer_id": customer.customer_id})
         return OK
 
@@ -297,13 +307,14 @@ class AccountService:
             # only a verified customer's can be "the old password".
             if customer.email_verified and self._passwords.verify(new_password, customer.password_hash):
                 raise ValidationFailed({"new_password2": [SAME_AS_OLD]})
-            if not self._links.consume_reset_link(uid, token_hash):
-                raise ValidationFailed({"token": INVALID_VALUE})
             try:
                 self._customers.replace_password(
-                    customer, self._passwords.hash(new_password), self._clock(), verify=True
+                    customer,
+                    self._passwords.hash(new_password),
+                    verify=True,
+                    spend=self._links.spend_reset_link(uid, token_hash),
                 )
-            except CustomerChanged:
+            except CustomerChanged:  # the link spent by a concurrent reset, or the password moved
                 raise ValidationFailed({"token": INVALID_VALUE}) from None
         logger.info("password reset", extra={"customer_id": customer.customer_id})
         return RESET_DONE
@@ -331,9 +342,8 @@ class AccountService:
             new_password = self._new_password(customer, values["new_password1"], values["new_password2"])
             if new_password == values["old_password"]:
                 raise ValidationFailed({"new_password2": [SAME_AS_OLD]})
-            revoke_at = self._clock()
             try:
-                self._customers.replace_password(customer, self._passwords.hash(new_password), revoke_at, verify=False)
+                revoke_at = self._customers.replace_password(customer, self._passwords.hash(new_password), verify=False)
             except CustomerChanged:
                 raise ValidationFailed({"old_password": [OLD_PASSWORD_WRONG]}) from None
             _wait_out_revocation_second(revoke_at, self._clock, self._sleep)
@@ -459,7 +469,3 @@ def _user_body(customer: Customer) -> dict[str, Any]:
 
 def _in_order(errors: dict[str, Any], fields: tuple[Field, ...]) -> dict[str, Any]:
     return {field.name: errors[field.name] for field in fields if field.name in errors}
-
-
-def _condition_failed(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"

@@ -62,7 +62,15 @@ def is_transient(error: Exception) -> bool:
     """True for throttling, 5xx and network faults that survived the client's retries."""
     if isinstance(error, UNREACHABLE_ERRORS):
         return True
-    return isinstance(error, ClientError) and error.response.get("Error", {}).get("Code") in TRANSIENT_ERROR_CODES
+    if not isinstance(error, ClientError):
+        return False
+    code = error.response.get("Error", {}).get("Code")
+    if code == "TransactionCanceledException":
+        # Cancelled by throttling or a conflicting transaction, nothing applied: retryable.
+        # A condition's refusal is an answer, which the store maps before this is asked.
+        reasons = error.response.get("CancellationReasons", [])
+        return not any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
+    return code in TRANSIENT_ERROR_CODES
 
 
 def client_config(settings: Settings) -> Config:

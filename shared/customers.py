@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -154,9 +154,10 @@ def drf_datetime(value: str | None) -> str | None:
 class CustomerStore:
     """Reads and conditional writes of customers through a low-level boto3 client."""
 
-    def __init__(self, client: DynamoDBClient, table_name: str) -> None:
+    def __init__(self, client: DynamoDBClient, table_name: str, clock: Callable[[], float] = time.time) -> None:
         self._client = client
         self._table = table_name
+        self._clock = clock
 
     def find_login(self, email: str) -> LoginRecord | None:
         if not email or len(email) > MAX_EMAIL_LENGTH:
@@ -303,8 +304,9 @@ class CustomerStore:
         """A self-registration: a new unverified customer, or a pending one given this password.
 
         A pending (unverified) address never blocks anyone: each registration replaces its
-        password and extends its life, and only the one confirmed from the mailbox counts
-        (shared/accounts.py keeps each registration's hash with its key). A verified address
+        password and extends its life, and only a key confirmed with its own registration's
+        password counts (shared/accounts.py keeps each registration's hash with its key; no
+        pending password logs in). A verified address
         is left alone. A half-expired pending pair is cleared, a taken id skipped, and the create retried.
         ``pending_until`` is when an unconfirmed registration disappears by TTL; None (verification
         off) keeps it, and since an unverified customer can then log in, an existing one is TAKEN:
@@ -333,29 +335,39 @@ class CustomerStore:
             return Registration.PENDING, existing
         raise CustomerChanged()
 
-    def confirm_email(self, customer: Customer, password_hash: str, revoke_at: float) -> None:
+    def confirm_email(self, customer: Customer, password_hash: str, spend: dict[str, Any]) -> None:
         """The address is proven: the confirmed registration's password, no expiry, and every
-        token issued before now revoked (with optional verification, a squatter's sessions)."""
+        token issued before now revoked (with optional verification, a squatter's sessions).
+
+        ``spend`` (the key's one-time write) is in the same transaction: a throttled or
+        conflicting write spends nothing, a spent key or a changed customer is CustomerChanged.
+        """
         self._update_both(
             customer,
             "password_hash = :hash, email_verified = :true, tokens_valid_after = :revoke REMOVE expires_at",
-            {":hash": {"S": password_hash}, ":true": {"BOOL": True}, ":false": {"BOOL": False}}
-            | {":revoke": _number(revoke_at)},
+            {":hash": {"S": password_hash}, ":true": {"BOOL": True}, ":false": {"BOOL": False}},
             condition="email_verified = :false",
             claim="REMOVE expires_at",
+            spend=spend,
+            revoke_now=True,
         )
 
-    def replace_password(self, customer: Customer, new_hash: str, revoke_at: float, *, verify: bool) -> None:
+    def replace_password(
+        self, customer: Customer, new_hash: str, *, verify: bool, spend: dict[str, Any] | None = None
+    ) -> float:
         """A change or reset: only if the hash is still the one checked; ``verify`` (a reset
-        proves the mailbox) also confirms the address. CustomerChanged if anything moved."""
+        proves the mailbox) also confirms the address; ``spend`` (a reset link's one-time
+        write) goes in the same transaction. CustomerChanged if anything moved. Returns the
+        revocation time written, which the caller's new tokens must wait out."""
         assignment = "password_hash = :hash, tokens_valid_after = :revoke"
-        values: dict[str, Any] = {":hash": {"S": new_hash}, ":revoke": _number(revoke_at)}
-        values[":old"] = {"S": customer.password_hash}
+        values: dict[str, Any] = {":hash": {"S": new_hash}, ":old": {"S": customer.password_hash}}
         if verify:
             assignment += ", email_verified = :true REMOVE expires_at"
             values[":true"] = {"BOOL": True}
         claim = "REMOVE expires_at" if verify and not customer.email_verified else None
-        self._update_both(customer, assignment, values, condition="password_hash = :old", claim=claim)
+        return self._update_both(
+            customer, assignment, values, condition="password_hash = :old", claim=claim, spend=spend, revoke_now=True
+        )
 
     def set_names(self, customer_id: str, first_name: str, last_name: str) -> Customer | None:
         """first_name / last_name of an existing customer; None when it is gone."""
@@ -441,12 +453,29 @@ class CustomerStore:
                 raise
 
     def _update_both(
-        self, customer: Customer, assignment: str, values: dict[str, Any], condition: str = "", claim: str | None = None
-    ) -> None:
+        self,
+        customer: Customer,
+        assignment: str,
+        values: dict[str, Any],
+        condition: str = "",
+        claim: str | None = None,
+        spend: dict[str, Any] | None = None,
+        revoke_now: bool = False,
+    ) -> float:
         """One change to both customer items; ``claim`` also updates the email claim's TTL, for
-        an unverified customer (created by a registration, so it always has one)."""
+        an unverified customer (created by a registration, so it always has one); ``spend``
+        is one more item of the same transaction (a link's one-time write).
+
+        ``revoke_now`` sets ``:revoke`` to the revocation time here, right before the write:
+        taken before an argon2 hash, it would let a refresh minted during the hash, in the
+        next whole second, outlive the change. Rounded up to the second, as authctl does.
+        Returns that time (0 when nothing is revoked).
+        """
         owned = "customer_id = :id" + (f" AND {condition}" if condition else "")
+        revoke_at = float(math.ceil(self._clock())) if revoke_now else 0.0
         values = {**values, ":id": {"S": customer.customer_id}}
+        if revoke_now:
+            values[":revoke"] = _number(revoke_at)
         update = {"UpdateExpression": f"SET {assignment}"}
         items: list[dict[str, Any]] = [
             {"Update": {**self._conditioned(CUSTOMER_PREFIX + customer.customer_id, owned, values), **update}},
@@ -463,7 +492,10 @@ class CustomerStore:
                     }
                 }
             )
+        if spend is not None:
+            items.append(spend)
         self._transact(items)
+        return revoke_at
 
     def _clear_expiring_claims(self, email: str) -> None:
         """Delete what is left of an unverified customer whose other items TTL removed first."""

@@ -44,13 +44,6 @@ class ValidationFailed(ApiError):
         return dict(self.errors)
 
 
-class EmailNotVerified(ValidationFailed):
-    """The right password of a customer who has not confirmed the address (allauth's answer)."""
-
-    def __init__(self) -> None:
-        super().__init__({"non_field_errors": ["E-mail is not verified."]})
-
-
 class ParseError(ApiError):
     status = 400
 

@@ -17,7 +17,7 @@ from aws_lambda_powertools import Logger
 
 from shared.aws import unavailable_on_fault
 from shared.customers import MAX_EMAIL_LENGTH, CustomerStore, LoginOutcome, utc_now_iso
-from shared.errors import EmailNotVerified, InvalidCredentials
+from shared.errors import InvalidCredentials
 from shared.forms import Field, parse_body, validate_fields
 from shared.login_guard import LoginGuard
 from shared.passwords import PasswordHasher, is_legacy
@@ -80,7 +80,12 @@ class LoginService:
             reservation = self._guard.reserve(attempt)  # LoginLocked before any hashing
             login = attempt.login
             verified = login is not None and self._passwords.verify(password, login.password_hash)
-            if login is None or not verified or not login.is_active:
+            # An unconfirmed address has no usable password yet (any registrant's may be the
+            # pending one): refused as any other login, so no answer tells its state.
+            awaiting_confirmation = (
+                login is not None and not login.email_verified and self._settings.REQUIRE_EMAIL_VERIFICATION
+            )
+            if login is None or not verified or not login.is_active or awaiting_confirmation:
                 checked = None if login is None else login.password_hash
                 self._passwords.equalise_refusal(password, checked, attempt.legacy_dummy)
                 if reservation.locked:  # this failure reached a limit: the lock stands
@@ -88,8 +93,6 @@ class LoginService:
                     self._on_lockout()
                 raise InvalidCredentials()  # the reservation stays: it is the failure's count
             self._guard.release(reservation)
-            if not login.email_verified and self._settings.REQUIRE_EMAIL_VERIFICATION:
-                raise EmailNotVerified()  # only with the right password: a wrong one is the 401 above
             _wait_out_revocation_second(login.tokens_valid_after, self._clock, self._sleep)
             # Mint first (needs the key), write second: a fault on either leaves no token out
             # and no last_login recorded for a login that never completed.

@@ -20,6 +20,8 @@ from botocore.exceptions import ConnectionClosedError
 THROTTLE = "throttle"
 SERVER_ERROR = "server_error"
 CONNECTION_RESET = "connection_reset"
+# A transaction DynamoDB cancelled because one of its items was throttled: nothing applied.
+TRANSACTION_THROTTLED = "transaction_throttled"
 
 _JSON_ERRORS = {
     # (status, __type) per service's JSON protocol.
@@ -27,6 +29,10 @@ _JSON_ERRORS = {
     ("dynamodb", SERVER_ERROR): (500, "com.amazonaws.dynamodb.v20120810#InternalServerError"),
     ("secretsmanager", THROTTLE): (400, "ThrottlingException"),
     ("secretsmanager", SERVER_ERROR): (500, "InternalServiceError"),
+    ("dynamodb", TRANSACTION_THROTTLED): (400, "com.amazonaws.dynamodb.v20120810#TransactionCanceledException"),
+}
+_EXTRA_FIELDS: dict[str, dict[str, Any]] = {
+    TRANSACTION_THROTTLED: {"CancellationReasons": [{"Code": "None"}, {"Code": "ThrottlingError"}]},
 }
 
 
@@ -63,5 +69,5 @@ class FaultInjector:
         if fault == CONNECTION_RESET:
             raise ConnectionClosedError(endpoint_url=request.url)
         status, error_type = _JSON_ERRORS[(service, fault)]
-        body = json.dumps({"__type": error_type, "message": "injected fault"}).encode()
+        body = json.dumps({"__type": error_type, "message": "injected fault", **_EXTRA_FIELDS.get(fault, {})}).encode()
         return AWSResponse(request.url, status, {"Content-Type": "application/x-amz-json-1.0"}, _RawBody(body))  # type: ignore[arg-type]

@@ -15,7 +15,7 @@ const auth = createAuth({
 
 // One state at a time: the elements whose data-for names it are shown, the others hidden.
 function show(state, message = "", notice = "") {
-  if (state !== document.body.dataset.state) $("login-unverified").hidden = true;
+  if (state !== document.body.dataset.state) $("login-help").hidden = true;
   document.body.dataset.state = state;
   for (const element of document.querySelectorAll("[data-for]")) element.hidden = element.dataset.for !== state;
   $("logout").hidden = state !== "signed-in";
@@ -44,20 +44,17 @@ function failed(error) {
   show(auth.claims ? "signed-in" : "signed-out", describe(error));
 }
 
-// allauth's answer to the right password of an address not yet confirmed.
-const notVerified = (error) =>
-  error.status === 400 && Boolean(error.body?.non_field_errors?.includes("E-mail is not verified."));
-
 $("login").addEventListener("submit", async (event) => {
   event.preventDefault();
-  $("login-unverified").hidden = true;
+  $("login-help").hidden = true;
   try {
     await auth.login($("email").value, $("password").value);
     $("password").value = "";
     await showProfile();
   } catch (error) {
     failed(error);
-    $("login-unverified").hidden = !notVerified(error);
+    // The API refuses an unconfirmed address as any wrong password (401): the help says both.
+    $("login-help").hidden = error.status !== 401;
   }
 });
 
@@ -130,16 +127,23 @@ onSubmit("change", async () => {
   show("signed-in", "", `${saved} Your other sessions have ended.`);
 });
 
-async function verify(key) {
-  show("verifying");
+// The key confirms the address only with the password of the sign-up it was mailed for; then
+// the same email and password log in. A wrong password keeps the form (the key is not spent).
+onSubmit("confirm", async () => {
+  const email = $("confirm-email").value;
+  const password = $("confirm-password").value;
   try {
-    await auth.verifyEmail(key);
-    history.replaceState(null, "", "/");
-    show("signed-out", "", "Your address is confirmed; please log in.");
+    await auth.verifyEmail(mailLink.get("key"), password);
   } catch (error) {
-    show("signed-out", `This link does not work (${error.message}).`);
+    if (error.status !== 404) throw error;
+    history.replaceState(null, "", "/");
+    return show("signed-out", `This link does not work (${error.message}).`);
   }
-}
+  history.replaceState(null, "", "/");
+  $("confirm-password").value = "";
+  await auth.login(email, password);
+  await showProfile();
+});
 
 $("reload").addEventListener("click", () => showProfile().catch(failed));
 
@@ -149,7 +153,7 @@ $("logout").addEventListener("click", async () => {
   show("signed-out");
 });
 
-if (location.pathname === "/verify-email") verify(mailLink.get("key"));
+if (location.pathname === "/verify-email") show("confirm");
 else if (location.pathname === "/reset-password") show("reset");
 else
   auth

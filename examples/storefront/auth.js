@@ -155,7 +155,8 @@ export function createAuth({ apiUrl, refreshMarginSeconds = 60, onChange = () =>
     logout,
     changePassword,
     register: (email, password1, password2) => accountPost("/auth/registration/", { email, password1, password2 }),
-    verifyEmail: (key) => accountPost("/auth/registration/verify-email/", { key }),
+    // The key and the password of the sign-up it was mailed for (a click alone installs nothing).
+    verifyEmail: (key, password) => accountPost("/auth/registration/verify-email/", { key, password }),
     // The same answer for every address (a mail goes only to one awaiting confirmation); 429 when throttled.
     resendVerification: (email) => accountPost("/auth/registration/resend-email/", { email }),
     requestPasswordReset: (email) => accountPost("/auth/password/reset/", { email }),

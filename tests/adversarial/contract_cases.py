@@ -325,13 +325,26 @@ def _mail_request(path: str, address: Callable[[Client], str]) -> Run:
     return lambda client: _ask(path)(client, address(client))
 
 
-def _verify(key: Callable[[Client], str]) -> Run:
-    return lambda client: client.account("POST", VERIFY_EMAIL, {"key": key(client)})
+def _verify(key: Callable[[Client], str], password: str | None = STRONG) -> Run:
+    """verify-email with the key and the password of the registration it was mailed for."""
+
+    def run(client: Client) -> HttpAnswer:
+        body = {"key": key(client)} | ({} if password is None else {"password": password})
+        return client.account("POST", VERIFY_EMAIL, body)
+
+    return run
 
 
 def _used_key(client: Client) -> str:
     key = _pending_key(client)
-    assert client.account("POST", VERIFY_EMAIL, {"key": key}).status == 200
+    assert client.account("POST", VERIFY_EMAIL, {"key": key, "password": STRONG}).status == 200
+    return key
+
+
+def _key_after_a_wrong_password(client: Client) -> str:
+    """A key refused once for a wrong password: it is not spent."""
+    key = _pending_key(client)
+    assert client.account("POST", VERIFY_EMAIL, {"key": key, "password": OTHER_STRONG}).status == 400
     return key
 
 
@@ -541,6 +554,10 @@ CASES: tuple[Case, ...] = (
     Case("verifyemail-key-with-a-character-changed", 404, _verify(_changed_key)),
     Case("verifyemail-empty-object", 400, lambda client: client.account("POST", VERIFY_EMAIL, {})),
     Case("verifyemail-blank-key", 400, _verify(lambda client: "")),
+    Case("verifyemail-key-without-password", 400, _verify(_pending_key, None)),
+    Case("verifyemail-key-with-a-blank-password", 400, _verify(_pending_key, "")),
+    Case("verifyemail-key-with-another-registrations-password", 400, _verify(_pending_key, OTHER_STRONG)),
+    Case("verifyemail-key-after-a-wrong-password", 200, _verify(_key_after_a_wrong_password)),
     Case("verifyemail-get-not-allowed", 405, lambda client: client.account("GET", VERIFY_EMAIL)),
     # POST /auth/registration/resend-email/
     Case("resend-unverified-address", 200, _then_mail(_mail_request(RESEND, _pending_address), CONFIRM_ADDRESS)),
@@ -616,7 +633,7 @@ CASES: tuple[Case, ...] = (
     Case("user-customer-deleted", 401, _signed_in("GET", USER, change="deleted")),
     Case("user-access-token-from-before-a-password-change", 401, _signed_in("GET", USER, change="password")),
     # POST /auth/token/ before the address is verified
-    Case("obtain-unverified-customer-right-password", 400, _unverified_login(STRONG)),
+    Case("obtain-unverified-customer-right-password", 401, _unverified_login(STRONG)),
     Case("obtain-unverified-customer-wrong-password", 401, _unverified_login(WRONG_PASSWORD)),
 )
 

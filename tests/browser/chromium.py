@@ -136,6 +136,14 @@ def log_in_as(driver: WebDriver, storefront: str, email: str, password: str) -> 
     wait_for_state(driver, "signed-in")
 
 
+def confirm_address(driver: WebDriver, link: str, email: str, password: str) -> None:
+    """Open the confirmation mail's link and submit its form: the sign-up's email and password."""
+    driver.get(link)
+    wait_for_state(driver, "confirm")
+    fill(driver, {"confirm-email": email, "confirm-password": password})
+    submit(driver, "confirm")
+
+
 def begin_sign_up(driver: WebDriver, shop: Shop, address: str, password: str = STRONG) -> None:
     """Sign up on the storefront, as far as its "check your mail" page."""
     driver.get(shop.storefront)

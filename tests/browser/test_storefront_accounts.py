@@ -18,6 +18,7 @@ from tests.browser.chromium import (
     begin_sign_up,
     browser_cookies,
     chromium,
+    confirm_address,
     fill,
     log_in_as,
     mail_link,
@@ -31,14 +32,20 @@ from tests.mailbox import OTHER_STRONG, STRONG
 
 
 def sign_up(driver: WebDriver, shop: Shop, mail: Path, address: str) -> None:
-    """Sign up on the storefront and confirm the address through the mail's link."""
+    """Sign up on the storefront, confirm the address through the mail's link with the sign-up's
+    password ("Confirm and sign in"), then log out."""
     begin_sign_up(driver, shop, address)
     link = mail_link(mail, address, "/verify-email")
     assert link.startswith(f"{shop.storefront}/verify-email?key="), link
-    driver.get(link)
-    wait_for(lambda: text(driver, "notice") or text(driver, "error"), "the verification's answer")
-    assert (state(driver), text(driver, "notice")) == ("signed-out", "Your address is confirmed; please log in.")
+    confirm_address(driver, link, address, OTHER_STRONG)
+    wait_for(lambda: text(driver, "error"), "the refusal of another password")
+    assert (state(driver), text(driver, "error")) == ("confirm", "This is not the password this link was sent for.")
+    confirm_address(driver, link, address, STRONG)  # the refused attempt spent nothing
+    wait_for_state(driver, "signed-in")
+    assert text(driver, "profile-email") == address
     assert driver.current_url == f"{shop.storefront}/", "the used link left the address bar"
+    driver.find_element(By.ID, "logout").click()
+    wait_for_state(driver, "signed-out")
 
 
 def refresh_cookie_value(driver: WebDriver) -> str | None:

@@ -43,7 +43,9 @@ def test_given_make_local_when_a_customer_signs_up_then_the_link_is_printed_and_
     assert f"To: {address}" in text
     assert link in text.splitlines(), "the link whole on its own line, as printed: copied from the file, it works"
     key = parse_qs(urlsplit(link).query)["key"][0]
-    verified = requests.post(f"{server.url}/auth/registration/verify-email/", json={"key": key}, timeout=60)
+    verified = requests.post(
+        f"{server.url}/auth/registration/verify-email/", json={"key": key, "password": PASSWORD}, timeout=60
+    )
     assert verified.json() == {"detail": "ok"}
     login = requests.post(f"{server.url}/auth/token/", json={"email": address, "password": PASSWORD}, timeout=60)
     assert login.status_code == 200

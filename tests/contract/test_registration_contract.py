@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import argon2
 import boto3
 import pytest
 
@@ -26,8 +27,13 @@ COMMON = "This password is too common."
 NUMERIC = "This password is entirely numeric."
 
 
-def verify(call: Call, key: Any) -> HttpAnswer:
-    return call("verify_email", json_event("verify_email_unknown_key", {"key": key}))
+NO_ACCOUNT = {"detail": "No active account found with the given credentials"}
+NOT_THE_LINKS_PASSWORD = {"password": ["This is not the password this link was sent for."]}
+
+
+def verify(call: Call, key: Any, password: str | None = STRONG) -> HttpAnswer:
+    body = {"key": key} if password is None else {"key": key, "password": password}
+    return call("verify_email", json_event("verify_email_unknown_key", body))
 
 
 def resend(call: Call, email: str) -> HttpAnswer:
@@ -140,9 +146,58 @@ def test_difference_given_a_squatted_address_when_its_owner_registers_then_201_a
     owner_key = mailbox.one().query()["key"]
 
     assert [(squatter.status, squatter.body), (owner.status, owner.body)] == [(201, SENT), (201, SENT)]
-    assert (verify(call, owner_key).status, verify(call, squatter_key).status) == (200, 404)
+    assert (verify(call, owner_key).status, verify(call, squatter_key, OTHER_STRONG).status) == (200, 404)
     assert login(call, "carol@example.com", STRONG).status == 200
     assert login(call, "carol@example.com", OTHER_STRONG).status == 401
+
+
+@pytest.mark.parametrize("owner_opens", ["newest", "oldest"])
+def test_difference_given_an_attacker_registers_after_the_owner_when_the_owner_confirms_then_only_the_owners_password(
+    call: Call, mailbox: Mailbox, owner_opens: str
+) -> None:
+    """Issue 22, finding 1: two identical mails; whichever the owner opens, the attacker's
+    password never logs in, and the owner's only once proven on the link."""
+    register(call, "victim@example.com", STRONG)
+    owners_key = mailbox.one().query()["key"]
+    register(call, "victim@example.com", OTHER_STRONG)  # the attacker, same address
+    attackers_mail = mailbox.one()
+    assert attackers_mail.subject == "Confirm your email address", "the two mails look alike"
+    attackers_key = attackers_mail.query()["key"]
+    opened = attackers_key if owner_opens == "newest" else owners_key
+    assert [login(call, "victim@example.com", p).body for p in (STRONG, OTHER_STRONG)] == [NO_ACCOUNT] * 2
+
+    no_password = verify(call, opened, None)
+    blank = verify(call, opened, "")
+    if owner_opens == "newest":
+        refused = verify(call, opened, STRONG)  # the owner's password on the attacker's link
+        assert (refused.status, refused.body) == (400, NOT_THE_LINKS_PASSWORD)
+        assert login(call, "victim@example.com", OTHER_STRONG).status == 401, "a click installs nothing"
+        opened = owners_key  # the owner opens their own mail
+    confirmed = verify(call, opened, STRONG)
+
+    assert (no_password.status, no_password.body) == (400, {"password": ["This field is required."]})
+    assert (blank.status, blank.body) == (400, {"password": ["This field may not be blank."]})
+    assert (confirmed.status, confirmed.body) == (200, {"detail": "ok"})
+    assert login(call, "victim@example.com", STRONG).status == 200
+    assert login(call, "victim@example.com", OTHER_STRONG).status == 401
+    assert verify(call, attackers_key, OTHER_STRONG).status == 404, "the address is taken: no key confirms it again"
+    assert login(call, "victim@example.com", STRONG).status == 200
+
+
+def test_difference_given_a_wrong_or_missing_password_when_verifying_then_400_and_the_key_is_not_spent(
+    call: Call, mailbox: Mailbox
+) -> None:
+    register(call, "nell@example.com", STRONG)
+    key = mailbox.one().query()["key"]
+
+    answers = [verify(call, key, None), verify(call, key, ""), verify(call, key, OTHER_STRONG)]
+
+    assert [(answer.status, answer.body) for answer in answers] == [
+        (400, {"password": ["This field is required."]}),
+        (400, {"password": ["This field may not be blank."]}),
+        (400, NOT_THE_LINKS_PASSWORD),
+    ]
+    assert verify(call, key, STRONG).status == 200
 
 
 def test_difference_given_a_new_address_in_mixed_case_when_registering_then_stored_by_the_projects_email_rule(
@@ -175,10 +230,11 @@ def test_given_the_key_from_the_mail_when_verifying_then_ok_once_and_404_after(c
 
 
 @pytest.mark.parametrize(("body", "status", "expected"), [
-    ({"key": "not-a-key"}, 404, {"detail": "Not found."}),
-    ({}, 400, {"key": REQUIRED}),
-    ({"key": ""}, 400, {"key": BLANK}),
-    ({"key": "k" * 5000}, 404, {"detail": "Not found."}),
+    ({"key": "not-a-key", "password": STRONG}, 404, {"detail": "Not found."}),
+    ({}, 400, {"key": REQUIRED, "password": REQUIRED}),
+    ({"key": "not-a-key"}, 400, {"password": REQUIRED}),
+    ({"key": "", "password": ""}, 400, {"key": BLANK, "password": BLANK}),
+    ({"key": "k" * 5000, "password": STRONG}, 404, {"detail": "Not found."}),
 ])  # fmt: skip
 def test_given_a_bad_key_when_verifying_then_the_anchors_answer(
     call: Call, body: dict[str, str], status: int, expected: dict[str, Any]
@@ -268,16 +324,83 @@ def test_given_a_bad_resend_when_posted_then_400(call: Call, body: dict[str, str
     assert (answer.status, answer.body) == (400, expected)
 
 
-def test_given_an_unverified_customer_when_logging_in_then_not_verified_only_with_the_right_password(
+def test_difference_given_an_unverified_customer_when_logging_in_then_the_generic_401_whatever_the_password(
     call: Call, mailbox: Mailbox
 ) -> None:
+    """Issue 22, finding 1: no registrant's password logs in before the link proves it
+    (allauth answers 400 "E-mail is not verified." to the right one)."""
     register(call, "ivy@example.com")
     mailbox.deliver()
 
     right, wrong = login(call, "ivy@example.com", STRONG), login(call, "ivy@example.com", OTHER_STRONG)
 
-    assert (right.status, right.body) == (400, {"non_field_errors": ["E-mail is not verified."]})
-    assert (wrong.status, wrong.body) == (401, {"detail": "No active account found with the given credentials"})
+    assert (right.status, right.body) == (401, NO_ACCOUNT)
+    assert (wrong.status, wrong.body) == (401, NO_ACCOUNT)
+
+
+def test_given_an_unverified_customer_when_logging_in_through_the_cookie_transport_or_the_slashless_url_then_401(
+    call: Call, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every way in that opens a session follows the rule: the browser's cookie login and the
+    URL without its slash (a 308 that does nothing, then the same login)."""
+    monkeypatch.setenv("ALLOWED_ORIGINS", "https://shop.example")
+    register(call, "pia@example.com")
+    mailbox.deliver()
+    credentials = {"email": "pia@example.com", "password": STRONG}
+    cookie_login = json_event("obtain_token_ok", credentials)
+    for name, value in {"Origin": "https://shop.example", "X-Token-Transport": "cookie"}.items():
+        cookie_login["headers"][name] = value
+        cookie_login["multiValueHeaders"][name] = [value]
+    slashless = json_event("obtain_token_ok", credentials)
+    slashless["path"] = slashless["requestContext"]["path"] = "/auth/token"
+
+    by_cookie, redirected = call("obtain_token", cookie_login), call("obtain_token", slashless)
+
+    assert (by_cookie.status, by_cookie.body) == (401, NO_ACCOUNT)
+    assert "set-cookie" not in by_cookie.headers
+    assert redirected.status == 308
+    assert "access" not in redirected.raw_body
+
+
+def test_given_an_unverified_customer_when_logging_in_then_the_refusal_costs_what_an_unknown_emails_does(
+    call: Call, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One argon2id verify for every refusal (bench/login_timing.py measures it)."""
+    register(call, "otto@example.com")
+    mailbox.deliver()
+    assert login(call, "nobody@example.com", STRONG).status == 401  # the cold start's dummy hash is not a refusal
+    runs: list[str] = []
+    real_verify = argon2.PasswordHasher.verify
+
+    def counted_verify(self: argon2.PasswordHasher, hash: str, password: str) -> bool:
+        runs.append(hash[:9])
+        return real_verify(self, hash, password)
+
+    monkeypatch.setattr(argon2.PasswordHasher, "verify", counted_verify)
+    costs = {}
+    for email, password in [
+        ("otto@example.com", STRONG),
+        ("otto@example.com", OTHER_STRONG),
+        ("nobody@example.com", STRONG),
+    ]:
+        runs.clear()
+        assert login(call, email, password).body == NO_ACCOUNT
+        costs[(email, password)] = list(runs)
+
+    assert list(costs.values()) == [["$argon2id"]] * 3
+
+
+def test_difference_given_a_taken_and_a_new_address_registered_with_one_password_then_logins_answer_alike(
+    call: Call, customer: Customer, mailbox: Mailbox
+) -> None:
+    """Issue 22, finding 2: register-then-login tells nothing about the address."""
+    answers = [register(call, address, OTHER_STRONG) for address in (customer.email, "newcomer@example.com")]
+    mailbox.deliver()
+
+    logins = [login(call, address, OTHER_STRONG) for address in (customer.email, "newcomer@example.com")]
+
+    assert [(answer.status, answer.body) for answer in answers] == [(201, SENT)] * 2
+    assert [(answer.status, answer.body) for answer in logins] == [(401, NO_ACCOUNT)] * 2
 
 
 def test_given_verification_switched_off_when_an_unverified_customer_logs_in_then_tokens_and_no_expiry(

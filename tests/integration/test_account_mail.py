@@ -118,7 +118,7 @@ def test_given_debug_logging_when_a_customer_signs_up_and_resets_then_no_passwor
     monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
     register(call, "owen@example.com")
     key = mailbox.one().query()["key"]
-    call("verify_email", json_event("verify_email_unknown_key", {"key": key}))
+    call("verify_email", json_event("verify_email_unknown_key", {"key": key, "password": STRONG}))
     call("request_mail", json_event("password_reset_ok", {"email": "owen@example.com"}))
     link = mailbox.one().query()
     new_password = "Brand-New-Lantern-9"

@@ -432,9 +432,9 @@ def test_given_a_key_used_twice_and_an_unknown_one_then_verify_email_writes_only
     flow = run(
         "verify_email",
         [
-            ("verify_email_unknown_key", {"key": key}),
-            ("verify_email_unknown_key", {"key": key}),
-            ("verify_email_unknown_key", {"key": "not-a-key"}),
+            ("verify_email_unknown_key", {"key": key, "password": STRONG}),
+            ("verify_email_unknown_key", {"key": key, "password": STRONG}),
+            ("verify_email_unknown_key", {"key": "not-a-key", "password": STRONG}),
         ],
     )
 
