@@ -241,7 +241,9 @@ class AccountService:
         self._queue_for_address("reset", raw_body, content_type, source_ip)
         return RESET_SENT
 
-    def _queue_for_address(self, kind: Literal["resend", "reset"], raw_body: bytes, content_type: str | None, source_ip: str) -> None:
+    def _queue_for_address(
+        self, kind: Literal["resend", "reset"], raw_body: bytes, content_type: str | None, source_ip: str
+    ) -> None:
         fields = (Field("email", MAX_EMAIL_LENGTH),)
         email = normalize_email(require(self._data(raw_body, content_type), fields, ("email",))["email"])
         with unavailable_on_fault(self._settings):
