@@ -320,7 +320,7 @@ class AccountService:
         )
         values = require(self._data(raw_body, content_type), fields)
         with unavailable_on_fault(self._settings):
-            self._limiter.hit("password", f"customer:{caller.user_id}", source_ip)
+            self._limiter.hit_customer("password", caller.user_id, source_ip)
             customer = self._active_customer(caller)
             if not self._passwords.verify(values["old_password"], customer.password_hash):
                 raise ValidationFailed({"old_password": [OLD_PASSWORD_WRONG]})

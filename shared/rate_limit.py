@@ -7,14 +7,17 @@ item                                                 attributes
 ===================================================  ===================================
 ``RATE#<scope>#<ip>#<window number>``                count (N, ADD), expires_at = window end
 ``RATE#<scope>#<ip>#<address>#<window number>``      count (N, ADD), expires_at = window end
+``RATE#<scope>#customer:<id>#<window number>``       count (N, ADD), expires_at = window end
 ``MAILCAP#<address>#<window number>``                count (N, ADD), expires_at = window end
 ===================================================  ===================================
 
 A fixed window per subject: the window's number is part of the key, so counting is one
 unconditional ADD per subject (no read, no race, nothing to reset) and an old window simply
 expires. ``RateLimiter`` counts every request, refused ones too, per source IP and per
-address *from that source* (``<address>`` is ``shared/emails.email_identity``); over either
-limit the answer is DRF's throttled 429 with ``Retry-After`` until the window ends. A refused
+address *from that source* (``<address>`` is ``shared/emails.email_identity``), or per
+customer from any source for the password change (only the holder of the customer's token
+can spend that count, and guessing the old password from many IPs must not multiply it); over
+either limit the answer is DRF's throttled 429 with ``Retry-After`` until the window ends. A refused
 request only adds to its own source's counters, which end with the window anyway, so
 counting it costs nobody else anything and keeps the write unconditional. No source can
 throttle another's requests for an address, and the answer is the same for every address,
@@ -94,11 +97,17 @@ class RateLimiter(_FixedWindows):
 
     def hit(self, scope: str, address: str, source_ip: str) -> None:
         """Count this request for its IP and for the address from that IP; Throttled when either is over."""
+        self._hit(scope, source_ip, f"{source_ip}#{email_identity(address)}")
+
+    def hit_customer(self, scope: str, customer_id: str, source_ip: str) -> None:
+        """Count this request for its IP and for the customer from any IP; Throttled when either is over."""
+        self._hit(scope, source_ip, f"customer:{customer_id}")
+
+    def _hit(self, scope: str, source_ip: str, subject: str) -> None:
         number, window_end = self._current()
-        source = f"{RATE_PREFIX}{scope}#{source_ip}"
         over = [
-            self._add(f"{source}#{number}", 1, window_end) > self._ip_limit,
-            self._add(f"{source}#{email_identity(address)}#{number}", 1, window_end) > self._address_limit,
+            self._add(f"{RATE_PREFIX}{scope}#{source_ip}#{number}", 1, window_end) > self._ip_limit,
+            self._add(f"{RATE_PREFIX}{scope}#{subject}#{number}", 1, window_end) > self._address_limit,
         ]
         if any(over):
             raise Throttled(math.ceil(window_end - self._clock()))

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 from botocore.exceptions import ClientError
 
+from shared.customers import Customer
 from shared.emails import email_identity, normalize_email
 from tests.conftest import FakeLambdaContext
 from tests.helpers import HttpAnswer, json_event
-from tests.mailbox import STRONG, Mailbox, login, register
+from tests.mailbox import STRONG, Mailbox, account_event, login, register
 
 Call = Callable[..., HttpAnswer]
 KELVIN_KATE = "\u212aate@example.net"  # U+212A KELVIN SIGN, which str.lower() turns into "k"
@@ -105,6 +106,21 @@ def test_given_one_source_past_the_limit_for_an_address_then_the_customer_elsewh
     assert [a.status for a in attacker] == [200] * 5 + [429], "the attacker's own source is throttled"
     assert answer.status == 200
     assert answer.headers.get("retry-after") is None
+
+
+def test_given_wrong_old_passwords_from_many_sources_then_the_customer_s_limit_holds_across_them(
+    call: Call, customer: Customer
+) -> None:
+    body = {"old_password": "wrong-password", "new_password1": STRONG, "new_password2": STRONG}
+    answers = [
+        call(
+            "change_password",
+            from_ip(account_event("password_change_wrong_old", body, caller=customer.customer_id), f"203.0.113.{n}"),
+        )
+        for n in range(6)
+    ]
+
+    assert [answer.status for answer in answers] == [400] * 5 + [429], "only her token spends her count"
 
 
 def test_given_requests_for_one_address_from_many_sources_then_every_answer_is_200_and_the_mails_stop_at_the_cap(
