@@ -440,12 +440,13 @@ class AccountMailer:
 
     def _send(self, message: mail.Mail, what: str) -> str:
         """Send within the address's mail cap (shared/rate_limit.py): ``what``, or "capped" and nothing sent."""
-        if not self._cap.take(message.to):
+        counted = self._cap.take(message.to)
+        if counted is None:
             return "capped"
         try:
             self._sender.send(message)
         except Exception:
-            self._cap.give_back(message.to)  # not sent: SQS retries the job, which counts it then
+            self._cap.give_back(counted)  # not sent: SQS retries the job, which counts it then
             raise
         return what
 

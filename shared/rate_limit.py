@@ -37,6 +37,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
@@ -120,22 +121,24 @@ class MailCap(_FixedWindows):
         super().__init__(client, table, window, clock)
         self._limit = limit
 
-    def take(self, address: str) -> bool:
-        """Count one mail to ``address`` if the window has room for it; False (nothing counted) if not."""
+    def take(self, address: str) -> Counted | None:
+        """Count one mail to ``address`` if the window has room for it; None (nothing counted) if not."""
         number, window_end = self._current()
+        counted = Counted(f"{MAIL_CAP_PREFIX}{email_identity(address)}#{number}", window_end)
         try:
-            self._add(self._key(address, number), 1, window_end, at_most=self._limit)
+            self._add(counted.key, 1, window_end, at_most=self._limit)
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
-                return False
+                return None
             raise
-        return True
+        return counted
 
-    def give_back(self, address: str) -> None:
-        """Uncount a mail ``take`` counted but the sender could not send."""
-        number, window_end = self._current()
-        self._add(self._key(address, number), -1, window_end)
+    def give_back(self, counted: Counted) -> None:
+        """Uncount a mail ``take`` counted but the sender could not send (in the window it was counted in)."""
+        self._add(counted.key, -1, counted.window_end)
 
-    @staticmethod
-    def _key(address: str, number: int) -> str:
-        return f"{MAIL_CAP_PREFIX}{email_identity(address)}#{number}"
+
+@dataclass(frozen=True)
+class Counted:
+    key: str
+    window_end: int
