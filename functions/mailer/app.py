@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from pydantic import BaseModel, Field, Json
+from pydantic import BaseModel, Field, Json, ValidationError
 
 from shared.mail import MailJob
 from shared.services import account_mailer
@@ -35,10 +35,26 @@ class MailJobMessage(BaseModel):
     body: Json[Annotated[MailJob, Field(discriminator="kind")]]
 
 
+class MalformedJob(ValueError):
+    """A job off the schema, named by its errors' places and kinds only: pydantic's own message
+    quotes the input, which may hold an address and a password hash, and must not be logged."""
+
+    def __init__(self, error: ValidationError) -> None:
+        problems = error.errors(include_url=False, include_context=False, include_input=False)
+        super().__init__("; ".join(f"{'.'.join(map(str, p['loc']))}: {p['type']}" for p in problems))
+
+
+def job_of(record: SQSRecord) -> MailJob:
+    try:
+        return parse(event=record.raw_event, model=MailJobMessage).body
+    except ValidationError as error:
+        raise MalformedJob(error) from None
+
+
 def send_one(record: SQSRecord) -> None:
     metrics.add_metric(name="MailJobs", unit=MetricUnit.Count, value=1)
     try:
-        sent = mailer.handle(parse(event=record.raw_event, model=MailJobMessage).body)
+        sent = mailer.handle(job_of(record))
     except Exception as error:
         logger.exception("mail job failed", extra={"error_type": type(error).__name__})
         metrics.add_metric(name="MailFailures", unit=MetricUnit.Count, value=1)

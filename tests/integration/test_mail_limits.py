@@ -167,6 +167,29 @@ def test_given_a_good_job_and_one_that_does_not_fit_the_schema_then_only_the_bad
     assert [sent.subject for sent in mailbox.deliver()] == ["Reset your password"]
 
 
+def test_given_debug_logging_and_a_job_off_the_schema_then_neither_its_hash_nor_its_address_is_logged(
+    load_handler: Callable[[str], ModuleType],
+    lambda_context: FakeLambdaContext,
+    aws: None,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    monkeypatch.setenv("POWERTOOLS_LOG_LEVEL", "DEBUG")
+    caplog.set_level("DEBUG")
+    job = {"kind": "signup", "email": "secret-owner@example.com", "password_hash": "argon2$SECRET-HASH"}
+    records = [{"messageId": "bad", "body": json.dumps(job)}, {"messageId": "torn", "body": json.dumps(job)[:-9]}]
+
+    result = load_handler("mailer").lambda_handler({"Records": records}, lambda_context)
+
+    assert result == {"batchItemFailures": [{"itemIdentifier": "bad"}, {"itemIdentifier": "torn"}]}
+    logged = capsys.readouterr()
+    everything = logged.out + logged.err + caplog.text
+    assert everything.count("mail job failed") >= 2
+    assert "SECRET-HASH" not in everything
+    assert "secret-owner" not in everything
+
+
 def test_given_a_batch_of_only_bad_jobs_then_each_is_reported_and_the_invocation_does_not_fail(
     load_handler: Callable[[str], ModuleType], lambda_context: FakeLambdaContext, aws: None
 ) -> None:
