@@ -2,7 +2,10 @@
 
 Same messages as the anchor (shared/forms.py's CharField rules underneath): an email field
 is Django's ``EmailValidator`` (its user-part and domain patterns, ``localhost`` and IP
-literals allowed, 320 characters at most); name fields are ``CharField(max_length=150,
+literals allowed, 320 characters at most), narrowed by the project's email rule
+(shared/emails.py): the local part in ASCII only (Django's ``[A-Z]`` under ``IGNORECASE``
+also matches U+212A KELVIN SIGN and U+017F LONG S, look-alikes of ``k`` and ``s``), and an
+internationalised domain only if it has an IDNA form; name fields are ``CharField(max_length=150,
 allow_blank=True, required=False)``. Submitted values are never echoed.
 """
 
@@ -12,6 +15,7 @@ import ipaddress
 import re
 from typing import Any
 
+from shared.emails import ascii_domain
 from shared.errors import ValidationFailed
 from shared.forms import Field, char_field
 
@@ -26,21 +30,26 @@ _TLD = rf"\.(?!-)(?:[a-z{_UNICODE_LETTERS}-]{{2,63}}|xn--[a-z0-9]{{1,59}})(?<!-)
 _USER_PART = re.compile(
     r"(^[-!#$%&'*+/=?^_`{}|~0-9A-Z]+(\.[-!#$%&'*+/=?^_`{}|~0-9A-Z]+)*\Z"
     r'|^"([\001-\010\013\014\016-\037!#-\[\]-\177]|\\[\001-\011\013\014\016-\177])*"\Z)',
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
 _DOMAIN_PART = re.compile(rf"^{_HOSTNAME}{_DOMAIN}{_TLD}\Z", re.IGNORECASE)
 _LITERAL = re.compile(r"\[([A-F0-9:.]+)\]\Z", re.IGNORECASE)
 
 
 def is_valid_email(value: str) -> bool:
-    """Django's EmailValidator."""
+    """Django's EmailValidator, with ASCII local parts and domains that IDNA-encode."""
     if not value or "@" not in value or len(value) > MAX_EMAIL_CHARS:
         return False
     user_part, domain_part = value.rsplit("@", 1)
     if not _USER_PART.match(user_part):
         return False
-    if domain_part == "localhost" or _DOMAIN_PART.match(domain_part):
+    if domain_part == "localhost":
         return True
+    if _DOMAIN_PART.match(domain_part):
+        try:
+            return _DOMAIN_PART.match(ascii_domain(domain_part)) is not None
+        except ValueError:
+            return False
     literal = _LITERAL.match(domain_part)
     if literal is None:
         return False

@@ -42,7 +42,7 @@ import hmac
 import secrets
 import time
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger
@@ -57,7 +57,7 @@ from shared.forms import Field, parse_body
 from shared.login import _wait_out_revocation_second
 from shared.password_policy import PasswordPolicy
 from shared.passwords import PasswordHasher
-from shared.rate_limit import RateLimiter
+from shared.rate_limit import MailCap, RateLimiter
 from shared.settings import Settings
 from shared.tokens import TokenService
 
@@ -247,7 +247,9 @@ class AccountService:
         self._queue_for_address("reset", raw_body, content_type, source_ip)
         return RESET_SENT
 
-    def _queue_for_address(self, kind: str, raw_body: bytes, content_type: str | None, source_ip: str) -> None:
+    def _queue_for_address(
+        self, kind: Literal["resend", "reset"], raw_body: bytes, content_type: str | None, source_ip: str
+    ) -> None:
         fields = (Field("email", MAX_EMAIL_LENGTH),)
         email = normalize_email(require(self._data(raw_body, content_type), fields, ("email",))["email"])
         with unavailable_on_fault(self._settings):
@@ -336,7 +338,7 @@ class AccountService:
             tokens.check_can_sign()  # the pair is minted after the writes: nothing is written unless it can be
             # A logged-out or revoked session is refused before it counts against the customer's limit.
             customer = self._active_customer(caller)
-            self._limiter.hit("password", f"customer:{caller.user_id}", source_ip)
+            self._limiter.hit_customer("password", caller.user_id, source_ip)
             if not self._passwords.verify(values["old_password"], customer.password_hash):
                 raise ValidationFailed({"old_password": [OLD_PASSWORD_WRONG]})
             new_password = self._new_password(customer, values["new_password1"], values["new_password2"])
@@ -409,29 +411,33 @@ class AccountMailer:
         customers: CustomerStore,
         links: LinkTokens,
         sender: mail.Sender,
+        cap: MailCap,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self._settings = settings
         self._customers = customers
         self._links = links
         self._sender = sender
+        self._cap = cap
         self._clock = clock
         self._storefront = settings.STOREFRONT_URL.rstrip("/")
 
-    def handle(self, job: dict[str, str]) -> str:
+    def handle(self, job: mail.MailJob) -> str:
         """Do one job; returns what was sent (for the log and the tests), never the link."""
+        if job["kind"] == "registration":
+            return self._registration(job["email"], job["password_hash"])
         kind, email = job["kind"], job["email"]
-        if kind == "registration":
-            return self._registration(email, job["password_hash"])
         customer = self._customers.find_by_email(email)
         if kind == "resend" and customer is not None and customer.is_active and not customer.email_verified:
             # Not a key for the pending password: the last registration may be a squatter's,
             # and confirming it would hand them the account. The mailbox owner chooses one.
-            self._sender.send(mail.finish_signup(customer.email, self._reset_url(customer), self._reset_lifetime))
-            return "finish_signup"
+            return self._send(
+                mail.finish_signup(customer.email, self._reset_url(customer), self._reset_lifetime), "finish_signup"
+            )
         if kind == "reset" and customer is not None and customer.is_active:
-            self._sender.send(mail.reset_password(customer.email, self._reset_url(customer), self._reset_lifetime))
-            return "reset_password"
+            return self._send(
+                mail.reset_password(customer.email, self._reset_url(customer), self._reset_lifetime), "reset_password"
+            )
         return "nothing"
 
     def _registration(self, email: str, password_hash: str) -> str:
@@ -441,16 +447,26 @@ class AccountMailer:
         outcome, customer = self._customers.register(email, password_hash, pending_until)
         if outcome == Registration.TAKEN:
             link = self._reset_url(customer) if customer.is_active else None
-            self._sender.send(mail.already_registered(customer.email, link, self._reset_lifetime))
-            return "already_registered"
-        self._send_confirmation(customer, password_hash)
-        return "confirm_address"
+            return self._send(mail.already_registered(customer.email, link, self._reset_lifetime), "already_registered")
+        return self._send_confirmation(customer, password_hash)
 
-    def _send_confirmation(self, customer: Customer, password_hash: str) -> None:
+    def _send_confirmation(self, customer: Customer, password_hash: str) -> str:
         lifetime = self._settings.EMAIL_VERIFICATION_LIFETIME
         key = self._links.new_verification_key(customer, password_hash, lifetime)
         link = f"{self._storefront}/verify-email?{urlencode({'key': key})}"
-        self._sender.send(mail.confirm_address(customer.email, link, lifetime))
+        return self._send(mail.confirm_address(customer.email, link, lifetime), "confirm_address")
+
+    def _send(self, message: mail.Mail, what: str) -> str:
+        """Send within the address's mail cap (shared/rate_limit.py): ``what``, or "capped" and nothing sent."""
+        counted = self._cap.take(message.to)
+        if counted is None:
+            return "capped"
+        try:
+            self._sender.send(message)
+        except Exception:
+            self._cap.give_back(counted)  # not sent: SQS retries the job, which counts it then
+            raise
+        return what
 
     @property
     def _reset_lifetime(self) -> int:

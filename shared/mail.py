@@ -13,7 +13,10 @@ with a plain-text and an HTML part:
   console backend prints a message (tools/local_server.py).
 
 Jobs carry an address and, for a registration, the new password's argon2id hash (never a
-password); the queue is encrypted at rest. Links and tokens are never logged.
+password); the queue is encrypted at rest. Links and tokens are never logged. ``MailJob`` is
+their one schema: the producers build it as a plain dict (typed here, so importing this module
+costs the HTTP functions no pydantic at cold start) and the mailer validates each job against
+the same types with Powertools' parser (pydantic) before doing it.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate, make_msgid
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol, TypedDict
 
 from aws_lambda_powertools import Logger
 
@@ -42,6 +45,22 @@ class Mail:
     link: str | None
 
 
+class RegistrationJob(TypedDict):
+    kind: Literal["registration"]
+    email: str
+    password_hash: str
+
+
+class AddressJob(TypedDict):
+    """A resend or a reset: the mailer finds out what the address is."""
+
+    kind: Literal["resend", "reset"]
+    email: str
+
+
+MailJob = RegistrationJob | AddressJob
+
+
 class Sender(Protocol):
     def send(self, mail: Mail) -> None: ...
 
@@ -53,7 +72,7 @@ class MailQueue:
         self._client = client
         self._queue_url = queue_url
 
-    def put(self, job: dict[str, str]) -> None:
+    def put(self, job: MailJob) -> None:
         self._client.send_message(QueueUrl=self._queue_url, MessageBody=json.dumps(job))
 
 

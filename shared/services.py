@@ -172,6 +172,7 @@ def account_mailer() -> AccountMailer:
     from shared.accounts import AccountMailer, LinkTokens
     from shared.aws import dynamodb_client, sesv2_client
     from shared.mail import DirectorySender, Sender, SesSender
+    from shared.rate_limit import MailCap
 
     settings = get_settings()
     sender: Sender
@@ -179,7 +180,8 @@ def account_mailer() -> AccountMailer:
         sender = DirectorySender(Path(settings.MAIL_DIRECTORY), settings.MAIL_FROM)
     else:
         sender = SesSender(sesv2_client(), settings.MAIL_FROM)
-    return AccountMailer(settings, customer_store(), LinkTokens(dynamodb_client(), settings.TABLE_NAME), sender)
+    cap = MailCap(dynamodb_client(), settings.TABLE_NAME, settings.MAIL_ADDRESS_LIMIT, settings.MAIL_ADDRESS_WINDOW)
+    return AccountMailer(settings, customer_store(), LinkTokens(dynamodb_client(), settings.TABLE_NAME), sender, cap)
 
 
 @cache

@@ -155,7 +155,7 @@ class Settings:
     EMAIL_VERIFICATION_LIFETIME: int = Field(default=3 * 24 * 3600, gt=0)
     PASSWORD_RESET_LIFETIME: int = Field(default=3600, gt=0)
     # Mail-sending and password-checking account endpoints: requests per window, per address
-    # and per source IP, before the login guard's 429.
+    # from one source IP and per source IP, before DRF's throttled 429 (shared/rate_limit.py).
     ACCOUNT_ADDRESS_LIMIT: int = Field(default=5, ge=1)
     ACCOUNT_IP_LIMIT: int = Field(default=30, ge=1)
     ACCOUNT_LIMIT_WINDOW: int = Field(default=900, gt=0)
@@ -165,6 +165,10 @@ class Settings:
     MAIL_FROM: str = "no-reply@example.com"
     MAIL_SENDER: Literal["ses", "directory"] = "ses"
     MAIL_DIRECTORY: str = ".local/mail"
+    # The mailer sends at most this many mails to one address per window, whoever asks;
+    # past it, it sends nothing (the endpoints answered as always).
+    MAIL_ADDRESS_LIMIT: int = Field(default=5, ge=1)
+    MAIL_ADDRESS_WINDOW: int = Field(default=3600, gt=0)
 
     # Request limits checked before any hashing.
     MAX_BODY_BYTES: int = Field(default=64 * 1024, gt=0)

@@ -29,9 +29,10 @@ from typing import Any
 
 import boto3
 
+from shared.account_forms import is_valid_email
 from shared.aws import client_config
 from shared.customers import Customer, CustomerChanged, CustomerStore, DuplicateCustomer, drf_datetime, public_id
-from shared.emails import normalize_email
+from shared.emails import email_identity, normalize_email
 from shared.password_policy import PasswordPolicy
 from shared.passwords import UNUSABLE, PasswordHasher, cost_of, dummy_like, hash_problem, is_legacy
 from shared.settings import Settings
@@ -73,8 +74,9 @@ def _parser() -> argparse.ArgumentParser:
     create = command(
         "create-customer",
         _create,
-        "create a customer (password prompted or from stdin); the email's domain is "
-        "stored in lower case (Django's normalize_email), and one email in another case is the same customer",
+        "create a customer (password prompted or from stdin); the email must pass registration's check "
+        "(an ASCII local part), its domain is stored in lower case (an internationalised one as its "
+        "xn-- A-label), and one email in another case is the same customer",
     )
     create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     create.add_argument("--inactive", action="store_true", help="create the customer deactivated")
@@ -310,11 +312,20 @@ def _print_json(value: dict[str, Any]) -> None:
 
 
 def _valid_email(email: str) -> str:
-    """The email to store (shared/emails.py), refusing what has no local part or domain."""
-    local, at, domain = normalize_email(email).rpartition("@")
-    if not at or not local or not domain:
-        raise UsageError(f"not an email address: {email}")
-    return f"{local}@{domain}"
+    """The email to store (shared/emails.py), refusing what registration refuses."""
+    email = email.strip()
+    if not is_valid_email(email):
+        raise UsageError(f"not an email address registration accepts (ASCII local part, IDNA domain): {email}")
+    return normalize_email(email)
+
+
+def _mail_can_name(email: str) -> bool:
+    """Whether a registration, resend or reset request can name this stored email.
+
+    Not a Unicode local part (refused, look-alikes) nor a Unicode domain (requests name its
+    A-label, another identity): such customers log in as in Django but get no mail.
+    """
+    return is_valid_email(email) and email_identity(normalize_email(email)) == email_identity(email)
 
 
 @dataclass(frozen=True)
@@ -394,6 +405,10 @@ def _import_django(args: argparse.Namespace) -> int:
     }
     if conflicts:  # the email belongs to another id, or the id to another email
         report["conflicting_ids"] = conflicts[:20]
+    unmailable = [public_id(row.customer_id) for row in importable if not _mail_can_name(row.email)]
+    if unmailable:  # kept as Django had them (they log in), but no mail request can name them
+        report["unmailable_emails"] = len(unmailable)
+        report["unmailable_ids"] = unmailable[:20]
     if refused:  # a hash too weak, too costly for a login, or of an unsupported algorithm
         report["refused_by_reason"] = dict(refused.most_common())
         report["refused_ids"] = refused_ids[:20]

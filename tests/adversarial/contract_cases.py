@@ -18,7 +18,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from shared import services
 from shared.customers import Customer
@@ -254,9 +254,11 @@ RESET_PASSWORD = "Reset your password"
 Run = Callable[[Client], HttpAnswer]
 
 
-def _signup(client: Client, email: str, password: str = STRONG, password2: str | None = None) -> HttpAnswer:
+def _signup(
+    client: Client, email: str, password: str = STRONG, password2: str | None = None, *, source_ip: str | None = None
+) -> HttpAnswer:
     body = {"email": email, "password1": password, "password2": password if password2 is None else password2}
-    return client.account("POST", REGISTRATION, body)
+    return client.account("POST", REGISTRATION, body, source_ip=source_ip)
 
 
 def _registration_for(address: Callable[[Client], str], password: str = STRONG, password2: str | None = None) -> Run:
@@ -299,17 +301,19 @@ def _then_mail(run: Run, *subjects: str) -> Run:
     return with_mail
 
 
-Ask = Callable[[Client, str], HttpAnswer]
+class Ask(Protocol):
+    def __call__(self, client: Client, email: str, *, source_ip: str | None = None) -> HttpAnswer: ...
 
 
 def _sixth(ask: Ask, address: Callable[[Client], str]) -> Run:
-    """Five requests for one address, the sixth answered (then the mail they queued delivered)."""
+    """Five requests for one address from one source IP, the sixth answered (then the mail they
+    queued delivered): the limit counts an address per source."""
 
     def run(client: Client) -> HttpAnswer:
-        email = address(client)
+        email, source_ip = address(client), client.stack.source_ip()
         for _ in range(5):
-            assert ask(client, email).status < 300
-        answer = ask(client, email)
+            assert ask(client, email, source_ip=source_ip).status < 300
+        answer = ask(client, email, source_ip=source_ip)
         client.mail()
         return answer
 
@@ -318,7 +322,11 @@ def _sixth(ask: Ask, address: Callable[[Client], str]) -> Run:
 
 def _ask(path: str) -> Ask:
     """A mail for an address (resend, reset): ``{"email": ...}`` posted to ``path``."""
-    return lambda client, email: client.account("POST", path, {"email": email})
+
+    def ask(client: Client, email: str, *, source_ip: str | None = None) -> HttpAnswer:
+        return client.account("POST", path, {"email": email}, source_ip=source_ip)
+
+    return ask
 
 
 def _mail_request(path: str, address: Callable[[Client], str]) -> Run:

@@ -334,3 +334,41 @@ def test_given_customers_from_before_email_claims_when_claimed_then_each_case_va
     )
     assert login_status(call, "Jane@example.com") == 200
     assert login_status(call, "JANE@example.com") == 200, "a conflict is reported, neither customer is changed"
+
+
+def test_given_a_look_alike_or_an_idn_email_when_created_then_the_look_alike_is_refused_and_the_domain_is_an_a_label(
+    run: Run,
+) -> None:
+    code, _, err = create(run, "\u212aate@example.net")
+    assert code != 0
+    assert "not an email address registration accepts" in err
+
+    code, out, err = create(run, "Uni@EX\u00c4MPLE.com")
+    assert code == 0, err
+    assert json.loads(out)["email"] == "Uni@xn--exmple-cua.com"
+
+
+def test_given_django_customers_with_unicode_emails_when_imported_then_they_log_in_and_are_reported_as_unmailable(
+    run: Run, tmp_path: Path, django_configured: None, call: Callable[..., HttpAnswer]
+) -> None:
+    from django.contrib.auth.hashers import make_password
+
+    fields = {"password": make_password("Passw0rd-long"), "is_active": True, "date_joined": "2024-01-15T10:30:00Z"}
+    emails = ["\u212aate@example.net", "uni@ex\u00e4mple.com", "kate@example.net", "Plain@Example.com"]
+    file = tmp_path / "customers.json"
+    file.write_text(
+        json.dumps(
+            [
+                {"model": "customers.customer", "pk": pk, "fields": {**fields, "email": email}}
+                for pk, email in enumerate(emails, start=1)
+            ]
+        )
+    )
+
+    code, out, err = run("import-django", str(file), "--threads", "1")
+
+    assert code == 0, err
+    report = json.loads(out)
+    assert (report["imported"], report["conflicts"]) == (4, 0), "the look-alike is not kate@example.net"
+    assert (report["unmailable_emails"], report["unmailable_ids"]) == (2, [1, 2])
+    assert [login_status(call, email) for email in emails] == [200] * 4, "kept exactly as Django stored them"
