@@ -105,3 +105,22 @@ def test_given_a_hash_made_by_djangos_hasher_when_its_customer_logs_in_then_it_b
     assert on_customer.startswith("argon2$argon2id$v=19$")
     assert django_hashers.check_password(PASSWORD, on_customer), "Django can still verify the new hash"
     assert login(call).status == 200, "the upgraded hash verifies on the next login"
+
+
+@pytest.mark.parametrize("kind", ["bcrypt_sha256", "scrypt p=5 (5.2)", "pbkdf2_sha256 10k (Django 1.4)"])
+def test_given_a_legacy_hash_when_its_customer_changes_password_then_the_old_one_is_verified(
+    django_hashers: Any, make_customer: Callable[..., Any], call: Callable[..., HttpAnswer], kind: str
+) -> None:
+    from tests.mailbox import account_event
+
+    make_customer(EMAIL, customer_id="601", password_hash=KINDS[kind](django_hashers))
+    new = "An0ther-Long-Passphrase!"
+
+    def change(old: str) -> HttpAnswer:
+        body = {"old_password": old, "new_password1": new, "new_password2": new}
+        return call("change_password", account_event("password_change_wrong_old", body, caller="601"))
+
+    assert change("wrong password").status == 400
+    assert change(PASSWORD).status == 200
+    assert stored_hashes("601")[0].startswith("argon2$argon2id$")
+    assert login(call, new).status == 200
