@@ -7,13 +7,12 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import argon2
-import boto3
 import pytest
 
-from tests.helpers import REGION, TABLE_NAME, HttpAnswer, json_event
-
-PASSWORD = "correct horse battery staple"
-EMAIL = "djangoshop@example.com"
+from tests.helpers import HttpAnswer
+from tests.integration.test_password_migration import MIGRATED_EMAIL as EMAIL
+from tests.integration.test_password_migration import MIGRATED_PASSWORD as PASSWORD
+from tests.integration.test_password_migration import login, stored_hashes
 
 
 def _pbkdf2(hashers: Any, iterations: int, sha1: bool = False) -> str:
@@ -77,17 +76,6 @@ def django_hashers(django_configured: None) -> Iterator[Any]:
     hashers.get_hashers_by_algorithm.cache_clear()
 
 
-def stored_hashes(customer_id: str) -> tuple[str, str]:
-    client = boto3.client("dynamodb", region_name=REGION)
-    customer = client.get_item(TableName=TABLE_NAME, Key={"pk": {"S": f"CUSTOMER#{customer_id}"}})["Item"]
-    by_email = client.get_item(TableName=TABLE_NAME, Key={"pk": {"S": f"EMAIL#{EMAIL}"}})["Item"]
-    return customer["password_hash"]["S"], by_email["password_hash"]["S"]
-
-
-def login(call: Callable[..., HttpAnswer], password: str = PASSWORD) -> HttpAnswer:
-    return call("obtain_token", json_event("obtain_token_ok", {"email": EMAIL, "password": password}))
-
-
 @pytest.mark.parametrize("kind", KINDS)
 def test_given_a_hash_made_by_djangos_hasher_when_its_customer_logs_in_then_it_becomes_argon2id(
     django_hashers: Any, make_customer: Callable[..., Any], call: Callable[..., HttpAnswer], kind: str
@@ -97,10 +85,10 @@ def test_given_a_hash_made_by_djangos_hasher_when_its_customer_logs_in_then_it_b
     make_customer(EMAIL, customer_id="600", password_hash=legacy)
 
     assert login(call, "wrong password").status == 401
-    assert stored_hashes("600") == (legacy, legacy), "a wrong password changes nothing"
+    assert stored_hashes("600", EMAIL) == (legacy, legacy), "a wrong password changes nothing"
     assert login(call).status == 200
 
-    on_customer, on_email = stored_hashes("600")
+    on_customer, on_email = stored_hashes("600", EMAIL)
     assert on_customer == on_email
     assert on_customer.startswith("argon2$argon2id$v=19$")
     assert django_hashers.check_password(PASSWORD, on_customer), "Django can still verify the new hash"
@@ -122,5 +110,5 @@ def test_given_a_legacy_hash_when_its_customer_changes_password_then_the_old_one
 
     assert change("wrong password").status == 400
     assert change(PASSWORD).status == 200
-    assert stored_hashes("601")[0].startswith("argon2$argon2id$")
+    assert stored_hashes("601", EMAIL)[0].startswith("argon2$argon2id$")
     assert login(call, new).status == 200
