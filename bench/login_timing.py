@@ -7,10 +7,11 @@ not interfere. Each case repeats one email, as an attacker's repeated probe woul
 "locked" cases compare a locked existing account with a locked unknown email (both answer
 429 without hashing).
 
-Then a Django import is waiting for its upgrades: a customer migrated with Django 5.2's
-PBKDF2 hash (1,000,000 iterations) and the ``COUNTER#legacy`` item import-django writes.
-Every refusal then pays one argon2id and one PBKDF2 verify; the ratios there are to the
-migrated customer's wrong password (20 tries each: each costs a PBKDF2).
+Then a Django import is waiting for its upgrades: one customer per imported kind at the
+default of the Django that made it (PBKDF2 1,000,000 iterations, bcrypt_sha256 12 rounds,
+scrypt n=2**14 r=8 p=5) and the ``COUNTER#legacy`` item import-django writes for them (its
+own code, timings included). Every refusal then pays one argon2id verify and the slowest
+kind's; the ratios there are to the unknown email (20 tries each).
 
 Run: .venv/bin/python bench/login_timing.py   (make bench-login-timing)
 """
