@@ -23,7 +23,8 @@ item                   attributes                                               
 ``COUNTER#legacy``     per imported kind ``<k>`` (pbkdf2_sha256, bcrypt, scrypt...)  import-django (ADD,
                        not upgraded yet: count_<k> (N), dummy_<k> (S): a hash at   SET), login (ADD -1
                        the costliest parameters imported of it, seconds_<k> (N):   on count_<k>)
-                       its verify time as measured at import
+                       its verify time as measured at import (count, dummy_hash:
+                       an older import's, all kinds in one, spent the same way)
 =====================  ==========================================================  ======================
 
 Requests per operation:
@@ -72,6 +73,7 @@ EMAIL_PREFIX = "EMAIL#"
 EMAIL_IDENTITY_PREFIX = "EMAILCI#"
 COUNTER_KEY = "COUNTER#customer"
 LEGACY_HASHES_KEY = "COUNTER#legacy"
+UNSPLIT_LEGACY_KIND = "unsplit"  # COUNTER#legacy's count and dummy_hash, from an older import
 # Django's AbstractBaseUser email field; longer values cannot belong to a customer.
 MAX_EMAIL_LENGTH = 254
 
@@ -617,19 +619,23 @@ class CustomerStore:
         )
 
     def legacy_hash_upgraded(self, kind: str) -> None:
-        """One imported hash of ``kind`` fewer (its customer's first login upgraded it); never below zero."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=_key(LEGACY_HASHES_KEY),
-                UpdateExpression="ADD #count :minus_one",
-                ConditionExpression="#count > :zero",
-                ExpressionAttributeNames={"#count": f"count_{kind}"},
-                ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
-            )
-        except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
-                raise
+        """One imported hash of ``kind`` fewer (its customer's first login upgraded it); never
+        below zero. None of the kind counted: it came from an import before kinds were told
+        apart, whose single count goes down instead."""
+        for counter in (f"count_{kind}", "count"):
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=_key(LEGACY_HASHES_KEY),
+                    UpdateExpression="ADD #count :minus_one",
+                    ConditionExpression="#count > :zero",
+                    ExpressionAttributeNames={"#count": counter},
+                    ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
+                )
+                return
+            except ClientError as error:
+                if _code(error) != "ConditionalCheckFailedException":
+                    raise
 
     def _claim(self, item: dict[str, Any]) -> str | None:
         """Put ``item`` if its key is free: None, else the id of the customer who owns it."""
@@ -760,11 +766,16 @@ def legacy_costs_from_item(item: dict[str, Any] | None) -> tuple[LegacyCost, ...
 
 def _legacy_costs(item: dict[str, Any] | None, waiting_only: bool) -> tuple[LegacyCost, ...]:
     item = item or {}
-    return tuple(
+    costs = [
         LegacyCost(kind, item[f"dummy_{kind}"]["S"], float(item[f"seconds_{kind}"]["N"]))
         for kind in sorted(name.removeprefix("dummy_") for name in item if name.startswith("dummy_"))
         if not waiting_only or int(item.get(f"count_{kind}", {}).get("N", "0")) > 0
-    )
+    ]
+    if "dummy_hash" in item and int(item.get("count", {}).get("N", "0")) > 0:
+        # An import from before kinds were told apart: one count, one dummy at their most
+        # common cost, no time (it pads an unknown email, as it did, until its count is spent).
+        costs.append(LegacyCost(UNSPLIT_LEGACY_KIND, item["dummy_hash"]["S"], 0.0))
+    return tuple(costs)
 
 
 def batch_get(client: DynamoDBClient, table: str, keys: set[str], attempts: int = 3) -> dict[str, dict[str, Any]]:

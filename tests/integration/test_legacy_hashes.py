@@ -280,3 +280,24 @@ def test_given_two_imported_kinds_then_refusals_pad_with_the_slowest_until_its_h
     assert refusal_runs("2@example.com") == ([1_500_000], [1]), "a cheap kind's own hash, padded by the slowest"
     assert login(call, "1@example.com").status == 200  # the PBKDF2 hash is upgraded
     assert refusal_runs("nobody@example.com") == ([], [1]), "then the scrypt dummy is the slowest left"
+
+
+def test_given_a_counter_from_an_import_before_kinds_were_told_apart_then_it_still_pads_until_spent(
+    make_customer: Callable[..., Any], call: Call, pbkdf2_runs: list[int]
+) -> None:
+    from shared.passwords import dummy_like
+
+    make_customer("old@example.com", customer_id="80", password_hash=pbkdf2(120_000))
+    boto3.client("dynamodb", region_name=REGION).put_item(
+        TableName=TABLE_NAME,
+        Item={"pk": {"S": "COUNTER#legacy"}, "count": {"N": "1"}, "dummy_hash": {"S": dummy_like(pbkdf2(120_000))}},
+    )
+    pbkdf2_runs.clear()
+    assert login(call, "nobody@example.com").body == NO_ACCOUNT
+    assert pbkdf2_runs == [120_000]
+
+    assert login(call, "old@example.com").status == 200  # upgraded: the old count is spent
+    assert item("COUNTER#legacy")["count"] == {"N": "0"}
+    pbkdf2_runs.clear()
+    assert login(call, "nobody@example.com").body == NO_ACCOUNT
+    assert pbkdf2_runs == []
