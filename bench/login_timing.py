@@ -7,10 +7,11 @@ not interfere. Each case repeats one email, as an attacker's repeated probe woul
 "locked" cases compare a locked existing account with a locked unknown email (both answer
 429 without hashing).
 
-Then a Django import is waiting for its upgrades: a customer migrated with Django 5.2's
-PBKDF2 hash (1,000,000 iterations) and the ``COUNTER#legacy`` item import-django writes.
-Every refusal then pays one argon2id and one PBKDF2 verify; the ratios there are to the
-migrated customer's wrong password (20 tries each: each costs a PBKDF2).
+Then a Django import is waiting for its upgrades: one customer per imported kind at the
+default of the Django that made it (PBKDF2 1,000,000 iterations, bcrypt_sha256 12 rounds,
+scrypt n=2**14 r=8 p=5) and the ``COUNTER#legacy`` item import-django writes for them (its
+own code, timings included). Every refusal then pays one argon2id verify and the slowest
+kind's; the ratios there are to the unknown email (20 tries each).
 
 Run: .venv/bin/python bench/login_timing.py   (make bench-login-timing)
 """
@@ -26,6 +27,7 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -76,7 +78,7 @@ def main() -> int:
         )
         boto3.client("secretsmanager").create_secret(Name="bench/signing-key", SecretString=os.urandom(32).hex())
         from shared import services
-        from shared.passwords import PasswordHasher, dummy_like
+        from shared.passwords import PasswordHasher
         from shared.settings import get_settings
 
         hasher = PasswordHasher(get_settings())
@@ -127,15 +129,32 @@ def main() -> int:
         services.reset()
         sys.modules.pop("functions.obtain_token.app", None)
         container["app"] = importlib.import_module("functions.obtain_token.app")
-        django_hash = pbkdf2_hash(PASSWORD, DJANGO_ITERATIONS)
+        import bcrypt
+
+        from tools.authctl import _record_legacy_costs
+
+        salt = base64.b64encode(os.urandom(12)).decode()
+        scrypt = hashlib.scrypt(PASSWORD.encode(), salt=salt.encode(), n=2**14, r=8, p=5, maxmem=0, dklen=64)
+        sha256_hex = hashlib.sha256(PASSWORD.encode()).hexdigest().encode()
+        migrated = {  # one customer per imported kind, at the default of the Django that made it
+            "pbkdf2_sha256": pbkdf2_hash(PASSWORD, DJANGO_ITERATIONS),
+            "bcrypt_sha256": "bcrypt_sha256$" + bcrypt.hashpw(sha256_hex, bcrypt.gensalt(12)).decode(),
+            "scrypt": f"scrypt$16384${salt}$8$5${base64.b64encode(scrypt).decode()}",
+        }
         store = services.customer_store()
-        store.create("migrated@example.com", django_hash)
-        store.add_legacy_hashes(1, dummy_like(django_hash))  # what import-django writes
+        for kind, encoded in migrated.items():
+            store.create(f"{kind}@example.com", encoded)
+        _record_legacy_costs(store, hasher, {kind: [encoded] for kind, encoded in migrated.items()})
         legacy_cases: dict[str, Callable[[int], float]] = {
-            "migrated, wrong password": lambda n: timed("migrated@example.com", f"wrong-{n}", f"10.0.5.{n}", 401),
             "unknown email": lambda n: timed("nobody@example.com", PASSWORD, f"10.0.6.{n}", 401),
             "argon2id, wrong password": lambda n: timed("customer@example.com", f"wrong-{n}", f"10.0.7.{n}", 401),
         }
+        for index, kind in enumerate(migrated):
+            legacy_cases[f"{kind}, wrong password"] = partial(
+                lambda n, email, net: timed(email, f"wrong-{n}", f"10.1.{net}.{n}", 401),
+                email=f"{kind}@example.com",
+                net=index,
+            )
         legacy = interleaved(legacy_cases, LEGACY_TRIES)
 
     report("no imported hash waiting", results, "wrong password")
@@ -144,9 +163,9 @@ def main() -> int:
     )
     print(f"locked unknown / locked existing: {locked_ratio:.3f}")
     report(
-        f"imported PBKDF2 ({DJANGO_ITERATIONS:,} iterations) waiting for its upgrade",
+        f"imported PBKDF2 ({DJANGO_ITERATIONS:,}), bcrypt_sha256 (12 rounds), scrypt (n=2**14, r=8, p=5) waiting",
         legacy,
-        "migrated, wrong password",
+        "unknown email",
     )
     return 0
 

@@ -9,6 +9,8 @@ item                   attributes                                               
                        last_login (ISO-8601 or NULL), date_joined (ISO-8601),      accounts
                        tokens_valid_after (N, epoch seconds; absent = never),
                        first_name, last_name (absent = ""),
+                       is_staff, is_superuser (BOOL; absent = false), groups (L of
+                       S, Django's group names; absent = none): from an import,
                        email_verified (BOOL; absent = verified),
                        expires_at (only while a required confirmation is awaited:
                        a registration nobody confirms disappears by TTL)
@@ -18,8 +20,11 @@ item                   attributes                                               
 ``EMAILCI#<identity>`` customer_id: claims the email in lower case (expires_at     same transaction
                        too while unverified)
 ``COUNTER#customer``   next_id (N, ADD)                                            create without an id
-``COUNTER#legacy``     count (N): imported PBKDF2/argon2i hashes not upgraded yet  import-django (ADD),
-                       dummy_hash (S): one at their most common cost               login (ADD -1)
+``COUNTER#legacy``     per imported kind ``<k>`` (pbkdf2_sha256, bcrypt, scrypt...)  import-django (ADD,
+                       not upgraded yet: count_<k> (N), dummy_<k> (S): a hash at   SET), login (ADD -1
+                       the costliest parameters imported of it, seconds_<k> (N):   on count_<k>)
+                       its verify time as measured at import (count, dummy_hash:
+                       an older import's, all kinds in one, spent the same way)
 =====================  ==========================================================  ======================
 
 Requests per operation:
@@ -27,7 +32,8 @@ Requests per operation:
 - login: ``EMAIL#`` (it carries the hash and the flag) read in the login guard's
   BatchGetItem (shared/login_guard.py), then one UpdateItem of ``last_login`` or, when
   the hash is upgraded, one TransactWriteItems touching both items (and one ADD of -1 on
-  ``COUNTER#legacy`` for an imported hash).
+  its kind's count in ``COUNTER#legacy`` for an imported hash). ``COUNTER#legacy`` is read in
+  the same BatchGetItem: one small item tells a refusal which dummy to pad with.
 - refresh: one consistent GetItem of ``CUSTOMER#<id>``.
 - create: one TransactWriteItems putting the three items with ``attribute_not_exists``, so
   an email is unique, whatever its case, without a read-then-write race (plus one ADD on
@@ -67,6 +73,7 @@ EMAIL_PREFIX = "EMAIL#"
 EMAIL_IDENTITY_PREFIX = "EMAILCI#"
 COUNTER_KEY = "COUNTER#customer"
 LEGACY_HASHES_KEY = "COUNTER#legacy"
+UNSPLIT_LEGACY_KIND = "unsplit"  # COUNTER#legacy's count and dummy_hash, from an older import
 # Django's AbstractBaseUser email field; longer values cannot belong to a customer.
 MAX_EMAIL_LENGTH = 254
 
@@ -98,6 +105,10 @@ class Customer:
     email_verified: bool = True
     first_name: str = ""
     last_name: str = ""
+    # Django's staff fields, kept from an import (nothing reads them yet; roles come next).
+    is_staff: bool = False
+    is_superuser: bool = False
+    groups: tuple[str, ...] = ()
 
     def revoked(self, issued_at: int | None) -> bool:
         """simplejwt's integer ``iat`` cannot order two events within one second: a token from
@@ -105,6 +116,16 @@ class Customer:
         if self.tokens_valid_after is None:
             return False
         return issued_at is None or issued_at < self.tokens_valid_after
+
+
+@dataclass(frozen=True)
+class LegacyCost:
+    """One imported hash kind still waiting for upgrades (``COUNTER#legacy``): a dummy hash at
+    the costliest parameters imported of it, and that dummy's verify time at import."""
+
+    kind: str
+    dummy_hash: str
+    seconds: float
 
 
 class LoginOutcome:
@@ -531,12 +552,13 @@ class CustomerStore:
         email claims decide: a free email is claimed, an email already claimed by the same
         id is a rerun (it finishes a half-written customer and never overwrites one), an
         email (in any case) owned by another id is a conflict, and what this call claimed is
-        given back. Returns "imported", "present" or "conflict".
+        given back. Returns "imported", "present" or "conflict". A customer whose address
+        Django never verified is written unverified, with no TTL (they were a customer).
         """
         claimed: list[str] = []
         for pk, item in (
             (EMAIL_IDENTITY_PREFIX + email_identity(customer.email), _identity_item(customer)),
-            (EMAIL_PREFIX + customer.email, _email_item(customer)),
+            (EMAIL_PREFIX + customer.email, _pending(_email_item(customer), customer.email_verified, None)),
         ):
             owner = self._claim(item)
             if owner is None:
@@ -546,7 +568,9 @@ class CustomerStore:
                 return "conflict"
         try:
             self._client.put_item(
-                TableName=self._table, Item=_customer_item(customer), ConditionExpression="attribute_not_exists(pk)"
+                TableName=self._table,
+                Item=_pending(_customer_item(customer), customer.email_verified, None),
+                ConditionExpression="attribute_not_exists(pk)",
             )
         except ClientError as error:
             if _code(error) != "ConditionalCheckFailedException":
@@ -599,31 +623,58 @@ class CustomerStore:
             return parsedate_to_datetime(date).timestamp() + 1
         return float(math.ceil(time.time()))
 
-    def add_legacy_hashes(self, count: int, dummy_hash: str) -> None:
-        """Count ``count`` more imported hashes waiting for their upgrade; unknown emails verify
-        against ``dummy_hash`` (the most common imported cost) until none is left."""
+    def legacy_costs(self) -> dict[str, LegacyCost]:
+        """Every kind ``COUNTER#legacy`` records, waiting or not (what an import compares with)."""
+        item = self._client.get_item(TableName=self._table, Key=_key(LEGACY_HASHES_KEY), ConsistentRead=True)
+        return {cost.kind: cost for cost in _legacy_costs(item.get("Item"), waiting_only=False)}
+
+    def add_legacy_hashes(self, counts: dict[str, int], costs: dict[str, LegacyCost]) -> None:
+        """Count more imported hashes per kind waiting for their upgrade, in one UpdateItem; a
+        kind in ``costs`` gets its dummy and time replaced (the caller keeps the slower one)."""
+        if not counts and not costs:
+            return
+        clauses_add, clauses_set = [], []
+        names: dict[str, str] = {}
+        values: dict[str, Any] = {}
+        for index, (kind, count) in enumerate(sorted(counts.items())):
+            names[f"#count{index}"] = f"count_{kind}"
+            values[f":count{index}"] = {"N": str(count)}
+            clauses_add.append(f"#count{index} :count{index}")
+        for index, cost in enumerate(sorted(costs.values(), key=lambda cost: cost.kind)):
+            names |= {f"#dummy{index}": f"dummy_{cost.kind}", f"#seconds{index}": f"seconds_{cost.kind}"}
+            values |= {f":dummy{index}": {"S": cost.dummy_hash}, f":seconds{index}": {"N": f"{cost.seconds:.6f}"}}
+            clauses_set += [f"#dummy{index} = :dummy{index}", f"#seconds{index} = :seconds{index}"]
+        update = " ".join(
+            f"{action} {', '.join(clauses)}"
+            for action, clauses in (("ADD", clauses_add), ("SET", clauses_set))
+            if clauses
+        )
         self._client.update_item(
             TableName=self._table,
             Key=_key(LEGACY_HASHES_KEY),
-            UpdateExpression="ADD #count :count SET dummy_hash = :dummy",
-            ExpressionAttributeNames={"#count": "count"},
-            ExpressionAttributeValues={":count": {"N": str(count)}, ":dummy": {"S": dummy_hash}},
+            UpdateExpression=update,
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues=values,
         )
 
-    def legacy_hash_upgraded(self) -> None:
-        """One imported hash fewer (its customer's first login upgraded it); never below zero."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=_key(LEGACY_HASHES_KEY),
-                UpdateExpression="ADD #count :minus_one",
-                ConditionExpression="#count > :zero",
-                ExpressionAttributeNames={"#count": "count"},
-                ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
-            )
-        except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
-                raise
+    def legacy_hash_upgraded(self, kind: str) -> None:
+        """One imported hash of ``kind`` fewer (its customer's first login upgraded it); never
+        below zero. None of the kind counted: it came from an import before kinds were told
+        apart, whose single count goes down instead."""
+        for counter in (f"count_{kind}", "count"):
+            try:
+                self._client.update_item(
+                    TableName=self._table,
+                    Key=_key(LEGACY_HASHES_KEY),
+                    UpdateExpression="ADD #count :minus_one",
+                    ConditionExpression="#count > :zero",
+                    ExpressionAttributeNames={"#count": counter},
+                    ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
+                )
+                return
+            except ClientError as error:
+                if _code(error) != "ConditionalCheckFailedException":
+                    raise
 
     def _claim(self, item: dict[str, Any]) -> str | None:
         """Put ``item`` if its key is free: None, else the id of the customer who owns it."""
@@ -708,6 +759,11 @@ def _customer_item(customer: Customer) -> dict[str, Any]:
         "is_active": {"BOOL": customer.is_active},
         "last_login": {"S": customer.last_login} if customer.last_login else {"NULL": True},
         "date_joined": {"S": customer.date_joined},
+        **({"first_name": {"S": customer.first_name}} if customer.first_name else {}),
+        **({"last_name": {"S": customer.last_name}} if customer.last_name else {}),
+        **({"is_staff": {"BOOL": True}} if customer.is_staff else {}),
+        **({"is_superuser": {"BOOL": True}} if customer.is_superuser else {}),
+        **({"groups": {"L": [{"S": name} for name in customer.groups]}} if customer.groups else {}),
     }
 
 
@@ -738,15 +794,27 @@ def login_record_from_item(email: str, item: dict[str, Any]) -> LoginRecord:
     )
 
 
-def legacy_dummy_from_item(item: dict[str, Any] | None) -> str | None:
-    """The dummy hash unknown emails verify against while imported hashes wait; else None.
+def legacy_costs_from_item(item: dict[str, Any] | None) -> tuple[LegacyCost, ...]:
+    """The imported kinds refusals pad for: those with hashes still waiting for their upgrade.
 
-    The count only errs high (a customer deleted or given a new password before their first
-    login is never subtracted): unknown emails then pay the legacy verify a while longer.
+    A count only errs high (a customer deleted or given a new password before their first
+    login is never subtracted): unknown emails then pay that kind's verify a while longer.
     """
-    if not item or int(item.get("count", {}).get("N", "0")) <= 0:
-        return None
-    return str(item["dummy_hash"]["S"])
+    return _legacy_costs(item, waiting_only=True)
+
+
+def _legacy_costs(item: dict[str, Any] | None, waiting_only: bool) -> tuple[LegacyCost, ...]:
+    item = item or {}
+    costs = [
+        LegacyCost(kind, item[f"dummy_{kind}"]["S"], float(item[f"seconds_{kind}"]["N"]))
+        for kind in sorted(name.removeprefix("dummy_") for name in item if name.startswith("dummy_"))
+        if not waiting_only or int(item.get(f"count_{kind}", {}).get("N", "0")) > 0
+    ]
+    if "dummy_hash" in item and int(item.get("count", {}).get("N", "0")) > 0:
+        # An import from before kinds were told apart: one count, one dummy at their most
+        # common cost, no time (it pads an unknown email, as it did, until its count is spent).
+        costs.append(LegacyCost(UNSPLIT_LEGACY_KIND, item["dummy_hash"]["S"], 0.0))
+    return tuple(costs)
 
 
 def batch_get(client: DynamoDBClient, table: str, keys: set[str], attempts: int = 3) -> dict[str, dict[str, Any]]:
@@ -779,6 +847,9 @@ def customer_from_item(item: dict[str, Any]) -> Customer:
         email_verified=item.get("email_verified", {}).get("BOOL", True),
         first_name=item.get("first_name", {}).get("S", ""),
         last_name=item.get("last_name", {}).get("S", ""),
+        is_staff=item.get("is_staff", {}).get("BOOL", False),
+        is_superuser=item.get("is_superuser", {}).get("BOOL", False),
+        groups=tuple(name["S"] for name in item.get("groups", {}).get("L", [])),
     )
 
 

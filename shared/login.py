@@ -20,7 +20,7 @@ from shared.customers import MAX_EMAIL_LENGTH, CustomerStore, LoginOutcome, utc_
 from shared.errors import InvalidCredentials
 from shared.forms import Field, parse_body, validate_fields
 from shared.login_guard import LoginGuard
-from shared.passwords import PasswordHasher, is_legacy
+from shared.passwords import PasswordHasher, hash_kind, is_legacy
 from shared.settings import Settings
 from shared.tokens import TokenService
 
@@ -68,7 +68,7 @@ class LoginService:
 
         Every refusal costs the same: one read, the attempt counted on the account and the
         IP, one argon2id verify plus, while imported hashes wait for their upgrade, one at
-        their most common cost (dummies where there is no hash to check), the same body.
+        the slowest imported kind's cost (dummies where there is no hash to check), the same body.
         The attempt is counted before any hashing, so concurrent attempts beyond the limit
         are refused (429) unhashed; a success gives the counts back.
         """
@@ -87,7 +87,7 @@ class LoginService:
             )
             if login is None or not verified or not login.is_active or awaiting_confirmation:
                 checked = None if login is None else login.password_hash
-                self._passwords.equalise_refusal(password, checked, attempt.legacy_dummy)
+                self._passwords.equalise_refusal(password, checked, attempt.legacy)
                 if reservation.locked:  # this failure reached a limit: the lock stands
                     logger.warning("login lockout started", extra={"source_ip": source_ip})
                     self._on_lockout()
@@ -102,7 +102,7 @@ class LoginService:
                 outcome = self._customers.upgrade_hash_and_record_login(login, self._passwords.hash(password), when)
                 logger.info("password hash upgraded", extra={"customer_id": login.customer_id, "outcome": outcome})
                 if outcome == LoginOutcome.RECORDED and is_legacy(login.password_hash):
-                    self._customers.legacy_hash_upgraded()
+                    self._customers.legacy_hash_upgraded(str(hash_kind(login.password_hash)))
             elif when is not None:
                 outcome = self._customers.record_login(login, when)
             else:

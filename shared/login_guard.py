@@ -50,9 +50,10 @@ from shared.customers import (
     EMAIL_PREFIX,
     LEGACY_HASHES_KEY,
     MAX_EMAIL_LENGTH,
+    LegacyCost,
     LoginRecord,
     batch_get,
-    legacy_dummy_from_item,
+    legacy_costs_from_item,
     login_record_from_item,
 )
 from shared.emails import email_identity
@@ -106,13 +107,13 @@ class Counter:
 @dataclass(frozen=True)
 class Attempt:
     """What a login needs before hashing: the customer (or None), its two counters, and the
-    dummy hash refusals also verify while imported hashes wait for their upgrade."""
+    imported hash kinds still waiting for their upgrade (what a refusal pads with)."""
 
     email: str
     login: LoginRecord | None
     account: Counter
     ip: Counter
-    legacy_dummy: str | None = None
+    legacy: tuple[LegacyCost, ...] = ()
 
     def retry_after(self, now: float) -> int | None:
         """Seconds until the later of the two locks ends; None when neither is locked."""
@@ -151,7 +152,7 @@ class LoginGuard:
             login=None if customer is None else login_record_from_item(email, customer),
             account=Counter.from_item(account_pk, self._settings.LOGIN_MAX_FAILURES, found.get(account_pk)),
             ip=Counter.from_item(ip_pk, self._settings.LOGIN_IP_MAX_FAILURES, found.get(ip_pk)),
-            legacy_dummy=legacy_dummy_from_item(found.get(LEGACY_HASHES_KEY)),
+            legacy=legacy_costs_from_item(found.get(LEGACY_HASHES_KEY)),
         )
 
     def reserve(self, attempt: Attempt) -> Reservation:

@@ -20,7 +20,7 @@ import json
 import sys
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
@@ -28,13 +28,31 @@ from pathlib import Path
 from typing import Any
 
 import boto3
+from pydantic import BaseModel, ValidationError, field_validator
+from pydantic_core import PydanticCustomError
 
 from shared.account_forms import is_valid_email
 from shared.aws import client_config
-from shared.customers import Customer, CustomerChanged, CustomerStore, DuplicateCustomer, drf_datetime, public_id
+from shared.customers import (
+    Customer,
+    CustomerChanged,
+    CustomerStore,
+    DuplicateCustomer,
+    LegacyCost,
+    drf_datetime,
+    public_id,
+)
 from shared.emails import email_identity, normalize_email
 from shared.password_policy import PasswordPolicy
-from shared.passwords import UNUSABLE, PasswordHasher, cost_of, dummy_like, hash_problem, is_legacy
+from shared.passwords import (
+    UNUSABLE,
+    PasswordHasher,
+    costliest,
+    dummy_like,
+    hash_kind,
+    hash_problem,
+    is_legacy,
+)
 from shared.settings import Settings
 
 IMPORT_THREADS = 8
@@ -113,8 +131,18 @@ def _parser() -> argparse.ArgumentParser:
         by_email=False,
     )
     load = command("import-django", _import_django, "import a Django dumpdata JSON of customers", by_email=False)
-    load.add_argument("file", type=Path, help="output of `manage.py dumpdata <app>.Customer`")
+    load.add_argument(
+        "file",
+        type=Path,
+        help="output of `manage.py dumpdata <app>.Customer auth.group account.emailaddress` (the last two optional)",
+    )
     load.add_argument("--threads", type=int, default=IMPORT_THREADS, help="parallel writers (default: %(default)s)")
+    load.add_argument(
+        "--accept-weak-hashes",
+        action="store_true",
+        help="import the pre-Django-1.4 kinds (salted and unsalted MD5/SHA1) too: a RISK, their hashes "
+        "are cracked in seconds by whoever holds the table; they are upgraded at the first login",
+    )
     return parser
 
 
@@ -328,125 +356,233 @@ def _mail_can_name(email: str) -> bool:
     return is_valid_email(email) and email_identity(normalize_email(email)) == email_identity(email)
 
 
-@dataclass(frozen=True)
-class DjangoCustomer:
-    customer_id: str
+GROUP_MODEL = "auth.group"
+EMAIL_ADDRESS_MODEL = "account.emailaddress"  # django-allauth's verified/primary addresses
+REPORTED_ERRORS = 20  # of each list in the report (every invalid row is printed to stderr)
+
+
+class DumpRow(BaseModel):
+    """One ``manage.py dumpdata`` record."""
+
+    model: str
+    pk: int | str
+    fields: dict[str, Any]
+
+
+class CustomerFields(BaseModel):
+    """A Django user row (``auth.user`` or a custom user model): what the store keeps of it."""
+
     email: str
-    password_hash: str
-    is_active: bool
-    last_login: str | None
-    date_joined: str
+    password: str
+    first_name: str = ""
+    last_name: str = ""
+    is_active: bool = True
+    is_staff: bool = False
+    is_superuser: bool = False
+    groups: list[int | str | list[str]] = []  # pks, or natural keys with --natural-foreign
+    date_joined: datetime | None = None
+    last_login: datetime | None = None
+
+    @field_validator("email")
+    @classmethod
+    def _an_email(cls, email: str) -> str:
+        """Kept exactly as Django stored it (a login matches it), so only its shape is checked."""
+        local, at, domain = email.rpartition("@")
+        if not at or not local.strip() or not domain.strip():
+            raise PydanticCustomError("email", "value is not a valid email address")
+        return email
+
+
+class GroupFields(BaseModel):
+    name: str
+
+
+class EmailAddressFields(BaseModel):
+    user: int | str | list[str]
+    email: str
+    verified: bool = False
+    primary: bool = False
+
+
+@dataclass
+class Dump:
+    """A dumpdata file read and validated: customers, the group names, the allauth addresses."""
+
+    customers: list[tuple[DumpRow, CustomerFields]]
+    group_names: dict[str, str]
+    verified_emails: dict[str, set[str]]  # user pk -> identities of their verified addresses
+    has_email_addresses: bool
+    rows_by_model: Counter[str]
+    invalid: list[str]
 
 
 def _import_django(args: argparse.Namespace) -> int:
     """Import the dump's customers; refuse (and report, never import) hashes login cannot run."""
+    if args.threads < 1:
+        raise UsageError("--threads must be at least 1")
     settings = _settings(args)
-    rows = list(_read_dumpdata(args.file))
+    dump = _read_dumpdata(args.file)
+    for message in dump.invalid:
+        print(message, file=sys.stderr)
     store = _store(settings)
-    numeric_ids = [int(row.customer_id) for row in rows if row.customer_id.isdigit()]
+    numeric_ids = [int(row.pk) for row, _ in dump.customers if str(row.pk).isdigit()]
     if numeric_ids:
         store.reserve_ids_up_to(max(numeric_ids))
     refused: Counter[str] = Counter()
     refused_ids: list[int | str] = []
-    importable: list[DjangoCustomer] = []
-    for row in rows:
-        problem = hash_problem(row.password_hash)
+    importable: list[Customer] = []
+    for row, fields in dump.customers:
+        problem = hash_problem(fields.password, accept_weak=args.accept_weak_hashes)
         if problem is None or problem == UNUSABLE:  # an unusable password is a customer without one
-            importable.append(row)
+            importable.append(_customer_from_row(row, fields, dump))
         else:
             refused[problem] += 1
-            refused_ids.append(public_id(row.customer_id))
+            refused_ids.append(public_id(str(row.pk)))
     outcomes: Counter[str] = Counter()
     conflicts: list[int | str] = []
-    legacy_costs: Counter[str] = Counter()
-    legacy_examples: dict[str, str] = {}
+    legacy: dict[str, list[str]] = {}
     started = time.monotonic()
-
-    def put(row: DjangoCustomer) -> tuple[DjangoCustomer, str]:
-        customer = Customer(
-            customer_id=row.customer_id,
-            email=row.email,
-            password_hash=row.password_hash,
-            is_active=row.is_active,
-            last_login=row.last_login,
-            date_joined=row.date_joined,
-        )
-        return row, store.import_customer(customer)
-
-    if args.threads < 1:
-        raise UsageError("--threads must be at least 1")
+    store_customer = store.import_customer
     with ThreadPoolExecutor(max_workers=args.threads) as pool:
-        for done, (row, outcome) in enumerate(pool.map(put, importable), start=1):
+        for done, (customer, outcome) in enumerate(
+            zip(importable, pool.map(store_customer, importable), strict=True), start=1
+        ):
             outcomes[outcome] += 1
             if outcome == "conflict":
-                conflicts.append(public_id(row.customer_id))
-            if outcome == "imported" and is_legacy(row.password_hash):
-                cost = cost_of(row.password_hash)
-                legacy_costs[cost] += 1
-                legacy_examples.setdefault(cost, row.password_hash)
+                conflicts.append(public_id(customer.customer_id))
+            if outcome == "imported" and is_legacy(customer.password_hash):
+                legacy.setdefault(str(hash_kind(customer.password_hash)), []).append(customer.password_hash)
             if done % 1000 == 0 or done == len(importable):
                 rate = done / max(time.monotonic() - started, 1e-9)
                 print(f"\r{done}/{len(importable)} processed, {rate:.0f}/s", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
-    if legacy_costs:  # unknown emails cost a legacy verify until these are upgraded at login
-        most_common, _ = legacy_costs.most_common(1)[0]
-        store.add_legacy_hashes(legacy_costs.total(), dummy_like(legacy_examples[most_common]))
+    _record_legacy_costs(store, PasswordHasher(settings), legacy)
     elapsed = time.monotonic() - started
     report: dict[str, Any] = {
-        "read": len(rows),
+        "read": sum(dump.rows_by_model.values()),
+        "rows_by_model": dict(sorted(dump.rows_by_model.items())),
+        "invalid_rows": len(dump.invalid),
         "imported": outcomes["imported"],
         "already_present": outcomes["present"],
         "conflicts": outcomes["conflict"],
         "refused": refused.total(),
-        "legacy_hashes": legacy_costs.total(),
-        "unusable_passwords": sum(1 for row in importable if row.password_hash.startswith("!")),
+        "legacy_hashes": sum(len(hashes) for hashes in legacy.values()),
+        "legacy_hashes_by_kind": {kind: len(hashes) for kind, hashes in sorted(legacy.items())},
+        "unusable_passwords": sum(1 for customer in importable if customer.password_hash.startswith("!")),
+        "unverified_emails": sum(1 for customer in importable if not customer.email_verified),
         "seconds": round(elapsed, 2),
-        "per_second": round(len(rows) / elapsed, 1) if elapsed else None,
+        "per_second": round(len(importable) / elapsed, 1) if elapsed else None,
     }
+    if dump.invalid:  # "row 17 (auth.user pk=42): email: value is not a valid email address"
+        report["invalid"] = dump.invalid[:REPORTED_ERRORS]
     if conflicts:  # the email belongs to another id, or the id to another email
-        report["conflicting_ids"] = conflicts[:20]
-    unmailable = [public_id(row.customer_id) for row in importable if not _mail_can_name(row.email)]
+        report["conflicting_ids"] = conflicts[:REPORTED_ERRORS]
+    unmailable = [public_id(customer.customer_id) for customer in importable if not _mail_can_name(customer.email)]
     if unmailable:  # kept as Django had them (they log in), but no mail request can name them
         report["unmailable_emails"] = len(unmailable)
-        report["unmailable_ids"] = unmailable[:20]
-    if refused:  # a hash too weak, too costly for a login, or of an unsupported algorithm
+        report["unmailable_ids"] = unmailable[:REPORTED_ERRORS]
+    if refused:  # a hash too costly for a login, malformed, weak or of an unsupported algorithm
         report["refused_by_reason"] = dict(refused.most_common())
-        report["refused_ids"] = refused_ids[:20]
+        report["refused_ids"] = refused_ids[:REPORTED_ERRORS]
     _print_json(report)
     return 0
 
 
-def _read_dumpdata(path: Path) -> Iterator[DjangoCustomer]:
+def _customer_from_row(row: DumpRow, fields: CustomerFields, dump: Dump) -> Customer:
+    """The store's customer for a Django user row: verified unless allauth's rows (when the
+    dump has them) hold no verified address equal to its email."""
+    customer_id = str(row.pk)
+    verified = not dump.has_email_addresses or email_identity(fields.email) in dump.verified_emails.get(
+        customer_id, set()
+    )
+    return Customer(
+        customer_id=customer_id,
+        email=fields.email,
+        password_hash=fields.password,
+        is_active=fields.is_active,
+        last_login=_timestamp(fields.last_login),
+        date_joined=_timestamp(fields.date_joined) or datetime.now(UTC).isoformat(timespec="microseconds"),
+        email_verified=verified,
+        first_name=fields.first_name,
+        last_name=fields.last_name,
+        is_staff=fields.is_staff,
+        is_superuser=fields.is_superuser,
+        groups=tuple(sorted(_group_name(group, dump.group_names) for group in fields.groups)),
+    )
+
+
+def _group_name(group: int | str | list[str], names: dict[str, str]) -> str:
+    """A group's name: its natural key, else its ``auth.group`` row's name, else its pk."""
+    if isinstance(group, list):
+        return group[0]
+    return names.get(str(group), str(group))
+
+
+def _record_legacy_costs(store: CustomerStore, passwords: PasswordHasher, legacy: dict[str, list[str]]) -> None:
+    """Count the new legacy hashes per kind and keep, per kind, a dummy at its costliest
+    parameters with its measured verify time (a refusal pads with the slowest kind)."""
+    recorded = store.legacy_costs() if legacy else {}
+    costs: dict[str, LegacyCost] = {}
+    for kind, hashes in legacy.items():
+        dummy = dummy_like(costliest(hashes))
+        seconds = min(_verify_seconds(passwords, dummy) for _ in range(2))
+        if kind not in recorded or recorded[kind].seconds < seconds:
+            costs[kind] = LegacyCost(kind, dummy, seconds)
+    store.add_legacy_hashes({kind: len(hashes) for kind, hashes in legacy.items()}, costs)
+
+
+def _verify_seconds(passwords: PasswordHasher, encoded: str) -> float:
+    started = time.perf_counter()
+    passwords.verify("not-the-password", encoded)
+    return time.perf_counter() - started
+
+
+def _read_dumpdata(path: Path) -> Dump:
     try:
         records = json.loads(path.read_text())
     except (OSError, ValueError) as error:
         raise UsageError(f"cannot read {path}: {error}") from None
     if not isinstance(records, list):
         raise UsageError(f"{path} is not a dumpdata list")
+    dump = Dump([], {}, {}, False, Counter(), [])
     for index, record in enumerate(records):
         try:
-            fields = record["fields"]
-            email, password = fields["email"], fields["password"]
-            if not isinstance(email, str) or not email or not isinstance(password, str):
-                raise ValueError("email and password must be non-empty strings")
-            yield DjangoCustomer(
-                customer_id=str(record["pk"]),
-                email=email,
-                password_hash=password,
-                is_active=bool(fields.get("is_active", True)),
-                last_login=_timestamp(fields.get("last_login")),
-                date_joined=_timestamp(fields.get("date_joined"))
-                or datetime.now(UTC).isoformat(timespec="microseconds"),
-            )
-        except (KeyError, TypeError, ValueError) as error:
-            raise UsageError(f"{path}: record {index} is not a customer: {error}") from None
+            row = DumpRow.model_validate(record)
+        except ValidationError as error:
+            dump.invalid.extend(_messages(f"row {index}", error))
+            dump.rows_by_model["(not a dumpdata record)"] += 1
+            continue
+        model = row.model.lower()
+        dump.rows_by_model[model] += 1
+        where = f"row {index} ({model} pk={row.pk})"
+        try:
+            if model == GROUP_MODEL:
+                dump.group_names[str(row.pk)] = GroupFields.model_validate(row.fields).name
+            elif model == EMAIL_ADDRESS_MODEL:
+                address = EmailAddressFields.model_validate(row.fields)
+                dump.has_email_addresses = True
+                if address.verified:
+                    owner = address.user[0] if isinstance(address.user, list) else str(address.user)
+                    dump.verified_emails.setdefault(owner, set()).add(email_identity(address.email))
+            elif "password" in row.fields:
+                dump.customers.append((row, CustomerFields.model_validate(row.fields)))
+        except ValidationError as error:
+            dump.invalid.extend(_messages(where, error))
+    return dump
 
 
-def _timestamp(value: Any) -> str | None:
+def _messages(where: str, error: ValidationError) -> list[str]:
+    """pydantic's errors as ``<where>: <field>: <message>`` lines, never the values."""
+    return [
+        f"{where}: {'.'.join(str(part) for part in detail['loc']) or '(record)'}: {detail['msg']}"
+        for detail in error.errors(include_input=False, include_url=False)
+    ]
+
+
+def _timestamp(moment: datetime | None) -> str | None:
     """Django's dumpdata datetimes in the store's fixed-width UTC form."""
-    if value in (None, ""):
+    if moment is None:
         return None
-    moment = datetime.fromisoformat(str(value))
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="microseconds")

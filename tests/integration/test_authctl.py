@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import re
@@ -116,6 +117,11 @@ def test_set_password_deactivate_activate_delete(run: Run, call: Callable[..., H
     assert run("show", "--email", "ops@example.com")[0] == 2
 
 
+def fake_digest(pk: int) -> str:
+    """Well-formed (32 bytes, base64) and never the digest of any password tried here."""
+    return base64.b64encode(pk.to_bytes(32, "big")).decode()
+
+
 def dumpdata(path: Path, count: int, sample_pk: int, sample_hash: str) -> None:
     """A `manage.py dumpdata` of the Django API's Customer model; cheap hashes except the sample's."""
     records: list[dict[str, Any]] = []
@@ -125,7 +131,9 @@ def dumpdata(path: Path, count: int, sample_pk: int, sample_hash: str) -> None:
                 "model": "customers.customer",
                 "pk": pk,
                 "fields": {
-                    "password": sample_hash if pk == sample_pk else f"pbkdf2_sha256$1000000$salt{pk}$notarealhash{pk}=",
+                    "password": sample_hash
+                    if pk == sample_pk
+                    else f"pbkdf2_sha256$1000000$salt{pk}${base64.b64encode(pk.to_bytes(32, 'big')).decode()}",
                     "last_login": None if pk % 3 else "2025-06-01T12:00:00.123Z",
                     "is_superuser": False,
                     "email": f"customer{pk}@example.com",
