@@ -107,7 +107,8 @@ check-build: $(SAM) ## sam build, then every built handler imported and served a
 	$(PYTHON) tools/check_bundles.py .aws-sam/build .aws-sam/build-host
 
 # One bundle per function, for python3.13 on arm64: its own requirements (manylinux wheels,
-# so no Docker), the handler and the shared package. Byte-compiled for a faster cold start.
+# so no Docker), the handler and the shared package tree (its subpackages' .py files).
+# Byte-compiled for a faster cold start.
 # LAMBDA_ARCH=x86_64 builds the same bundles for this machine, so check-build can import them.
 LAMBDA_ARCH ?= aarch64
 LAMBDA_PIP = $(PYTHON) -m pip install --quiet --no-compile --disable-pip-version-check \
@@ -118,7 +119,7 @@ LAMBDA_PIP = $(PYTHON) -m pip install --quiet --no-compile --disable-pip-version
 define lambda_bundle
 	$(LAMBDA_PIP) -r $(ROOT)functions/$(1)/requirements.txt
 	cp $(ROOT)functions/$(1)/app.py "$(ARTIFACTS_DIR)/"
-	mkdir -p "$(ARTIFACTS_DIR)/shared" && cp $(ROOT)shared/*.py "$(ARTIFACTS_DIR)/shared/"
+	cd $(ROOT) && find shared -name "*.py" -not -path "*/__pycache__/*" -exec cp --parents {} "$(ARTIFACTS_DIR)/" \;
 	rm -rf "$(ARTIFACTS_DIR)"/bin
 	$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)" >/dev/null
 endef
@@ -130,7 +131,7 @@ define common_password_list
 		-c $(ROOT)constraints.txt -d "$(ARTIFACTS_DIR)/.django-wheel" django
 	$(PYTHON) -c 'import sys, glob, zipfile; wheel = glob.glob(sys.argv[1] + "/*.whl")[0]; \
 		open(sys.argv[2], "wb").write(zipfile.ZipFile(wheel).read("django/contrib/auth/common-passwords.txt.gz"))' \
-		"$(ARTIFACTS_DIR)/.django-wheel" "$(ARTIFACTS_DIR)/shared/common-passwords.txt.gz"
+		"$(ARTIFACTS_DIR)/.django-wheel" "$(ARTIFACTS_DIR)/shared/accounts/common-passwords.txt.gz"
 	rm -rf "$(ARTIFACTS_DIR)/.django-wheel"
 endef
 

@@ -73,7 +73,7 @@ def main() -> int:
         )
         boto3.client("sqs").create_queue(QueueName="bench-mail")
         from shared import services
-        from shared.passwords import PasswordHasher
+        from shared.customers.passwords import PasswordHasher
         from shared.settings import get_settings
 
         hasher = PasswordHasher(get_settings())

@@ -21,7 +21,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from shared.keyset import KeySet  # noqa: E402
+from shared.tokens.keyset import KeySet  # noqa: E402
 
 ALGORITHMS = ("HS256", "RS256", "ES256", "EdDSA")
 SITE_PACKAGES = ":".join(path for path in sys.path if "site-packages" in path)
@@ -31,10 +31,10 @@ started = time.perf_counter()
 if sys.argv[2] == "HS256":
     sys.modules["cryptography"] = None
 sys.path[:0] = [sys.argv[1]]
-from shared.keyset import parse
+from shared.tokens.keyset import parse
 from shared.settings import Settings
-from shared.tokens import TokenService
-from shared.authorizer import RequestAuthorizer
+from shared.tokens.minting import TokenService
+from shared.tokens.authorizer import RequestAuthorizer
 imported = time.perf_counter()
 secret, token = sys.stdin.read().split("\\n", 1)
 class Keys:
@@ -60,10 +60,10 @@ class FixedKeys:
 
 
 def main() -> int:
-    from shared.authorizer import RequestAuthorizer
-    from shared.keyset import parse, rotate
     from shared.settings import Settings
-    from shared.tokens import TokenService
+    from shared.tokens.authorizer import RequestAuthorizer
+    from shared.tokens.keyset import parse, rotate
+    from shared.tokens.minting import TokenService
 
     base_key = os.urandom(32).hex()
     print(f"{'algorithm':<10}{'warm decide µs':>16}{'cold import ms':>16}{'import+first decision ms':>26}")

@@ -165,8 +165,8 @@ def create_customers(count: int) -> list[dict[str, str]]:
     import boto3
 
     from shared.aws import client_config
-    from shared.customers import CustomerStore, DuplicateCustomer
-    from shared.passwords import PasswordHasher
+    from shared.customers.passwords import PasswordHasher
+    from shared.customers.store import CustomerStore, DuplicateCustomer
     from shared.settings import Settings
 
     settings = Settings.from_environ()

@@ -78,7 +78,7 @@ def main() -> int:
         )
         boto3.client("secretsmanager").create_secret(Name="bench/signing-key", SecretString=os.urandom(32).hex())
         from shared import services
-        from shared.passwords import PasswordHasher
+        from shared.customers.passwords import PasswordHasher
         from shared.settings import get_settings
 
         hasher = PasswordHasher(get_settings())

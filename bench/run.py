@@ -68,9 +68,9 @@ def log(message: str) -> None:
 
 def make_inputs() -> dict[str, Any]:
     """The run's secrets and tokens, shared by both sides: the same token measured twice."""
-    from shared.keyset import KeySet, parse
     from shared.settings import Settings
-    from shared.tokens import TokenService
+    from shared.tokens.keyset import KeySet, parse
+    from shared.tokens.minting import TokenService
 
     signing_key = secrets.token_urlsafe(48)
 

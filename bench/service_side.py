@@ -255,9 +255,9 @@ def setup(inputs: dict[str, Any], sink: ByteSink) -> tuple[Figures, Preparations
     import jwt
 
     from shared import aws, services
-    from shared.passwords import PasswordHasher
+    from shared.customers.passwords import PasswordHasher
     from shared.settings import get_settings
-    from shared.tokens import REFRESH
+    from shared.tokens.minting import REFRESH
 
     raw = boto3.client("dynamodb", region_name=REGION)
     raw.create_table(

@@ -1,6 +1,6 @@
 """Domain errors, each knowing the status and body simplejwt/DRF answer for it.
 
-Handlers map any ``ApiError`` to a response with ``shared.http.error_response``; the
+Handlers map any ``ApiError`` to a response with ``shared.web.http.error_response``; the
 bodies are the wire contract (docs/contract.md), key for key.
 """
 

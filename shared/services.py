@@ -23,21 +23,21 @@ from typing import TYPE_CHECKING, Any
 
 from snapshot_restore_py import register_after_restore
 
-from shared.keys import CachedKeySet, secrets_extension_fetcher
-from shared.oidc import Issuer, api_id_of
 from shared.settings import HMAC_ALGORITHMS, get_settings
-from shared.tokens import TokenService
+from shared.tokens.keys import CachedKeySet, secrets_extension_fetcher
+from shared.tokens.minting import TokenService
+from shared.tokens.oidc import Issuer, api_id_of
 
 if TYPE_CHECKING:
-    from shared.accounts import AccountMailer, AccountService
-    from shared.authorizer import RequestAuthorizer
-    from shared.customers import CustomerStore
-    from shared.login import LoginService
-    from shared.profiles import ProfileService
-    from shared.rotation import KeyRotation
-    from shared.sessions import SessionService, SessionStore
+    from shared.accounts.service import AccountMailer, AccountService
+    from shared.customers.login import LoginService
+    from shared.customers.profiles import ProfileService
+    from shared.customers.store import CustomerStore
     from shared.telemetry import Telemetry
-    from shared.web import CookieTransport, Cors
+    from shared.tokens.authorizer import RequestAuthorizer
+    from shared.tokens.rotation import KeyRotation
+    from shared.tokens.sessions import SessionService, SessionStore
+    from shared.web.browser import CookieTransport, Cors
 
 
 @cache
@@ -61,7 +61,7 @@ def key_set() -> CachedKeySet:
         return _cached(fetch)
 
     from shared.aws import secretsmanager_client
-    from shared.keys import secrets_manager_fetcher
+    from shared.tokens.keys import secrets_manager_fetcher
 
     return _cached(secrets_manager_fetcher(secretsmanager_client(), settings.SIGNING_KEY_SECRET_ID))
 
@@ -94,7 +94,7 @@ def token_service() -> TokenService:
 @cache
 def customer_store() -> CustomerStore:
     from shared.aws import dynamodb_client
-    from shared.customers import CustomerStore
+    from shared.customers.store import CustomerStore
 
     return CustomerStore(dynamodb_client(), get_settings().TABLE_NAME)
 
@@ -102,9 +102,9 @@ def customer_store() -> CustomerStore:
 @cache
 def login_service(on_lockout: Callable[[], None] = lambda: None) -> LoginService:
     from shared.aws import dynamodb_client
-    from shared.login import LoginService
-    from shared.login_guard import LoginGuard
-    from shared.passwords import PasswordHasher
+    from shared.customers.login import LoginService
+    from shared.customers.login_guard import LoginGuard
+    from shared.customers.passwords import PasswordHasher
 
     settings = get_settings()
     guard = LoginGuard(dynamodb_client(), settings.TABLE_NAME, settings)
@@ -114,7 +114,7 @@ def login_service(on_lockout: Callable[[], None] = lambda: None) -> LoginService
 @cache
 def session_store() -> SessionStore:
     from shared.aws import dynamodb_client
-    from shared.sessions import SessionStore
+    from shared.tokens.sessions import SessionStore
 
     settings = get_settings()
     return SessionStore(dynamodb_client(), settings.TABLE_NAME, settings.LEEWAY)
@@ -122,26 +122,26 @@ def session_store() -> SessionStore:
 
 @cache
 def session_service() -> SessionService:
-    from shared.sessions import SessionService
+    from shared.tokens.sessions import SessionService
 
     return SessionService(get_settings(), session_store(), token_service())
 
 
 @cache
 def profile_service() -> ProfileService:
-    from shared.profiles import ProfileService
+    from shared.customers.profiles import ProfileService
 
     return ProfileService(get_settings(), session_store())
 
 
 @cache
 def account_service() -> AccountService:
-    from shared.accounts import AccountService, LinkTokens
+    from shared.accounts.mail import MailQueue
+    from shared.accounts.password_policy import PasswordPolicy, common_passwords
+    from shared.accounts.rate_limit import RateLimiter
+    from shared.accounts.service import AccountService, LinkTokens
     from shared.aws import dynamodb_client, sqs_client
-    from shared.mail import MailQueue
-    from shared.password_policy import PasswordPolicy, common_passwords
-    from shared.passwords import PasswordHasher
-    from shared.rate_limit import RateLimiter
+    from shared.customers.passwords import PasswordHasher
 
     settings = get_settings()
     common_passwords()  # read the list at start, not in the first request
@@ -169,10 +169,10 @@ def account_service() -> AccountService:
 def account_mailer() -> AccountMailer:
     from pathlib import Path
 
-    from shared.accounts import AccountMailer, LinkTokens
+    from shared.accounts.mail import DirectorySender, Sender, SesSender
+    from shared.accounts.rate_limit import MailCap
+    from shared.accounts.service import AccountMailer, LinkTokens
     from shared.aws import dynamodb_client, sesv2_client
-    from shared.mail import DirectorySender, Sender, SesSender
-    from shared.rate_limit import MailCap
 
     settings = get_settings()
     sender: Sender
@@ -189,8 +189,8 @@ def published_key_set() -> CachedKeySet:
     """The JWKS route's key set: the verification document, public keys only (never a
     signing key, so the route cannot leak one)."""
     from shared.aws import secretsmanager_client
-    from shared.keys import secrets_manager_fetcher
-    from shared.keyset import parse_published
+    from shared.tokens.keys import secrets_manager_fetcher
+    from shared.tokens.keyset import parse_published
 
     settings = get_settings()
     return CachedKeySet(
@@ -204,7 +204,7 @@ def published_key_set() -> CachedKeySet:
 def jwks_document() -> dict[str, Any]:
     """The JWK Set of the published key set (cached with it)."""
     from shared.aws import unavailable_on_fault
-    from shared.keyset import jwks
+    from shared.tokens.keyset import jwks
 
     settings = get_settings()
     with unavailable_on_fault(settings):
@@ -217,7 +217,7 @@ def openid_configuration() -> dict[str, Any]:
     Its algorithms are those of the published keys (the JWKS document) and ``ALGORITHM``.
     """
     from shared.errors import NotFound
-    from shared.oidc import discovery_document
+    from shared.tokens.oidc import discovery_document
 
     settings = get_settings()
     configured_issuer = issuer().value
@@ -230,7 +230,7 @@ def openid_configuration() -> dict[str, Any]:
 @cache
 def key_rotation() -> KeyRotation:
     from shared.aws import secretsmanager_client
-    from shared.rotation import KeyRotation
+    from shared.tokens.rotation import KeyRotation
 
     settings = get_settings()
     return KeyRotation(secretsmanager_client(), settings, settings.VERIFICATION_KEY_SECRET_ID)
@@ -238,12 +238,12 @@ def key_rotation() -> KeyRotation:
 
 @cache
 def request_authorizer() -> RequestAuthorizer:
-    from shared.authorizer import RequestAuthorizer
+    from shared.tokens.authorizer import RequestAuthorizer
 
     settings = get_settings()
     if not settings.AUTHORIZER_CHECK_CUSTOMER:
         return RequestAuthorizer(token_service())
-    from shared.customer_status import CachedCustomerStatus
+    from shared.tokens.customer_status import CachedCustomerStatus
 
     return RequestAuthorizer(
         token_service(), CachedCustomerStatus(session_store(), settings.AUTHORIZER_CHECK_CACHE_SECONDS)
@@ -267,14 +267,14 @@ def authorizer_telemetry() -> Telemetry:
 
 @cache
 def cors_policy() -> Cors:
-    from shared.web import Cors
+    from shared.web.browser import Cors
 
     return Cors(get_settings().allowed_origins)
 
 
 @cache
 def cookie_transport() -> CookieTransport:
-    from shared.web import CookieTransport
+    from shared.web.browser import CookieTransport
 
     return CookieTransport(get_settings(), cors_policy())
 

@@ -136,7 +136,7 @@ class Settings:
     ARGON2_MEMORY_COST_KIB: int = Field(default=19 * 1024, ge=19 * 1024)
     ARGON2_PARALLELISM: int = Field(default=1, ge=1)
 
-    # Login abuse protection (shared/login_guard.py): failures per normalised email and per
+    # Login abuse protection (shared/customers/login_guard.py): failures per normalised email and per
     # source IP within a window; reaching a threshold locks for base * 2**n seconds, capped.
     LOGIN_MAX_FAILURES: int = Field(default=5, ge=1)
     LOGIN_IP_MAX_FAILURES: int = Field(default=20, ge=1)
@@ -144,18 +144,18 @@ class Settings:
     LOGIN_LOCKOUT_BASE: int = Field(default=30, gt=0)
     LOGIN_LOCKOUT_MAX: int = Field(default=900, gt=0)
 
-    # Password policy (shared/password_policy.py): Django's four validators always; Have I Been
+    # Password policy (shared/accounts/password_policy.py): Django's four validators always; Have I Been
     # Pwned's k-anonymity range API only when switched on (off by default and locally).
     BREACHED_PASSWORD_CHECK: bool = False
     BREACHED_PASSWORD_TIMEOUT: float = Field(default=2.0, gt=0)
 
-    # Customer accounts (shared/accounts.py): links point to the storefront, never to the Host.
+    # Customer accounts (shared/accounts/service.py): links point to the storefront, never to the Host.
     STOREFRONT_URL: str = "http://127.0.0.1:3000"
     REQUIRE_EMAIL_VERIFICATION: bool = True
     EMAIL_VERIFICATION_LIFETIME: int = Field(default=3 * 24 * 3600, gt=0)
     PASSWORD_RESET_LIFETIME: int = Field(default=3600, gt=0)
     # Mail-sending and password-checking account endpoints: requests per window, per address
-    # from one source IP and per source IP, before DRF's throttled 429 (shared/rate_limit.py).
+    # from one source IP and per source IP, before DRF's throttled 429 (shared/accounts/rate_limit.py).
     ACCOUNT_ADDRESS_LIMIT: int = Field(default=5, ge=1)
     ACCOUNT_IP_LIMIT: int = Field(default=30, ge=1)
     ACCOUNT_LIMIT_WINDOW: int = Field(default=900, gt=0)
@@ -188,7 +188,7 @@ class Settings:
     AWS_READ_TIMEOUT: float = Field(default=1.0, gt=0)
     RETRY_AFTER_SECONDS: int = Field(default=1, ge=1)
 
-    # Browsers (shared/web.py): comma-separated exact origins that get CORS answers and may ask
+    # Browsers (shared/web/browser.py): comma-separated exact origins that get CORS answers and may ask
     # for the refresh token as an HttpOnly cookie. Empty: no CORS, no cookie transport.
     ALLOWED_ORIGINS: str = ""
     REFRESH_COOKIE_NAME: str = Field(default="refresh_token", pattern=r"[A-Za-z0-9_.-]+")

@@ -21,7 +21,7 @@ import pytest
 from moto import mock_aws
 
 from shared import services
-from shared.customers import Customer
+from shared.customers.store import Customer
 from shared.settings import get_settings
 from tests.faults import FaultInjector
 from tests.helpers import (
@@ -122,7 +122,7 @@ def aws(environment: dict[str, str]) -> Iterator[None]:
 @pytest.fixture
 def make_customer(aws: None) -> Callable[..., Customer]:
     """Create customers as authctl would: argon2id hashes unless a hash is given."""
-    from shared.passwords import PasswordHasher
+    from shared.customers.passwords import PasswordHasher
 
     hasher = PasswordHasher(get_settings())
 

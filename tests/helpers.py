@@ -94,13 +94,13 @@ def mint(payload: dict[str, Any], key: str = SIGNING_KEY, algorithm: str = "HS25
 
 
 class StaticKeys:
-    """A key-set source over a fixed secret string (what shared.keys.CachedKeySet serves)."""
+    """A key-set source over a fixed secret string (what shared.tokens.keys.CachedKeySet serves)."""
 
     def __init__(self, secret: str) -> None:
         self.secret = secret
 
     def get(self) -> Any:
-        from shared.keyset import parse
+        from shared.tokens.keyset import parse
 
         return parse(self.secret)
 

@@ -31,20 +31,11 @@ import boto3
 from pydantic import BaseModel, ValidationError, field_validator
 from pydantic_core import PydanticCustomError
 
-from shared.account_forms import is_valid_email
+from shared.accounts.forms import is_valid_email
+from shared.accounts.password_policy import PasswordPolicy
 from shared.aws import client_config
-from shared.customers import (
-    Customer,
-    CustomerChanged,
-    CustomerStore,
-    DuplicateCustomer,
-    LegacyCost,
-    drf_datetime,
-    public_id,
-)
-from shared.emails import email_identity, normalize_email
-from shared.password_policy import PasswordPolicy
-from shared.passwords import (
+from shared.customers.emails import email_identity, normalize_email
+from shared.customers.passwords import (
     UNUSABLE,
     PasswordHasher,
     costliest,
@@ -52,6 +43,15 @@ from shared.passwords import (
     hash_kind,
     hash_problem,
     is_legacy,
+)
+from shared.customers.store import (
+    Customer,
+    CustomerChanged,
+    CustomerStore,
+    DuplicateCustomer,
+    LegacyCost,
+    drf_datetime,
+    public_id,
 )
 from shared.settings import Settings
 
@@ -265,7 +265,7 @@ def _revoke_sessions(args: argparse.Namespace) -> int:
 
 
 def _rotate_keys(args: argparse.Namespace) -> int:
-    from shared.rotation import KeyRotation, RotationConflict
+    from shared.tokens.rotation import KeyRotation, RotationConflict
 
     settings = _settings(args)
     if args.algorithm:
@@ -335,12 +335,12 @@ def _iso(epoch: float | None) -> str | None:
 
 
 def _print_json(value: dict[str, Any]) -> None:
-    """JSON as the API writes its bodies (shared/http.py): one line, non-ASCII kept."""
+    """JSON as the API writes its bodies (shared/web/http.py): one line, non-ASCII kept."""
     print(json.dumps(value, ensure_ascii=False))
 
 
 def _valid_email(email: str) -> str:
-    """The email to store (shared/emails.py), refusing what registration refuses."""
+    """The email to store (shared/customers/emails.py), refusing what registration refuses."""
     email = email.strip()
     if not is_valid_email(email):
         raise UsageError(f"not an email address registration accepts (ASCII local part, IDNA domain): {email}")

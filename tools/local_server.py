@@ -55,10 +55,10 @@ from urllib.parse import parse_qs, urlsplit
 
 import boto3
 
-from shared.keyset import ASYMMETRIC, parse, verification_document
-from shared.oidc import DISCOVERY_PATH, Issuer
-from shared.rotation import KeyRotation
 from shared.settings import Settings
+from shared.tokens.keyset import ASYMMETRIC, parse, verification_document
+from shared.tokens.oidc import DISCOVERY_PATH, Issuer
+from shared.tokens.rotation import KeyRotation
 from tools import gateway, local_store
 from tools.secrets_extension import DEFAULT_TTL, SecretsExtensionServer
 from tools.storefront import Storefront
@@ -464,8 +464,8 @@ def file_mail(path: Path) -> str:
 
 def seed_demo_customer(environment: dict[str, str]) -> str:
     from shared.aws import client_config
-    from shared.customers import CustomerStore, DuplicateCustomer
-    from shared.passwords import PasswordHasher
+    from shared.customers.passwords import PasswordHasher
+    from shared.customers.store import CustomerStore, DuplicateCustomer
 
     settings = Settings.from_environ(environment)
     client = boto3.session.Session().client("dynamodb", config=client_config(settings))

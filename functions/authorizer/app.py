@@ -12,9 +12,9 @@ itself: importing it would cost a third of this function's cold start.
 
 from typing import Any
 
-from shared.authorizer import iam_policy
 from shared.services import authorizer_telemetry, bind_api, request_authorizer
 from shared.telemetry import LambdaContext
+from shared.tokens.authorizer import iam_policy
 
 telemetry = authorizer_telemetry()
 authorizer = request_authorizer()

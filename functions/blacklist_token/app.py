@@ -1,7 +1,7 @@
 """POST /auth/token/blacklist/ — server-side logout: the refresh token and its family end.
 
 With ``X-Token-Transport: cookie`` the refresh token comes from the cookie, which the answer
-clears (shared/web.py).
+clears (shared/web/browser.py).
 """
 
 from typing import Any
@@ -11,8 +11,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import http
 from shared.services import cookie_transport, session_service
+from shared.web import http
 
 PATH = "/auth/token/blacklist/"
 

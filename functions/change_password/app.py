@@ -1,7 +1,7 @@
 """POST /auth/password/change/ — behind the authorizer: ends every other session, answers a fresh pair.
 
 With ``X-Token-Transport: cookie`` (an allowed origin only) the fresh refresh token replaces the
-HttpOnly cookie, as at login, so a page's session goes on after the change (shared/web.py).
+HttpOnly cookie, as at login, so a page's session goes on after the change (shared/web/browser.py).
 """
 
 from typing import Any
@@ -11,8 +11,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import http
 from shared.services import account_service, cookie_transport, token_service
+from shared.web import http
 
 PATH = "/auth/password/change/"
 

@@ -7,10 +7,10 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import http
-from shared.oidc import DISCOVERY_PATH, JWKS_PATH
 from shared.services import jwks_document, openid_configuration
 from shared.settings import JWKS_MAX_AGE
+from shared.tokens.oidc import DISCOVERY_PATH, JWKS_PATH
+from shared.web import http
 
 PATH = JWKS_PATH
 # Verifiers may cache both documents this long; rotation publishes a new kid long enough before

@@ -2,7 +2,7 @@
 
 Powertools' batch utility runs the jobs of one SQS batch; a job that fails is reported back
 (``ReportBatchItemFailures``) so SQS retries only that one, never the whole batch. Each body
-is parsed with Powertools' parser against ``shared.mail.MailJob``, the schema the account
+is parsed with Powertools' parser against ``shared.accounts.mail.MailJob``, the schema the account
 functions build. A job that does not parse is a failure too, not dropped: it can only come
 from a producer and a mailer that disagree (a deploy half done), so after the queue's
 maxReceiveCount it waits in the dead-letter queue, whose alarm tells someone, to be redriven
@@ -20,7 +20,7 @@ from aws_lambda_powertools.utilities.parser import parse
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from pydantic import BaseModel, Field, Json, ValidationError
 
-from shared.mail import MailJob
+from shared.accounts.mail import MailJob
 from shared.services import account_mailer
 
 logger = Logger()

@@ -1,7 +1,7 @@
 """POST /auth/token/ — email and password for a simplejwt-compatible token pair.
 
 With ``X-Token-Transport: cookie`` (an allowed origin only) the refresh token is set as an
-HttpOnly cookie and the body carries the access token alone (shared/web.py).
+HttpOnly cookie and the body carries the access token alone (shared/web/browser.py).
 """
 
 from typing import Any
@@ -11,8 +11,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import http
 from shared.services import cookie_transport, login_service
+from shared.web import http
 
 PATH = "/auth/token/"
 

@@ -1,7 +1,7 @@
 """POST /auth/token/refresh/ — a refresh token for a new access token (and, rotating, a new refresh).
 
 With ``X-Token-Transport: cookie`` the refresh token comes from the cookie (the body is
-ignored; send ``{}``) and a rotated one goes back into it (shared/web.py).
+ignored; send ``{}``) and a rotated one goes back into it (shared/web/browser.py).
 """
 
 from typing import Any
@@ -11,8 +11,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import http
 from shared.services import cookie_transport, session_service
+from shared.web import http
 
 PATH = "/auth/token/refresh/"
 

@@ -7,8 +7,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared import http
 from shared.services import session_service
+from shared.web import http
 
 PATH = "/auth/token/verify/"
 

@@ -32,8 +32,8 @@ import pytest
 from moto import mock_aws
 
 from shared import services
-from shared.customers import Customer
-from shared.passwords import PasswordHasher
+from shared.customers.passwords import PasswordHasher
+from shared.customers.store import Customer
 from shared.settings import get_settings
 from tests.conftest import FakeLambdaContext, create_table
 from tests.helpers import (

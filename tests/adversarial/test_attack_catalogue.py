@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from shared import keyset
+from shared.tokens import keyset
 from tests.adversarial import catalogue
 from tests.adversarial.catalogue import ATTACKS, INVALID, REFRESH_INVALID, Allow, Attack, Deny, Http, Keys
 from tests.adversarial.conftest import OutboundGuard

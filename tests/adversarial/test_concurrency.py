@@ -21,8 +21,8 @@ import boto3
 import pytest
 
 from shared import services
-from shared.customers import Customer, CustomerStore
-from shared.passwords import PasswordHasher
+from shared.customers.passwords import PasswordHasher
+from shared.customers.store import Customer, CustomerStore
 from shared.settings import get_settings
 from tests.adversarial.stack import TOKEN_FUNCTIONS
 from tests.helpers import EMAIL, PASSWORD, REGION, TABLE_NAME, HttpAnswer, json_event
@@ -81,7 +81,7 @@ def one_container_per_thread(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def many_attempts(monkeypatch: pytest.MonkeyPatch) -> None:
     """Every login attempt in flight holds one of the account's LOGIN_MAX_FAILURES slots until
-    it succeeds (shared/login_guard.py): tests of many simultaneous logins lift the limit."""
+    it succeeds (shared/customers/login_guard.py): tests of many simultaneous logins lift the limit."""
     monkeypatch.setenv("LOGIN_MAX_FAILURES", "100")
     monkeypatch.setenv("LOGIN_IP_MAX_FAILURES", "100")
 

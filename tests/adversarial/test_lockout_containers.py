@@ -13,8 +13,8 @@ import time
 from collections import Counter
 from typing import Any
 
-from shared.customers import CustomerStore
-from shared.passwords import PasswordHasher
+from shared.customers.passwords import PasswordHasher
+from shared.customers.store import CustomerStore
 from shared.settings import Settings
 from tests.adversarial.containers import dynamodb, moto_server, run_containers
 from tests.helpers import EMAIL, PASSWORD, TABLE_NAME, json_event

@@ -8,7 +8,7 @@ The guard's own clock is injected here, so the instant is exact rather than a ma
 from __future__ import annotations
 
 from shared.aws import dynamodb_client
-from shared.login_guard import LoginGuard
+from shared.customers.login_guard import LoginGuard
 from shared.settings import Settings
 from tests.helpers import EMAIL, TABLE_NAME
 

@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 
 from shared import services
 from shared.errors import TokenError
-from shared.tokens import ACCESS, REFRESH, TokenService, ValidToken
+from shared.tokens.minting import ACCESS, REFRESH, TokenService, ValidToken
 from tests.adversarial.document import answer_errors
 from tests.adversarial.forge import b64, hs_signature, payload, replace_byte
 from tests.adversarial.stack import TOKEN_FUNCTIONS, Stack, warm_stack

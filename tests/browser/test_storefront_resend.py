@@ -188,7 +188,7 @@ def test_given_an_unverified_login_when_the_customer_asks_again_there_then_the_f
     wait_for_state(browser, "signed-in")  # the sign-up's key outlives a resend
     assert text(browser, "profile-email") == address
 
-    # Confirming the address changes what the resend's link is bound to (shared/accounts.py,
+    # Confirming the address changes what the resend's link is bound to (shared/accounts/service.py,
     # password_fingerprint): it no longer sets a password.
     assert choose_password(browser, newest, OTHER_STRONG) == ("", "Invalid value")
     assert mails_to(mail_folder, unknown) == []

@@ -10,7 +10,7 @@ import os
 import time
 from typing import Any
 
-from shared.keys import secrets_extension_fetcher
+from shared.tokens.keys import secrets_extension_fetcher
 
 events_served = 0  # module state: kept between the events of one container, as on Lambda
 

@@ -1,6 +1,6 @@
 """Browsers: CORS on every kind of function answer, the preflight, the refresh token as a cookie.
 
-Through the real handlers (shared/web.py behind them). The gateway responses' side (401 from
+Through the real handlers (shared/web/browser.py behind them). The gateway responses' side (401 from
 the authorizer, 404, 5xx) and the base path over real HTTP are in
 tests/integration/test_local_server_browser.py; the browser itself in tests/browser/.
 """

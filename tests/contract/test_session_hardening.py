@@ -17,7 +17,7 @@ import pytest
 from shared import services
 from shared.aws import dynamodb_client
 from shared.errors import ApiError
-from shared.sessions import SessionStore
+from shared.tokens.sessions import SessionStore
 from tests.contract.conftest import BLACKLISTED, Post, login
 from tests.helpers import EMAIL, SIGNING_KEY, TABLE_NAME, claims, mint
 from tools import authctl

@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 
 from shared import services
-from shared.customers import Customer
-from shared.passwords import PasswordHasher
+from shared.customers.passwords import PasswordHasher
+from shared.customers.store import Customer
 from tests.helpers import PASSWORD, HttpAnswer, json_event
 from tests.mailbox import STRONG, Mailbox, account_event, login, refresh, register
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from shared.authorizer import Caller
+from shared.tokens.authorizer import Caller
 from tests.helpers import claims, load_event, mint
 from tools.secrets_extension import SecretsExtensionServer
 
@@ -165,7 +165,7 @@ def test_given_the_checks_cache_when_a_session_logs_out_then_the_check_sees_it_o
     import time
 
     from shared import services
-    from shared.customer_status import CachedCustomerStatus
+    from shared.tokens.customer_status import CachedCustomerStatus
 
     monotonic = [100.0]
     check = CachedCustomerStatus(services.session_store(), max_age=5, clock=lambda: monotonic[0])

@@ -1,7 +1,7 @@
 """Every route of an RS256 stack with the default ``Issuer``, through `make local`'s server: no 5xx.
 
 The default issuer is the API's own URL, which a function only learns from the events that
-invoke it (shared/oidc.py). The local server hands the functions ``ISSUER`` as CloudFormation
+invoke it (shared/tokens/oidc.py). The local server hands the functions ``ISSUER`` as CloudFormation
 does, placeholder included, so a function that signs or verifies without binding its API
 fails here as it would on AWS (a password change once answered 500 after saving the new
 password). Each route is called the way a client succeeds with it; the test also checks that

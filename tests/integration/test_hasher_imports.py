@@ -24,7 +24,7 @@ context = SimpleNamespace(
     invoked_function_arn="arn:aws:lambda:us-east-1:123456789012:function:probe",
 )
 answer = app.lambda_handler(json.load(open(f"events/{event_name}.json")), context)
-watched = ("bcrypt", "argon2", "shared.passwords")
+watched = ("bcrypt", "argon2", "shared.customers.passwords")
 print(json.dumps({
     "status": answer["statusCode"],
     "loaded": sorted(name for name in watched if sys.modules.get(name)),
@@ -37,7 +37,7 @@ print(json.dumps({
     [
         ("refresh_token", "refresh_token_missing_field", []),
         ("verify_token", "verify_token_missing_field", []),
-        ("obtain_token", "obtain_token_missing_field", ["argon2", "shared.passwords"]),
+        ("obtain_token", "obtain_token_missing_field", ["argon2", "shared.customers.passwords"]),
     ],
 )
 def test_given_a_cold_start_then_only_the_login_loads_the_hashers_and_none_loads_bcrypt(

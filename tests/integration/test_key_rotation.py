@@ -16,11 +16,11 @@ import jwt
 import pytest
 
 from shared.errors import TokenError
-from shared.keys import CachedKeySet
-from shared.keyset import parse, rotate, verification_document
-from shared.rotation import KeyRotation
 from shared.settings import Settings
-from shared.tokens import ACCESS, REFRESH, TokenService
+from shared.tokens.keys import CachedKeySet
+from shared.tokens.keyset import parse, rotate, verification_document
+from shared.tokens.minting import ACCESS, REFRESH, TokenService
+from shared.tokens.rotation import KeyRotation
 from tests.conftest import FakeLambdaContext
 from tests.helpers import EMAIL, PASSWORD, REGION, SECRET_ID, SIGNING_KEY, HttpAnswer, StaticKeys, claims, json_event
 from tests.local_api import local_api

@@ -43,7 +43,7 @@ def pbkdf2_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
         runs.append(iterations)
         return real(digest, password, salt, iterations)
 
-    monkeypatch.setattr(hashlib, "pbkdf2_hmac", counted)  # the module shared/passwords.py calls
+    monkeypatch.setattr(hashlib, "pbkdf2_hmac", counted)  # the module shared/customers/passwords.py calls
     return runs
 
 
@@ -285,7 +285,7 @@ def test_given_two_imported_kinds_then_refusals_pad_with_the_slowest_until_its_h
 def test_given_a_counter_from_an_import_before_kinds_were_told_apart_then_it_still_pads_until_spent(
     make_customer: Callable[..., Any], call: Call, pbkdf2_runs: list[int]
 ) -> None:
-    from shared.passwords import dummy_like
+    from shared.customers.passwords import dummy_like
 
     make_customer("old@example.com", customer_id="80", password_hash=pbkdf2(120_000))
     boto3.client("dynamodb", region_name=REGION).put_item(

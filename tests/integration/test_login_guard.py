@@ -11,7 +11,7 @@ from typing import Any
 import boto3
 import pytest
 
-from shared.passwords import PasswordHasher
+from shared.customers.passwords import PasswordHasher
 from tests.helpers import EMAIL, PASSWORD, REGION, TABLE_NAME, HttpAnswer, json_event
 
 LOCKED = {"detail": "Too many failed login attempts. Try again later.", "code": "throttled"}

@@ -13,10 +13,10 @@ import pytest
 
 from shared import services
 from shared.aws import dynamodb_client
-from shared.customers import Customer
-from shared.login import LoginService
-from shared.login_guard import LoginGuard
-from shared.passwords import PasswordHasher
+from shared.customers.login import LoginService
+from shared.customers.login_guard import LoginGuard
+from shared.customers.passwords import PasswordHasher
+from shared.customers.store import Customer
 from shared.settings import get_settings
 from tests.helpers import EMAIL, PASSWORD, REGION, TABLE_NAME
 from tools import authctl

@@ -19,11 +19,11 @@ import jwt
 import pytest
 
 from shared.errors import TokenError
-from shared.keys import CachedKeySet, secrets_extension_fetcher, secrets_manager_fetcher
-from shared.keyset import jwks, parse, parse_published, rotate
-from shared.rotation import KeyRotation, RotationConflict
 from shared.settings import Settings
-from shared.tokens import ACCESS, TokenService
+from shared.tokens.keys import CachedKeySet, secrets_extension_fetcher, secrets_manager_fetcher
+from shared.tokens.keyset import jwks, parse, parse_published, rotate
+from shared.tokens.minting import ACCESS, TokenService
+from shared.tokens.rotation import KeyRotation, RotationConflict
 from tests.helpers import REGION, SECRET_ID, SIGNING_KEY
 from tools.secrets_extension import SecretsExtensionServer
 

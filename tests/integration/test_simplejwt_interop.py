@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from shared.keyset import KeySet, parse
 from shared.settings import Settings
-from shared.tokens import ACCESS, REFRESH, TokenService
+from shared.tokens.keyset import KeySet, parse
+from shared.tokens.minting import ACCESS, REFRESH, TokenService
 from tests.helpers import SIGNING_KEY, HttpAnswer, json_event
 
 

@@ -23,7 +23,7 @@ import boto3
 import jwt
 import pytest
 
-from shared.keyset import parse
+from shared.tokens.keyset import parse
 from tests.helpers import EMAIL, PASSWORD, REGION, ROOT
 from tests.local_api import free_port, local_api
 from tools import gateway

@@ -17,10 +17,10 @@ import jwt
 import pytest
 import yaml
 
-from shared.keyset import parse, rotate
-from shared.oidc import Issuer, IssuerUnknown, api_id_of, discovery_document
 from shared.settings import Settings
-from shared.tokens import ACCESS, REFRESH, TokenService
+from shared.tokens.keyset import parse, rotate
+from shared.tokens.minting import ACCESS, REFRESH, TokenService
+from shared.tokens.oidc import Issuer, IssuerUnknown, api_id_of, discovery_document
 from tests.conftest import FakeLambdaContext
 from tests.helpers import (
     EMAIL,
@@ -263,7 +263,7 @@ def test_given_an_issuer_no_event_named_when_a_password_change_would_sign_then_i
     rs256_stack: None, customer: Any
 ) -> None:
     from shared import services
-    from shared.authorizer import Caller
+    from shared.tokens.authorizer import Caller
 
     caller = Caller.from_context({"user_id": customer.customer_id, "iat": int(time.time())})
     with pytest.raises(IssuerUnknown):

@@ -8,7 +8,7 @@ from aws_lambda_powertools.utilities.data_classes.api_gateway_authorizer_event i
     parse_api_gateway_arn,
 )
 
-from shared.authorizer import Decision, iam_policy
+from shared.tokens.authorizer import Decision, iam_policy
 
 METHOD_ARN = "arn:aws:execute-api:eu-west-1:123456789012:abc123def4/prod/GET/api/v1/customers/1/"
 

@@ -7,7 +7,7 @@ from typing import Any, ClassVar
 
 import pytest
 
-from shared.password_policy import (
+from shared.accounts.password_policy import (
     BREACHED,
     ENTIRELY_NUMERIC,
     TOO_COMMON,

@@ -8,9 +8,9 @@ import jwt
 import pytest
 
 from shared.errors import TokenError
-from shared.keyset import Key, KeySet, parse, rotate
 from shared.settings import Settings
-from shared.tokens import ACCESS, TokenService
+from shared.tokens.keyset import Key, KeySet, parse, rotate
+from shared.tokens.minting import ACCESS, TokenService
 from tests.helpers import SIGNING_KEY, claims
 
 

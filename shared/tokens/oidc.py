@@ -11,7 +11,7 @@ A function cannot name its own API in the template (the API names the functions:
 circular dependency), so the default issuer, the stage's execute-api URL, reaches the
 functions as ``ISSUER`` with an ``{api_id}`` placeholder that each function fills in from
 the API Gateway event that invokes it (``bind_api``, called by every HTTP handler's resolver in
-shared/http.py and by the authorizer).
+shared/web/http.py and by the authorizer).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The key set, fetched from Secrets Manager once per container and cached.
 
-The secret (shared/keyset.py, which owns what a key set is) is either the one HMAC key
+The secret (shared/tokens/keyset.py, which owns what a key set is) is either the one HMAC key
 itself (what Django's ``SIMPLE_JWT["SIGNING_KEY"]`` held, so tokens stay interoperable) or
 a key set. It is refetched after ``SIGNING_KEY_MAX_AGE`` seconds so a rotated key reaches
 running containers, and early (rate-limited) when a token names a ``kid`` not seen yet.
@@ -15,7 +15,7 @@ from http.client import HTTPConnection
 from threading import Lock
 from urllib.parse import quote
 
-from shared.keyset import KeySet, parse
+from shared.tokens.keyset import KeySet, parse
 
 
 class CachedKeySet:

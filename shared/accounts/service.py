@@ -1,6 +1,6 @@
 """Customers who sign themselves up: dj-rest-auth's account endpoints, without its defects.
 
-Items, beside the customer items of shared/customers.py (TTL on ``expires_at``, also
+Items, beside the customer items of shared/customers/store.py (TTL on ``expires_at``, also
 checked in code):
 
 =======================  ===========================================================
@@ -28,7 +28,7 @@ is and writes the mail that says so. A pending (unverified) address never blocks
 every registration of it mails its own key carrying its own password hash, and a key
 confirms the address only together with that password (verify-email takes both): opening a
 squatter's mail installs nothing, and no registrant's password logs in before then
-(shared/login.py). A resend mails a link to choose the password (a reset link: it verifies
+(shared/customers/login.py). A resend mails a link to choose the password (a reset link: it verifies
 the address), never a key for the pending password, which may be a squatter's.
 
 A key or reset link is spent in the same transaction as the customer's write: a throttled
@@ -47,25 +47,25 @@ from urllib.parse import urlencode
 
 from aws_lambda_powertools import Logger
 
-from shared import mail
-from shared.account_forms import collect, optional_names, require
+from shared.accounts import mail
+from shared.accounts.forms import collect, optional_names, require
+from shared.accounts.password_policy import PasswordPolicy
+from shared.accounts.rate_limit import MailCap, RateLimiter
 from shared.aws import unavailable_on_fault
-from shared.customers import MAX_EMAIL_LENGTH, Customer, CustomerChanged, CustomerStore, Registration
-from shared.emails import normalize_email
+from shared.customers.emails import normalize_email
+from shared.customers.login import _wait_out_revocation_second
+from shared.customers.passwords import PasswordHasher
+from shared.customers.store import MAX_EMAIL_LENGTH, Customer, CustomerChanged, CustomerStore, Registration
 from shared.errors import AccessTokenRevoked, AuthenticationFailed, NotFound, ValidationFailed
-from shared.forms import Field, parse_body
-from shared.login import _wait_out_revocation_second
-from shared.password_policy import PasswordPolicy
-from shared.passwords import PasswordHasher
-from shared.rate_limit import MailCap, RateLimiter
 from shared.settings import Settings
-from shared.tokens import TokenService
+from shared.tokens.minting import TokenService
+from shared.web.forms import Field, parse_body
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-    from shared.authorizer import Caller
-    from shared.sessions import SessionStore
+    from shared.tokens.authorizer import Caller
+    from shared.tokens.sessions import SessionStore
 
 logger = Logger(child=True)
 
@@ -457,7 +457,8 @@ class AccountMailer:
         return self._send(mail.confirm_address(customer.email, link, lifetime), "confirm_address")
 
     def _send(self, message: mail.Mail, what: str) -> str:
-        """Send within the address's mail cap (shared/rate_limit.py): ``what``, or "capped" and nothing sent."""
+        """Send within the address's mail cap (shared/accounts/rate_limit.py): ``what``, or "capped" and nothing
+        sent."""
         counted = self._cap.take(message.to)
         if counted is None:
             return "capped"

@@ -3,7 +3,7 @@
 The account endpoints never send mail themselves: they put a job on an SQS queue
 (``MailQueue``) and answer at once, so no answer waits on (or is timed by) the mail service.
 The mailer function (functions/mailer) takes each job, does the account side of it
-(shared/accounts.py: who the address belongs to, which link to make) and sends one message
+(shared/accounts/service.py: who the address belongs to, which link to make) and sends one message
 with a plain-text and an HTML part:
 
 - ``ses``: Amazon SES v2 ``SendEmail`` from ``MAIL_FROM``, the message as raw MIME (deployed;

@@ -30,7 +30,7 @@ item                   attributes                                               
 Requests per operation:
 
 - login: ``EMAIL#`` (it carries the hash and the flag) read in the login guard's
-  BatchGetItem (shared/login_guard.py), then one UpdateItem of ``last_login`` or, when
+  BatchGetItem (shared/customers/login_guard.py), then one UpdateItem of ``last_login`` or, when
   the hash is upgraded, one TransactWriteItems touching both items (and one ADD of -1 on
   its kind's count in ``COUNTER#legacy`` for an imported hash). ``COUNTER#legacy`` is read in
   the same BatchGetItem: one small item tells a refusal which dummy to pad with.
@@ -39,10 +39,10 @@ Requests per operation:
   an email is unique, whatever its case, without a read-then-write race (plus one ADD on
   the counter when no id is given, given back if the create is refused).
 
-The session items (``JTI#``, ``FAMILY#``) are described in shared/sessions.py, which reads
+The session items (``JTI#``, ``FAMILY#``) are described in shared/tokens/sessions.py, which reads
 them in the same BatchGetItem as ``CUSTOMER#``.
 
-Emails follow shared/emails.py: ``EMAIL#`` is the email exactly as stored (a login matches
+Emails follow shared/customers/emails.py: ``EMAIL#`` is the email exactly as stored (a login matches
 it exactly, as Django does); ``EMAILCI#`` holds its lower-case identity, so no two customers
 share an email in different cases. Customers written before ``EMAILCI#`` existed have none
 and still log in; ``find_by_email`` finds them by their exact email, and ``authctl
@@ -62,7 +62,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from shared.emails import email_identity
+from shared.customers.emails import email_identity
 from shared.errors import ServiceUnavailable
 
 if TYPE_CHECKING:
@@ -326,7 +326,7 @@ class CustomerStore:
 
         A pending (unverified) address never blocks anyone: each registration replaces its
         password and extends its life, and only a key confirmed with its own registration's
-        password counts (shared/accounts.py keeps each registration's hash with its key; no
+        password counts (shared/accounts/service.py keeps each registration's hash with its key; no
         pending password logs in). A verified address
         is left alone. A half-expired pending pair is cleared, a taken id skipped, and the create retried.
         ``pending_until`` is when an unconfirmed registration disappears by TTL; None (verification
@@ -614,7 +614,7 @@ class CustomerStore:
         just before it; ahead, it refuses every new login's tokens until it is caught up.
         DynamoDB's ``Date`` header (whole seconds, truncated) plus one second is at or after
         this moment on AWS's clock and at most a second ahead, which a login waits out
-        (shared/login.py). Without the header (an emulator without one), the local clock
+        (shared/customers/login.py). Without the header (an emulator without one), the local clock
         rounded up to the second.
         """
         response = self._client.get_item(TableName=self._table, Key=_key(COUNTER_KEY), ProjectionExpression="pk")

@@ -14,7 +14,7 @@ refresh token can revoke the whole family, and a logout (which revokes the famil
 the family's access tokens at verify and on routes that read the session. simplejwt ignores
 unknown claims, so its tokens and these stay interchangeable.
 With an asymmetric algorithm, refresh tokens are addressed to the issuer instead of
-``AUDIENCE`` (shared/oidc.py), so other services' verifiers refuse them.
+``AUDIENCE`` (shared/tokens/oidc.py), so other services' verifiers refuse them.
 
 This module imports pyjwt and nothing from AWS, so the authorizer stays light.
 """
@@ -31,9 +31,9 @@ from typing import Any, Protocol
 import jwt
 
 from shared.errors import TokenError
-from shared.keyset import Key, KeySet
-from shared.oidc import Issuer
 from shared.settings import HMAC_ALGORITHMS, Settings
+from shared.tokens.keyset import Key, KeySet
+from shared.tokens.oidc import Issuer
 
 ACCESS = "access"
 REFRESH = "refresh"
@@ -45,7 +45,7 @@ FAMILY_CLAIM = "family"
 
 
 class KeySource(Protocol):
-    """shared.keys.CachedKeySet: the container's key set, refetched early for a new ``kid``."""
+    """shared.tokens.keys.CachedKeySet: the container's key set, refetched early for a new ``kid``."""
 
     def get(self) -> KeySet: ...
 

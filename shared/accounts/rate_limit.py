@@ -1,6 +1,6 @@
 """Request limits for the account endpoints, and the cap on mails per address.
 
-Items (TTL on ``expires_at``), beside the customer items of shared/customers.py:
+Items (TTL on ``expires_at``), beside the customer items of shared/customers/store.py:
 
 ===================================================  ===================================
 item                                                 attributes
@@ -28,7 +28,7 @@ at most ``MAIL_ADDRESS_LIMIT`` mails per address per ``MAIL_ADDRESS_WINDOW``, co
 mail is sent (a failed send gives its place back). Past it the mailer sends nothing and the
 endpoint has already answered as always: the cap is silent, so it neither blocks the real
 customer's request nor tells anyone what the address is.
-Separate from shared/login_guard.py on purpose: the login guard locks on failures with
+Separate from shared/customers/login_guard.py on purpose: the login guard locks on failures with
 growing lockouts; this limits volume (mail bombing, guessing an old password).
 """
 
@@ -42,7 +42,7 @@ from typing import TYPE_CHECKING
 
 from botocore.exceptions import ClientError
 
-from shared.emails import email_identity
+from shared.customers.emails import email_identity
 from shared.errors import Throttled
 
 if TYPE_CHECKING:

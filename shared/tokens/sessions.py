@@ -1,6 +1,6 @@
 """Refresh, verify and logout (blacklist): the session side of the token endpoints.
 
-Items, beside the customer items of shared/customers.py, TTL on ``expires_at``:
+Items, beside the customer items of shared/customers/store.py, TTL on ``expires_at``:
 
 ===================  ================================================  =======================
 item                 attributes                                        written by
@@ -42,11 +42,11 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from shared.aws import unavailable_on_fault
-from shared.customers import CUSTOMER_PREFIX, Customer, batch_get, customer_from_item
+from shared.customers.store import CUSTOMER_PREFIX, Customer, batch_get, customer_from_item
 from shared.errors import NoActiveAccount, TokenError, ValidationFailed
-from shared.forms import Field, parse_body, validate_fields
 from shared.settings import Settings
-from shared.tokens import REFRESH, TokenService, ValidToken
+from shared.tokens.minting import REFRESH, TokenService, ValidToken
+from shared.web.forms import Field, parse_body, validate_fields
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient

@@ -1,9 +1,9 @@
 """The account endpoints' fields, validated as dj-rest-auth's DRF serializers do.
 
-Same messages as the anchor (shared/forms.py's CharField rules underneath): an email field
+Same messages as the anchor (shared/web/forms.py's CharField rules underneath): an email field
 is Django's ``EmailValidator`` (its user-part and domain patterns, ``localhost`` and IP
 literals allowed, 320 characters at most), narrowed by the project's email rule
-(shared/emails.py): the local part in ASCII only (Django's ``[A-Z]`` under ``IGNORECASE``
+(shared/customers/emails.py): the local part in ASCII only (Django's ``[A-Z]`` under ``IGNORECASE``
 also matches U+212A KELVIN SIGN and U+017F LONG S, look-alikes of ``k`` and ``s``), and an
 internationalised domain only if it has an IDNA form; name fields are ``CharField(max_length=150,
 allow_blank=True, required=False)``. Submitted values are never echoed.
@@ -15,9 +15,9 @@ import ipaddress
 import re
 from typing import Any
 
-from shared.emails import ascii_domain
+from shared.customers.emails import ascii_domain
 from shared.errors import ValidationFailed
-from shared.forms import Field, char_field
+from shared.web.forms import Field, char_field
 
 INVALID_EMAIL = "Enter a valid email address."
 NAME_MAX_LENGTH = 150

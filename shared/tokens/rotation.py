@@ -20,8 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 import jwt
 
-from shared.keyset import Key, KeySetError, parse, rotate, verification_document
 from shared.settings import Settings
+from shared.tokens.keyset import Key, KeySetError, parse, rotate, verification_document
 
 if TYPE_CHECKING:
     from mypy_boto3_secretsmanager import SecretsManagerClient

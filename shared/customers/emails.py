@@ -5,7 +5,7 @@
   ``Jane`` from ``jane``; the domain in lower case), with an internationalised domain
   stored as its IDNA 2008 A-label (``uni@exämple.com`` becomes ``uni@xn--exmple-cua.com``):
   the form a ``To:`` header and SES need, and the one DNS resolves. A domain that does not
-  encode is no address (``ValueError``). The form's check (shared/account_forms.py) accepts
+  encode is no address (``ValueError``). The form's check (shared/accounts/forms.py) accepts
   ASCII local parts only, so no look-alike (U+212A KELVIN SIGN for ``K``) can be registered.
 - ``email_identity``: what makes two emails the same account. The whole address with its
   ASCII letters in lower case, and nothing else folded: ``Jane@Example.com`` and

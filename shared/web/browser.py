@@ -1,6 +1,6 @@
 """Browsers as clients: CORS for the allowed origins, the refresh token as an HttpOnly cookie.
 
-Every handler built with ``shared.http.resolver()`` gets the CORS part; a handler that hands
+Every handler built with ``shared.web.http.resolver()`` gets the CORS part; a handler that hands
 out or reads refresh tokens uses ``CookieTransport``.
 
 - **CORS** (``Cors``): an answer to a request whose ``Origin`` is one of ``ALLOWED_ORIGINS``
@@ -27,8 +27,8 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from shared.errors import ApiError, AuthenticationFailed, OriginNotAllowed, RefreshCookieMissing
-from shared.http import json_response
 from shared.settings import Settings
+from shared.web.http import json_response
 
 TRANSPORT_HEADER = "X-Token-Transport"
 COOKIE_TRANSPORT = "cookie"

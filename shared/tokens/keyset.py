@@ -21,7 +21,7 @@ verifies only its own algorithm, so an HMAC key and a public key never share a v
 The verification document (``verification_document``) is what verifiers of an asymmetric
 stack read: the public keys only. HMAC keys never go there, legacy one included: an HMAC
 key verifies and signs alike, and verifiers must hold nothing that can sign. This module
-owns the key material rules (``check_signing_key``); shared/keys.py fetches and caches.
+owns the key material rules (``check_signing_key``); shared/tokens/keys.py fetches and caches.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """JSON responses, error mapping and the resolver shared by the HTTP handlers (Powertools).
 
 A handler builds its resolver with ``resolver()`` and calls ``install()``: every answer then
-gets the CORS headers of shared/web.py, OPTIONS is the preflight, and the custom domain's
+gets the CORS headers of shared/web/browser.py, OPTIONS is the preflight, and the custom domain's
 base path is stripped before routing.
 
 Every error answer is JSON: an ``ApiError`` becomes its contract body, anything else a
@@ -31,8 +31,8 @@ if TYPE_CHECKING:
     from aws_lambda_powertools.shared.cookies import Cookie
     from aws_lambda_powertools.utilities.typing import LambdaContext
 
-    from shared.authorizer import Caller
-    from shared.web import Cors
+    from shared.tokens.authorizer import Caller
+    from shared.web.browser import Cors
 
 JSON = "application/json"
 SERVER_ERROR_BODY = {"detail": "A server error occurred.", "code": "server_error"}
@@ -76,10 +76,10 @@ def json_response(
 
 class WebResolver(APIGatewayRestResolver):
     """Powertools' REST resolver that strips the custom domain's base path before routing and
-    adds the CORS headers (shared/web.py) to every answer it builds, errors included.
+    adds the CORS headers (shared/web/browser.py) to every answer it builds, errors included.
 
     Each event first names its API to ``bind_api`` (the default issuer is that API's URL,
-    shared/oidc.py): a handler cannot forget it and then fail to sign after its writes.
+    shared/tokens/oidc.py): a handler cannot forget it and then fail to sign after its writes.
     """
 
     def __init__(self, cors: Cors, base_path: str, bind_api: Callable[[Mapping[str, Any]], None]) -> None:
@@ -161,7 +161,7 @@ def source_ip(event: APIGatewayProxyEvent) -> str:
 
 def caller(event: APIGatewayProxyEvent) -> Caller:
     """Whom the authorizer allowed (``requestContext.authorizer``): customer, ``iat``, family."""
-    from shared.authorizer import Caller
+    from shared.tokens.authorizer import Caller
 
     return Caller.from_context(event.raw_event.get("requestContext", {}).get("authorizer"))
 

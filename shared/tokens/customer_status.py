@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable
 from threading import Lock
 
-from shared.sessions import CustomerSession, SessionStore
+from shared.tokens.sessions import CustomerSession, SessionStore
 
 MAX_ENTRIES = 10_000
 

@@ -1,6 +1,6 @@
 """Login abuse protection: every attempt is reserved per account and per source IP before hashing.
 
-Items (TTL on ``expires_at``), beside the customer items of shared/customers.py:
+Items (TTL on ``expires_at``), beside the customer items of shared/customers/store.py:
 
 ====================  ==============================================================
 item                  attributes
@@ -9,7 +9,7 @@ item                  attributes
 ``FAILIP#<ip>``       the same, for one source IP
 ====================  ==============================================================
 
-``<email>`` is the email's identity (shared/emails.py: trimmed, lower case), counted
+``<email>`` is the email's identity (shared/customers/emails.py: trimmed, lower case), counted
 whether or not a customer has it, so the answer never tells which emails exist.
 
 An attempt is counted before its password is checked: one conditional UpdateItem per key
@@ -46,7 +46,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from shared.customers import (
+from shared.customers.emails import email_identity
+from shared.customers.store import (
     EMAIL_PREFIX,
     LEGACY_HASHES_KEY,
     MAX_EMAIL_LENGTH,
@@ -56,7 +57,6 @@ from shared.customers import (
     legacy_costs_from_item,
     login_record_from_item,
 )
-from shared.emails import email_identity
 from shared.errors import LoginLocked, ServiceUnavailable
 from shared.settings import Settings
 

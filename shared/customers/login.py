@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from aws_lambda_powertools import Logger
 
 from shared.aws import unavailable_on_fault
-from shared.customers import MAX_EMAIL_LENGTH, CustomerStore, LoginOutcome, utc_now_iso
+from shared.customers.login_guard import LoginGuard
+from shared.customers.passwords import PasswordHasher, hash_kind, is_legacy
+from shared.customers.store import MAX_EMAIL_LENGTH, CustomerStore, LoginOutcome, utc_now_iso
 from shared.errors import InvalidCredentials
-from shared.forms import Field, parse_body, validate_fields
-from shared.login_guard import LoginGuard
-from shared.passwords import PasswordHasher, hash_kind, is_legacy
 from shared.settings import Settings
-from shared.tokens import TokenService
+from shared.tokens.minting import TokenService
+from shared.web.forms import Field, parse_body, validate_fields
 
 logger = Logger(child=True)
 MAX_REVOCATION_WAIT = 1.0  # seconds a login waits for a revocation's second to pass

@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from shared.authorizer import Caller
 from shared.aws import unavailable_on_fault
-from shared.customers import drf_datetime, public_id
+from shared.customers.store import drf_datetime, public_id
 from shared.errors import AccessTokenRevoked, AuthenticationFailed, PermissionDenied
-from shared.sessions import SessionStore
 from shared.settings import Settings
+from shared.tokens.authorizer import Caller
+from shared.tokens.sessions import SessionStore
 
 
 class ProfileService:

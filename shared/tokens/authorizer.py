@@ -9,7 +9,7 @@ the Deny puts the whole body, already serialised, in ``context.body`` and the te
 Stateless by default: only the token is checked. ``session_check`` (a setting) adds one
 DynamoDB read per decision (the customer and the token's family in one BatchGetItem) to
 refuse deleted and inactive customers, tokens issued before ``tokens_valid_after`` and
-tokens of a logged-out family; shared/customer_status.py caches it for a few seconds per
+tokens of a logged-out family; shared/tokens/customer_status.py caches it for a few seconds per
 container.
 
 An Allow's context carries ``user_id``, ``jti``, ``token_type``, ``exp``, ``iat`` and
@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from shared.errors import TokenError, not_valid_for_any_token_type
-from shared.tokens import ACCESS, TokenService
+from shared.tokens.minting import ACCESS, TokenService
 
 AUTH_HEADER_TYPE = "Bearer"
 
@@ -42,14 +42,14 @@ ContextValue = str | int | bool
 
 
 class CustomerSnapshot(Protocol):
-    """What the optional check knows of a customer (shared.customers.Customer)."""
+    """What the optional check knows of a customer (shared.customers.store.Customer)."""
 
     @property
     def is_active(self) -> bool: ...
 
 
 class SessionSnapshot(Protocol):
-    """What the optional check knows of a token's session (shared.sessions.CustomerSession)."""
+    """What the optional check knows of a token's session (shared.tokens.sessions.CustomerSession)."""
 
     @property
     def customer(self) -> CustomerSnapshot | None: ...
