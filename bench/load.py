@@ -166,7 +166,8 @@ def create_customers(count: int) -> list[dict[str, str]]:
 
     from shared.aws import client_config
     from shared.customers.passwords import PasswordHasher
-    from shared.customers.store import CustomerStore, DuplicateCustomer
+    from shared.customers.record import DuplicateCustomer
+    from shared.customers.store import CustomerStore
     from shared.settings import Settings
 
     settings = Settings.from_environ()

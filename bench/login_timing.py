@@ -144,7 +144,7 @@ def main() -> int:
         store = services.customer_store()
         for kind, encoded in migrated.items():
             store.create(f"{kind}@example.com", encoded)
-        _record_legacy_costs(store, hasher, {kind: [encoded] for kind, encoded in migrated.items()})
+        _record_legacy_costs(store.legacy_hashes, hasher, {kind: [encoded] for kind, encoded in migrated.items()})
         legacy_cases: dict[str, Callable[[int], float]] = {
             "unknown email": lambda n: timed("nobody@example.com", PASSWORD, f"10.0.6.{n}", 401),
             "argon2id, wrong password": lambda n: timed("customer@example.com", f"wrong-{n}", f"10.0.7.{n}", 401),

@@ -136,10 +136,11 @@ def profile_service() -> ProfileService:
 
 @cache
 def account_service() -> AccountService:
+    from shared.accounts.links import LinkTokens
     from shared.accounts.mail import MailQueue
     from shared.accounts.password_policy import PasswordPolicy, common_passwords
     from shared.accounts.rate_limit import RateLimiter
-    from shared.accounts.service import AccountService, LinkTokens
+    from shared.accounts.service import AccountService
     from shared.aws import dynamodb_client, sqs_client
     from shared.customers.passwords import PasswordHasher
 
@@ -169,9 +170,10 @@ def account_service() -> AccountService:
 def account_mailer() -> AccountMailer:
     from pathlib import Path
 
+    from shared.accounts.links import LinkTokens
     from shared.accounts.mail import DirectorySender, Sender, SesSender
     from shared.accounts.rate_limit import MailCap
-    from shared.accounts.service import AccountMailer, LinkTokens
+    from shared.accounts.service import AccountMailer
     from shared.aws import dynamodb_client, sesv2_client
 
     settings = get_settings()

@@ -21,7 +21,7 @@ import pytest
 from moto import mock_aws
 
 from shared import services
-from shared.customers.store import Customer
+from shared.customers.record import Customer
 from shared.settings import get_settings
 from tests.faults import FaultInjector
 from tests.helpers import (

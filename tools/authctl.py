@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import boto3
 from pydantic import BaseModel, ValidationError, field_validator
@@ -35,6 +35,8 @@ from shared.accounts.forms import is_valid_email
 from shared.accounts.password_policy import PasswordPolicy
 from shared.aws import client_config
 from shared.customers.emails import email_identity, normalize_email
+from shared.customers.imports import CustomerImport
+from shared.customers.legacy_hashes import LegacyCost, LegacyHashes
 from shared.customers.passwords import (
     UNUSABLE,
     PasswordHasher,
@@ -44,16 +46,12 @@ from shared.customers.passwords import (
     hash_problem,
     is_legacy,
 )
-from shared.customers.store import (
-    Customer,
-    CustomerChanged,
-    CustomerStore,
-    DuplicateCustomer,
-    LegacyCost,
-    drf_datetime,
-    public_id,
-)
+from shared.customers.record import Customer, CustomerChanged, DuplicateCustomer, drf_datetime, public_id
+from shared.customers.store import CustomerStore
 from shared.settings import Settings
+
+if TYPE_CHECKING:
+    from mypy_boto3_dynamodb import DynamoDBClient
 
 IMPORT_THREADS = 8
 
@@ -161,9 +159,16 @@ def _stack_table(stack: str, region: str) -> str:
     raise UsageError(f"stack {stack} has no CustomerTableName output")
 
 
+def _dynamodb(settings: Settings) -> DynamoDBClient:
+    return boto3.session.Session().client("dynamodb", config=client_config(settings))
+
+
 def _store(settings: Settings) -> CustomerStore:
-    client = boto3.session.Session().client("dynamodb", config=client_config(settings))
-    return CustomerStore(client, settings.TABLE_NAME)
+    return CustomerStore(_dynamodb(settings), settings.TABLE_NAME)
+
+
+def _customer_import(settings: Settings) -> CustomerImport:
+    return CustomerImport(_dynamodb(settings), settings.TABLE_NAME)
 
 
 def _customer(store: CustomerStore, email: str) -> Customer:
@@ -294,11 +299,11 @@ def _show(args: argparse.Namespace) -> int:
 
 def _claim_emails(args: argparse.Namespace) -> int:
     """Backfill ``EMAILCI#`` so no new account can take an older customer's email in another case."""
-    store = _store(_settings(args))
+    migration = _customer_import(_settings(args))
     outcomes: Counter[str] = Counter()
     conflicting_ids: list[int | str] = []
-    for customer in store.customers():
-        outcome = store.claim_email_identity(customer)
+    for customer in migration.customers():
+        outcome = migration.claim_email_identity(customer)
         outcomes[outcome] += 1
         if outcome == "conflict":
             conflicting_ids.append(public_id(customer.customer_id))
@@ -424,10 +429,10 @@ def _import_django(args: argparse.Namespace) -> int:
     dump = _read_dumpdata(args.file)
     for message in dump.invalid:
         print(message, file=sys.stderr)
-    store = _store(settings)
+    migration = _customer_import(settings)
     numeric_ids = [int(row.pk) for row, _ in dump.customers if str(row.pk).isdigit()]
     if numeric_ids:
-        store.reserve_ids_up_to(max(numeric_ids))
+        migration.reserve_ids_up_to(max(numeric_ids))
     refused: Counter[str] = Counter()
     refused_ids: list[int | str] = []
     importable: list[Customer] = []
@@ -442,7 +447,7 @@ def _import_django(args: argparse.Namespace) -> int:
     conflicts: list[int | str] = []
     legacy: dict[str, list[str]] = {}
     started = time.monotonic()
-    store_customer = store.import_customer
+    store_customer = migration.import_customer
     with ThreadPoolExecutor(max_workers=args.threads) as pool:
         for done, (customer, outcome) in enumerate(
             zip(importable, pool.map(store_customer, importable), strict=True), start=1
@@ -456,7 +461,7 @@ def _import_django(args: argparse.Namespace) -> int:
                 rate = done / max(time.monotonic() - started, 1e-9)
                 print(f"\r{done}/{len(importable)} processed, {rate:.0f}/s", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
-    _record_legacy_costs(store, PasswordHasher(settings), legacy)
+    _record_legacy_costs(LegacyHashes(_dynamodb(settings), settings.TABLE_NAME), PasswordHasher(settings), legacy)
     elapsed = time.monotonic() - started
     report: dict[str, Any] = {
         "read": sum(dump.rows_by_model.values()),
@@ -518,17 +523,17 @@ def _group_name(group: int | str | list[str], names: dict[str, str]) -> str:
     return names.get(str(group), str(group))
 
 
-def _record_legacy_costs(store: CustomerStore, passwords: PasswordHasher, legacy: dict[str, list[str]]) -> None:
+def _record_legacy_costs(counts: LegacyHashes, passwords: PasswordHasher, legacy: dict[str, list[str]]) -> None:
     """Count the new legacy hashes per kind and keep, per kind, a dummy at its costliest
     parameters with its measured verify time (a refusal pads with the slowest kind)."""
-    recorded = store.legacy_costs() if legacy else {}
+    recorded = counts.costs() if legacy else {}
     costs: dict[str, LegacyCost] = {}
     for kind, hashes in legacy.items():
         dummy = dummy_like(costliest(hashes))
         seconds = min(_verify_seconds(passwords, dummy) for _ in range(2))
         if kind not in recorded or recorded[kind].seconds < seconds:
             costs[kind] = LegacyCost(kind, dummy, seconds)
-    store.add_legacy_hashes({kind: len(hashes) for kind, hashes in legacy.items()}, costs)
+    counts.add({kind: len(hashes) for kind, hashes in legacy.items()}, costs)
 
 
 def _verify_seconds(passwords: PasswordHasher, encoded: str) -> float:

@@ -465,7 +465,8 @@ def file_mail(path: Path) -> str:
 def seed_demo_customer(environment: dict[str, str]) -> str:
     from shared.aws import client_config
     from shared.customers.passwords import PasswordHasher
-    from shared.customers.store import CustomerStore, DuplicateCustomer
+    from shared.customers.record import DuplicateCustomer
+    from shared.customers.store import CustomerStore
 
     settings = Settings.from_environ(environment)
     client = boto3.session.Session().client("dynamodb", config=client_config(settings))

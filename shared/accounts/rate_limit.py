@@ -44,6 +44,7 @@ from botocore.exceptions import ClientError
 
 from shared.customers.emails import email_identity
 from shared.errors import Throttled
+from shared.table import condition_failed, key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -72,7 +73,7 @@ class _FixedWindows:
             values[":max"] = {"N": str(at_most)}
         response = self._client.update_item(
             TableName=self._table,
-            Key={"pk": {"S": pk}},
+            Key=key(pk),
             UpdateExpression="ADD #count :n SET expires_at = :end",
             ExpressionAttributeNames={"#count": "count"},
             ExpressionAttributeValues=values,
@@ -128,7 +129,7 @@ class MailCap(_FixedWindows):
         try:
             self._add(counted.key, 1, window_end, at_most=self._limit)
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 return None
             raise
         return counted

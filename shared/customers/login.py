@@ -18,7 +18,8 @@ from aws_lambda_powertools import Logger
 from shared.aws import unavailable_on_fault
 from shared.customers.login_guard import LoginGuard
 from shared.customers.passwords import PasswordHasher, hash_kind, is_legacy
-from shared.customers.store import MAX_EMAIL_LENGTH, CustomerStore, LoginOutcome, utc_now_iso
+from shared.customers.record import MAX_EMAIL_LENGTH, LoginOutcome, utc_now_iso
+from shared.customers.store import CustomerStore
 from shared.errors import InvalidCredentials
 from shared.settings import Settings
 from shared.tokens.minting import TokenService
@@ -102,7 +103,7 @@ class LoginService:
                 outcome = self._customers.upgrade_hash_and_record_login(login, self._passwords.hash(password), when)
                 logger.info("password hash upgraded", extra={"customer_id": login.customer_id, "outcome": outcome})
                 if outcome == LoginOutcome.RECORDED and is_legacy(login.password_hash):
-                    self._customers.legacy_hash_upgraded(str(hash_kind(login.password_hash)))
+                    self._customers.legacy_hashes.upgraded(str(hash_kind(login.password_hash)))
             elif when is not None:
                 outcome = self._customers.record_login(login, when)
             else:

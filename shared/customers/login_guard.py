@@ -47,18 +47,11 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from shared.customers.emails import email_identity
-from shared.customers.store import (
-    EMAIL_PREFIX,
-    LEGACY_HASHES_KEY,
-    MAX_EMAIL_LENGTH,
-    LegacyCost,
-    LoginRecord,
-    batch_get,
-    legacy_costs_from_item,
-    login_record_from_item,
-)
+from shared.customers.legacy_hashes import LEGACY_HASHES_KEY, LegacyCost, legacy_costs_from_item
+from shared.customers.record import EMAIL_PREFIX, MAX_EMAIL_LENGTH, LoginRecord, login_record_from_item
 from shared.errors import LoginLocked, ServiceUnavailable
 from shared.settings import Settings
+from shared.table import batch_get, condition_failed, key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -170,11 +163,11 @@ class LoginGuard:
 
     def release(self, reservation: Reservation) -> None:
         """A success: clear the account's counter, give the IP its attempt back (same window only)."""
-        self._client.delete_item(TableName=self._table, Key={"pk": {"S": reservation.attempt.account.pk}})
+        self._client.delete_item(TableName=self._table, Key=key(reservation.attempt.account.pk))
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key={"pk": {"S": reservation.ip.pk}},
+                Key=key(reservation.ip.pk),
                 UpdateExpression="ADD #count :minus_one",
                 ConditionExpression="window_start = :window AND #count > :zero",
                 ExpressionAttributeNames={"#count": "count"},
@@ -185,7 +178,7 @@ class LoginGuard:
                 },
             )
         except ClientError as error:
-            if not _condition_failed(error):
+            if not condition_failed(error):
                 raise  # a new window has started since: the attempt is no longer counted
 
     def _reserve(self, counter: Counter) -> Counter:
@@ -227,7 +220,7 @@ class LoginGuard:
             try:
                 response = self._client.update_item(
                     TableName=self._table,
-                    Key={"pk": {"S": counter.pk}},
+                    Key=key(counter.pk),
                     UpdateExpression=update,
                     ConditionExpression=condition,
                     ExpressionAttributeNames={"#count": "count"},
@@ -237,7 +230,7 @@ class LoginGuard:
                 )
                 return Counter.from_item(counter.pk, counter.limit, dict(response["Attributes"]))
             except ClientError as error:
-                if not _condition_failed(error):
+                if not condition_failed(error):
                     raise
                 old: dict[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
                 if old.get("attempt", {}).get("S") == attempt_id:
@@ -245,7 +238,3 @@ class LoginGuard:
                 # Another attempt got there first: start again from what it left.
                 counter = Counter.from_item(counter.pk, counter.limit, old)
         raise ServiceUnavailable()
-
-
-def _condition_failed(error: ClientError) -> bool:
-    return error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException"

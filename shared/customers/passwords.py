@@ -43,7 +43,7 @@ import argon2
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from aws_lambda_powertools import Logger
 
-from shared.customers.store import LegacyCost
+from shared.customers.legacy_hashes import LegacyCost
 from shared.settings import Settings
 
 logger = Logger(child=True)

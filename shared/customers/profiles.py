@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from shared.aws import unavailable_on_fault
-from shared.customers.store import drf_datetime, public_id
+from shared.customers.record import drf_datetime, public_id
 from shared.errors import AccessTokenRevoked, AuthenticationFailed, PermissionDenied
 from shared.settings import Settings
 from shared.tokens.authorizer import Caller

@@ -1,6 +1,4 @@
-"""The customer store on DynamoDB: the only module that knows the table's item layout.
-
-One table, partition key ``pk`` (string), TTL attribute ``expires_at``:
+"""The customer store on DynamoDB: the customer's own items, in the one table (shared/table.py).
 
 =====================  ==========================================================  ======================
 item                   attributes                                                  written by
@@ -20,11 +18,7 @@ item                   attributes                                               
 ``EMAILCI#<identity>`` customer_id: claims the email in lower case (expires_at     same transaction
                        too while unverified)
 ``COUNTER#customer``   next_id (N, ADD)                                            create without an id
-``COUNTER#legacy``     per imported kind ``<k>`` (pbkdf2_sha256, bcrypt, scrypt...)  import-django (ADD,
-                       not upgraded yet: count_<k> (N), dummy_<k> (S): a hash at   SET), login (ADD -1
-                       the costliest parameters imported of it, seconds_<k> (N):   on count_<k>)
-                       its verify time as measured at import (count, dummy_hash:
-                       an older import's, all kinds in one, spent the same way)
+``COUNTER#legacy``     imported hashes waiting for their upgrade: shared/customers/legacy_hashes.py
 =====================  ==========================================================  ======================
 
 Requests per operation:
@@ -46,7 +40,8 @@ Emails follow shared/customers/emails.py: ``EMAIL#`` is the email exactly as sto
 it exactly, as Django does); ``EMAILCI#`` holds its lower-case identity, so no two customers
 share an email in different cases. Customers written before ``EMAILCI#`` existed have none
 and still log in; ``find_by_email`` finds them by their exact email, and ``authctl
-claim-emails`` (``claim_email_identity``) writes their claims once.
+claim-emails`` (shared/customers/imports.py) writes their claims once. Other capabilities keep
+their items with their own stores: the README's "Layout" lists every prefix and its owner.
 Timestamps are fixed-width ISO-8601 UTC with microseconds, so string order is time order.
 """
 
@@ -54,122 +49,39 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from collections.abc import Callable
 from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
 from shared.customers.emails import email_identity
-from shared.errors import ServiceUnavailable
+from shared.customers.legacy_hashes import LegacyHashes
+from shared.customers.record import (
+    CUSTOMER_PREFIX,
+    EMAIL_IDENTITY_PREFIX,
+    EMAIL_PREFIX,
+    MAX_EMAIL_LENGTH,
+    Customer,
+    CustomerChanged,
+    DuplicateCustomer,
+    LoginOutcome,
+    LoginRecord,
+    Registration,
+    customer_from_item,
+    customer_item,
+    email_item,
+    identity_item,
+    login_record_from_item,
+    pending_item,
+    utc_now_iso,
+)
+from shared.table import cancelled_by_condition, condition_failed, error_code, key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
 
-CUSTOMER_PREFIX = "CUSTOMER#"
-EMAIL_PREFIX = "EMAIL#"
-EMAIL_IDENTITY_PREFIX = "EMAILCI#"
 COUNTER_KEY = "COUNTER#customer"
-LEGACY_HASHES_KEY = "COUNTER#legacy"
-UNSPLIT_LEGACY_KIND = "unsplit"  # COUNTER#legacy's count and dummy_hash, from an older import
-# Django's AbstractBaseUser email field; longer values cannot belong to a customer.
-MAX_EMAIL_LENGTH = 254
-
-
-@dataclass(frozen=True)
-class LoginRecord:
-    """What a login needs, read from the ``EMAIL#`` item in one request."""
-
-    customer_id: str
-    email: str
-    password_hash: str
-    is_active: bool
-    tokens_valid_after: float | None = None
-    email_verified: bool = True
-
-
-@dataclass(frozen=True)
-class Customer:
-    customer_id: str
-    email: str
-    password_hash: str
-    is_active: bool
-    last_login: str | None
-    date_joined: str
-    # Epoch seconds: tokens issued before this moment are revoked (authctl revoke-sessions,
-    # set-password, deactivate).
-    tokens_valid_after: float | None = None
-    # Registered through the API and not yet confirmed (authctl's and imported customers are).
-    email_verified: bool = True
-    first_name: str = ""
-    last_name: str = ""
-    # Django's staff fields, kept from an import (nothing reads them yet; roles come next).
-    is_staff: bool = False
-    is_superuser: bool = False
-    groups: tuple[str, ...] = ()
-
-    def revoked(self, issued_at: int | None) -> bool:
-        """simplejwt's integer ``iat`` cannot order two events within one second: a token from
-        the second of a revocation counts as revoked (login waits out that second)."""
-        if self.tokens_valid_after is None:
-            return False
-        return issued_at is None or issued_at < self.tokens_valid_after
-
-
-@dataclass(frozen=True)
-class LegacyCost:
-    """One imported hash kind still waiting for upgrades (``COUNTER#legacy``): a dummy hash at
-    the costliest parameters imported of it, and that dummy's verify time at import."""
-
-    kind: str
-    dummy_hash: str
-    seconds: float
-
-
-class LoginOutcome:
-    """What a conditional last_login / hash write found."""
-
-    RECORDED = "recorded"
-    STALE = "stale"  # the hash or the flag changed since it was read: refuse the login
-
-
-class Registration:
-    """What a self-registration found at the address."""
-
-    NEW = "new"  # created, unverified
-    PENDING = "pending"  # an unverified customer already had it: its password is replaced
-    TAKEN = "taken"  # a customer who can log in has it: nothing changes
-
-
-class DuplicateCustomer(Exception):
-    """The email or the id is already taken; ``taken`` says which ("email" or "id")."""
-
-    def __init__(self, taken: str, value: str) -> None:
-        super().__init__(f"a customer with {taken} {value} already exists")
-        self.taken = taken
-        self.value = value
-
-
-class CustomerChanged(Exception):
-    """The customer was deleted or changed email between the read and the write."""
-
-
-def public_id(customer_id: str) -> int | str:
-    """The id as the API shows it: Django's integer primary key (ids are digits but for tests)."""
-    return int(customer_id) if customer_id.isdigit() else customer_id
-
-
-def utc_now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="microseconds")
-
-
-def drf_datetime(value: str | None) -> str | None:
-    """A stored UTC time as the API shows it: DRF renders UTC datetimes with a ``Z`` suffix."""
-    if value is None:
-        return None
-    return value[:-6] + "Z" if value.endswith("+00:00") else value
 
 
 class CustomerStore:
@@ -179,18 +91,19 @@ class CustomerStore:
         self._client = client
         self._table = table_name
         self._clock = clock
+        self.legacy_hashes = LegacyHashes(client, table_name)
 
     def find_login(self, email: str) -> LoginRecord | None:
         if not email or len(email) > MAX_EMAIL_LENGTH:
             return None
-        item = self._client.get_item(TableName=self._table, Key=_key(EMAIL_PREFIX + email), ConsistentRead=True).get(
+        item = self._client.get_item(TableName=self._table, Key=key(EMAIL_PREFIX + email), ConsistentRead=True).get(
             "Item"
         )
         return None if item is None else login_record_from_item(email, item)
 
     def get(self, customer_id: str) -> Customer | None:
         item = self._client.get_item(
-            TableName=self._table, Key=_key(CUSTOMER_PREFIX + customer_id), ConsistentRead=True
+            TableName=self._table, Key=key(CUSTOMER_PREFIX + customer_id), ConsistentRead=True
         ).get("Item")
         return None if item is None else customer_from_item(item)
 
@@ -203,7 +116,7 @@ class CustomerStore:
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key=_key(CUSTOMER_PREFIX + login.customer_id),
+                Key=key(CUSTOMER_PREFIX + login.customer_id),
                 UpdateExpression="SET last_login = :now",
                 ConditionExpression=(
                     "attribute_exists(pk) AND password_hash = :hash AND is_active = :true "
@@ -219,7 +132,7 @@ class CustomerStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
             old: dict[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
             if old and old["password_hash"]["S"] == login.password_hash and old["is_active"].get("BOOL"):
@@ -238,7 +151,7 @@ class CustomerStore:
                     {
                         "Update": {
                             "TableName": self._table,
-                            "Key": _key(CUSTOMER_PREFIX + login.customer_id),
+                            "Key": key(CUSTOMER_PREFIX + login.customer_id),
                             "UpdateExpression": customer_update,
                             "ConditionExpression": "password_hash = :old AND is_active = :true",
                             "ExpressionAttributeValues": customer_values,
@@ -247,7 +160,7 @@ class CustomerStore:
                     {
                         "Update": {
                             "TableName": self._table,
-                            "Key": _key(EMAIL_PREFIX + login.email),
+                            "Key": key(EMAIL_PREFIX + login.email),
                             "UpdateExpression": "SET password_hash = :new",
                             "ConditionExpression": "password_hash = :old AND is_active = :true AND customer_id = :id",
                             "ExpressionAttributeValues": dict(values, **{":id": {"S": login.customer_id}}),
@@ -256,7 +169,7 @@ class CustomerStore:
                 ]
             )
         except ClientError as error:
-            if _code(error) == "TransactionCanceledException" and _cancelled_by_condition(error):
+            if error_code(error) == "TransactionCanceledException" and cancelled_by_condition(error):
                 return LoginOutcome.STALE
             raise
         return LoginOutcome.RECORDED
@@ -292,29 +205,29 @@ class CustomerStore:
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": _pending(_customer_item(customer), customer.email_verified, pending_until),
+                            "Item": pending_item(customer_item(customer), customer.email_verified, pending_until),
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": _pending(_email_item(customer), customer.email_verified, pending_until),
+                            "Item": pending_item(email_item(customer), customer.email_verified, pending_until),
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
                     {
                         "Put": {
                             "TableName": self._table,
-                            "Item": _pending(_identity_item(customer), customer.email_verified, pending_until),
+                            "Item": pending_item(identity_item(customer), customer.email_verified, pending_until),
                             "ConditionExpression": "attribute_not_exists(pk)",
                         }
                     },
                 ]
             )
         except ClientError as error:
-            if _code(error) == "TransactionCanceledException" and _cancelled_by_condition(error):
-                id_taken = _cancelled_by_condition(error, index=0)
+            if error_code(error) == "TransactionCanceledException" and cancelled_by_condition(error):
+                id_taken = cancelled_by_condition(error, index=0)
                 if allocated is not None and not id_taken:  # an id held by another customer stays used
                     self._give_back_id(allocated)
                 raise DuplicateCustomer("id" if id_taken else "email", customer_id or email) from None
@@ -395,14 +308,14 @@ class CustomerStore:
         try:
             item = self._client.update_item(
                 TableName=self._table,
-                Key=_key(CUSTOMER_PREFIX + customer_id),
+                Key=key(CUSTOMER_PREFIX + customer_id),
                 UpdateExpression="SET first_name = :first, last_name = :last",
                 ConditionExpression="attribute_exists(pk)",
                 ExpressionAttributeValues={":first": {"S": first_name}, ":last": {"S": last_name}},
                 ReturnValues="ALL_NEW",
             )["Attributes"]
         except ClientError as error:
-            if _code(error) == "ConditionalCheckFailedException":
+            if condition_failed(error):
                 return None
             raise
         return customer_from_item(item)
@@ -415,7 +328,7 @@ class CustomerStore:
         if not email or len(email) > MAX_EMAIL_LENGTH:
             return None
         claim = self._client.get_item(
-            TableName=self._table, Key=_key(EMAIL_IDENTITY_PREFIX + email_identity(email)), ConsistentRead=True
+            TableName=self._table, Key=key(EMAIL_IDENTITY_PREFIX + email_identity(email)), ConsistentRead=True
         ).get("Item")
         return None if claim is None else self.get(claim["customer_id"]["S"])
 
@@ -458,20 +371,6 @@ class CustomerStore:
                 },
             ]
         )
-
-    def reserve_ids_up_to(self, largest_id: int) -> None:
-        """Move the id counter past ``largest_id`` (imported ids) so new ids never collide."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=_key(COUNTER_KEY),
-                UpdateExpression="SET next_id = :largest",
-                ConditionExpression="attribute_not_exists(next_id) OR next_id < :largest",
-                ExpressionAttributeValues={":largest": {"N": str(largest_id)}},
-            )
-        except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
-                raise
 
     def _update_both(
         self,
@@ -523,16 +422,16 @@ class CustomerStore:
         for pk in (EMAIL_PREFIX + email, EMAIL_IDENTITY_PREFIX + email_identity(email)):
             try:
                 self._client.delete_item(
-                    TableName=self._table, Key=_key(pk), ConditionExpression="attribute_exists(expires_at)"
+                    TableName=self._table, Key=key(pk), ConditionExpression="attribute_exists(expires_at)"
                 )
             except ClientError as error:
-                if _code(error) != "ConditionalCheckFailedException":
+                if not condition_failed(error):
                     raise
 
     def _conditioned(self, pk: str, condition: str, values: dict[str, Any]) -> dict[str, Any]:
         return {
             "TableName": self._table,
-            "Key": _key(pk),
+            "Key": key(pk),
             "ConditionExpression": condition,
             "ExpressionAttributeValues": values,
         }
@@ -541,71 +440,9 @@ class CustomerStore:
         try:
             self._client.transact_write_items(TransactItems=items)  # type: ignore[arg-type]
         except ClientError as error:
-            if _code(error) == "TransactionCanceledException" and _cancelled_by_condition(error):
+            if error_code(error) == "TransactionCanceledException" and cancelled_by_condition(error):
                 raise CustomerChanged() from None
             raise
-
-    def import_customer(self, customer: Customer) -> str:
-        """Write a migrated customer with three conditional puts; safe to run again.
-
-        A third of the write units of a transaction, which matters for a bulk import. The
-        email claims decide: a free email is claimed, an email already claimed by the same
-        id is a rerun (it finishes a half-written customer and never overwrites one), an
-        email (in any case) owned by another id is a conflict, and what this call claimed is
-        given back. Returns "imported", "present" or "conflict". A customer whose address
-        Django never verified is written unverified, with no TTL (they were a customer).
-        """
-        claimed: list[str] = []
-        for pk, item in (
-            (EMAIL_IDENTITY_PREFIX + email_identity(customer.email), _identity_item(customer)),
-            (EMAIL_PREFIX + customer.email, _pending(_email_item(customer), customer.email_verified, None)),
-        ):
-            owner = self._claim(item)
-            if owner is None:
-                claimed.append(pk)
-            elif owner != customer.customer_id:
-                self._release(claimed, customer.customer_id)
-                return "conflict"
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=_pending(_customer_item(customer), customer.email_verified, None),
-                ConditionExpression="attribute_not_exists(pk)",
-            )
-        except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
-                raise
-            if not claimed:
-                return "present"
-            self._release(claimed, customer.customer_id)  # the id belongs to someone else
-            return "conflict"
-        return "imported"
-
-    def customers(self) -> Iterator[Customer]:
-        """Every customer, by a paginated Scan of ``CUSTOMER#`` items (an operator's one-off)."""
-        pages = self._client.get_paginator("scan").paginate(
-            TableName=self._table,
-            FilterExpression="begins_with(pk, :prefix)",
-            ExpressionAttributeValues={":prefix": {"S": CUSTOMER_PREFIX}},
-            ConsistentRead=True,
-        )
-        for page in pages:
-            yield from (customer_from_item(item) for item in page.get("Items", []))
-
-    def claim_email_identity(self, customer: Customer) -> str:
-        """Write the ``EMAILCI#`` claim a customer from before it existed lacks; safe to run again.
-
-        Returns "claimed", "present" (already this customer's), "conflict" (another customer
-        owns the email in another case: both keep working, nothing is changed, an operator
-        decides) or "unverified" (left alone: only a registration makes one, with its claim,
-        and a claim without the registration's TTL would outlive it).
-        """
-        if not customer.email_verified:
-            return "unverified"
-        owner = self._claim(_identity_item(customer))
-        if owner is None:
-            return "claimed"
-        return "present" if owner == customer.customer_id else "conflict"
 
     def revocation_time(self) -> float:
         """When a revocation made now takes effect, on DynamoDB's clock, not the caller's.
@@ -617,93 +454,16 @@ class CustomerStore:
         (shared/customers/login.py). Without the header (an emulator without one), the local clock
         rounded up to the second.
         """
-        response = self._client.get_item(TableName=self._table, Key=_key(COUNTER_KEY), ProjectionExpression="pk")
+        response = self._client.get_item(TableName=self._table, Key=key(COUNTER_KEY), ProjectionExpression="pk")
         date = response.get("ResponseMetadata", {}).get("HTTPHeaders", {}).get("date")
         if date:
             return parsedate_to_datetime(date).timestamp() + 1
         return float(math.ceil(time.time()))
 
-    def legacy_costs(self) -> dict[str, LegacyCost]:
-        """Every kind ``COUNTER#legacy`` records, waiting or not (what an import compares with)."""
-        item = self._client.get_item(TableName=self._table, Key=_key(LEGACY_HASHES_KEY), ConsistentRead=True)
-        return {cost.kind: cost for cost in _legacy_costs(item.get("Item"), waiting_only=False)}
-
-    def add_legacy_hashes(self, counts: dict[str, int], costs: dict[str, LegacyCost]) -> None:
-        """Count more imported hashes per kind waiting for their upgrade, in one UpdateItem; a
-        kind in ``costs`` gets its dummy and time replaced (the caller keeps the slower one)."""
-        if not counts and not costs:
-            return
-        clauses_add, clauses_set = [], []
-        names: dict[str, str] = {}
-        values: dict[str, Any] = {}
-        for index, (kind, count) in enumerate(sorted(counts.items())):
-            names[f"#count{index}"] = f"count_{kind}"
-            values[f":count{index}"] = {"N": str(count)}
-            clauses_add.append(f"#count{index} :count{index}")
-        for index, cost in enumerate(sorted(costs.values(), key=lambda cost: cost.kind)):
-            names |= {f"#dummy{index}": f"dummy_{cost.kind}", f"#seconds{index}": f"seconds_{cost.kind}"}
-            values |= {f":dummy{index}": {"S": cost.dummy_hash}, f":seconds{index}": {"N": f"{cost.seconds:.6f}"}}
-            clauses_set += [f"#dummy{index} = :dummy{index}", f"#seconds{index} = :seconds{index}"]
-        update = " ".join(
-            f"{action} {', '.join(clauses)}"
-            for action, clauses in (("ADD", clauses_add), ("SET", clauses_set))
-            if clauses
-        )
-        self._client.update_item(
-            TableName=self._table,
-            Key=_key(LEGACY_HASHES_KEY),
-            UpdateExpression=update,
-            ExpressionAttributeNames=names,
-            ExpressionAttributeValues=values,
-        )
-
-    def legacy_hash_upgraded(self, kind: str) -> None:
-        """One imported hash of ``kind`` fewer (its customer's first login upgraded it); never
-        below zero. None of the kind counted: it came from an import before kinds were told
-        apart, whose single count goes down instead."""
-        for counter in (f"count_{kind}", "count"):
-            try:
-                self._client.update_item(
-                    TableName=self._table,
-                    Key=_key(LEGACY_HASHES_KEY),
-                    UpdateExpression="ADD #count :minus_one",
-                    ConditionExpression="#count > :zero",
-                    ExpressionAttributeNames={"#count": counter},
-                    ExpressionAttributeValues={":minus_one": {"N": "-1"}, ":zero": {"N": "0"}},
-                )
-                return
-            except ClientError as error:
-                if _code(error) != "ConditionalCheckFailedException":
-                    raise
-
-    def _claim(self, item: dict[str, Any]) -> str | None:
-        """Put ``item`` if its key is free: None, else the id of the customer who owns it."""
-        try:
-            self._client.put_item(
-                TableName=self._table,
-                Item=item,
-                ConditionExpression="attribute_not_exists(pk)",
-                ReturnValuesOnConditionCheckFailure="ALL_OLD",
-            )
-        except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
-                raise
-            return str((error.response.get("Item") or {}).get("customer_id", {}).get("S"))  # type: ignore[attr-defined]
-        return None
-
-    def _release(self, keys: list[str], customer_id: str) -> None:
-        for pk in keys:
-            self._client.delete_item(
-                TableName=self._table,
-                Key=_key(pk),
-                ConditionExpression="customer_id = :id",
-                ExpressionAttributeValues={":id": {"S": customer_id}},
-            )
-
     def _next_id(self) -> int:
         response = self._client.update_item(
             TableName=self._table,
-            Key=_key(COUNTER_KEY),
+            Key=key(COUNTER_KEY),
             UpdateExpression="ADD next_id :one",
             ExpressionAttributeValues={":one": {"N": "1"}},
             ReturnValues="UPDATED_NEW",
@@ -716,147 +476,16 @@ class CustomerStore:
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key=_key(COUNTER_KEY),
+                Key=key(COUNTER_KEY),
                 UpdateExpression="SET next_id = :previous",
                 ConditionExpression="next_id = :allocated",
                 ExpressionAttributeValues={":previous": {"N": str(allocated - 1)}, ":allocated": {"N": str(allocated)}},
             )
         except ClientError as error:
-            if _code(error) != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
-
-
-def _key(pk: str) -> dict[str, Any]:
-    return {"pk": {"S": pk}}
-
-
-def _code(error: ClientError) -> str:
-    return str(error.response.get("Error", {}).get("Code", ""))
-
-
-def _cancelled_by_condition(error: ClientError, index: int | None = None) -> bool:
-    """Whether a condition cancelled the transaction (that of item ``index``, if given)."""
-    reasons = error.response.get("CancellationReasons", [])
-    if index is not None:
-        reasons = reasons[index : index + 1]
-    return any(reason.get("Code") == "ConditionalCheckFailed" for reason in reasons)
-
-
-def _pending(item: dict[str, Any], email_verified: bool, pending_until: int | None) -> dict[str, Any]:
-    """An unverified customer's items carry the flag (and, awaiting confirmation, their TTL)."""
-    if email_verified:
-        return item
-    expiry = {} if pending_until is None else {"expires_at": {"N": str(pending_until)}}
-    return {**item, "email_verified": {"BOOL": False}, **expiry}
-
-
-def _customer_item(customer: Customer) -> dict[str, Any]:
-    return {
-        "pk": {"S": CUSTOMER_PREFIX + customer.customer_id},
-        "customer_id": {"S": customer.customer_id},
-        "email": {"S": customer.email},
-        "password_hash": {"S": customer.password_hash},
-        "is_active": {"BOOL": customer.is_active},
-        "last_login": {"S": customer.last_login} if customer.last_login else {"NULL": True},
-        "date_joined": {"S": customer.date_joined},
-        **({"first_name": {"S": customer.first_name}} if customer.first_name else {}),
-        **({"last_name": {"S": customer.last_name}} if customer.last_name else {}),
-        **({"is_staff": {"BOOL": True}} if customer.is_staff else {}),
-        **({"is_superuser": {"BOOL": True}} if customer.is_superuser else {}),
-        **({"groups": {"L": [{"S": name} for name in customer.groups]}} if customer.groups else {}),
-    }
-
-
-def _email_item(customer: Customer) -> dict[str, Any]:
-    return {
-        "pk": {"S": EMAIL_PREFIX + customer.email},
-        "customer_id": {"S": customer.customer_id},
-        "password_hash": {"S": customer.password_hash},
-        "is_active": {"BOOL": customer.is_active},
-    }
-
-
-def _identity_item(customer: Customer) -> dict[str, Any]:
-    return {
-        "pk": {"S": EMAIL_IDENTITY_PREFIX + email_identity(customer.email)},
-        "customer_id": {"S": customer.customer_id},
-    }
-
-
-def login_record_from_item(email: str, item: dict[str, Any]) -> LoginRecord:
-    return LoginRecord(
-        customer_id=item["customer_id"]["S"],
-        email=email,
-        password_hash=item["password_hash"]["S"],
-        is_active=item["is_active"]["BOOL"],
-        tokens_valid_after=_optional_number(item.get("tokens_valid_after")),
-        email_verified=item.get("email_verified", {}).get("BOOL", True),
-    )
-
-
-def legacy_costs_from_item(item: dict[str, Any] | None) -> tuple[LegacyCost, ...]:
-    """The imported kinds refusals pad for: those with hashes still waiting for their upgrade.
-
-    A count only errs high (a customer deleted or given a new password before their first
-    login is never subtracted): unknown emails then pay that kind's verify a while longer.
-    """
-    return _legacy_costs(item, waiting_only=True)
-
-
-def _legacy_costs(item: dict[str, Any] | None, waiting_only: bool) -> tuple[LegacyCost, ...]:
-    item = item or {}
-    costs = [
-        LegacyCost(kind, item[f"dummy_{kind}"]["S"], float(item[f"seconds_{kind}"]["N"]))
-        for kind in sorted(name.removeprefix("dummy_") for name in item if name.startswith("dummy_"))
-        if not waiting_only or int(item.get(f"count_{kind}", {}).get("N", "0")) > 0
-    ]
-    if "dummy_hash" in item and int(item.get("count", {}).get("N", "0")) > 0:
-        # An import from before kinds were told apart: one count, one dummy at their most
-        # common cost, no time (it pads an unknown email, as it did, until its count is spent).
-        costs.append(LegacyCost(UNSPLIT_LEGACY_KIND, item["dummy_hash"]["S"], 0.0))
-    return tuple(costs)
-
-
-def batch_get(client: DynamoDBClient, table: str, keys: set[str], attempts: int = 3) -> dict[str, dict[str, Any]]:
-    """Strongly consistent BatchGetItem of ``pk`` values, re-asking for unprocessed keys.
-
-    Keys still unprocessed after ``attempts`` (sustained throttling) are a 503.
-    """
-    found: dict[str, dict[str, Any]] = {}
-    request: dict[str, Any] = {table: {"Keys": [_key(pk) for pk in sorted(keys)], "ConsistentRead": True}}
-    for _ in range(attempts):
-        response = client.batch_get_item(RequestItems=request)
-        for item in response.get("Responses", {}).get(table, []):
-            found[item["pk"]["S"]] = item
-        request = dict(response.get("UnprocessedKeys") or {})
-        if not request:
-            return found
-    raise ServiceUnavailable()
-
-
-def customer_from_item(item: dict[str, Any]) -> Customer:
-    last_login = item.get("last_login", {})
-    return Customer(
-        customer_id=item["customer_id"]["S"],
-        email=item["email"]["S"],
-        password_hash=item["password_hash"]["S"],
-        is_active=item["is_active"]["BOOL"],
-        last_login=last_login.get("S"),
-        date_joined=item["date_joined"]["S"],
-        tokens_valid_after=_optional_number(item.get("tokens_valid_after")),
-        email_verified=item.get("email_verified", {}).get("BOOL", True),
-        first_name=item.get("first_name", {}).get("S", ""),
-        last_name=item.get("last_name", {}).get("S", ""),
-        is_staff=item.get("is_staff", {}).get("BOOL", False),
-        is_superuser=item.get("is_superuser", {}).get("BOOL", False),
-        groups=tuple(name["S"] for name in item.get("groups", {}).get("L", [])),
-    )
 
 
 def _number(value: float) -> dict[str, str]:
     """Milliseconds, rounded up: a revocation never moves earlier than the moment it was made."""
     return {"N": f"{math.ceil(value * 1000) / 1000:.3f}"}
-
-
-def _optional_number(attribute: Any) -> float | None:
-    return float(attribute["N"]) if attribute and "N" in attribute else None

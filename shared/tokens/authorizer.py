@@ -42,7 +42,7 @@ ContextValue = str | int | bool
 
 
 class CustomerSnapshot(Protocol):
-    """What the optional check knows of a customer (shared.customers.store.Customer)."""
+    """What the optional check knows of a customer (shared.customers.record.Customer)."""
 
     @property
     def is_active(self) -> bool: ...

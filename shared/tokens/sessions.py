@@ -42,9 +42,10 @@ from aws_lambda_powertools import Logger
 from botocore.exceptions import ClientError
 
 from shared.aws import unavailable_on_fault
-from shared.customers.store import CUSTOMER_PREFIX, Customer, batch_get, customer_from_item
+from shared.customers.record import CUSTOMER_PREFIX, Customer, customer_from_item
 from shared.errors import NoActiveAccount, TokenError, ValidationFailed
 from shared.settings import Settings
+from shared.table import batch_get, condition_failed
 from shared.tokens.minting import REFRESH, TokenService, ValidToken
 from shared.web.forms import Field, parse_body, validate_fields
 
@@ -157,7 +158,7 @@ class SessionStore:
                 ReturnValuesOnConditionCheckFailure="ALL_OLD",
             )
         except ClientError as error:
-            if error.response.get("Error", {}).get("Code") != "ConditionalCheckFailedException":
+            if not condition_failed(error):
                 raise
             existing: dict[str, Any] = error.response.get("Item") or {}  # type: ignore[assignment]
             if existing.get("writer", {}).get("S") == nonce:

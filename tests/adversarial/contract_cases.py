@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from shared import services
-from shared.customers.store import Customer
+from shared.customers.record import Customer
 from tests.adversarial.stack import TOKEN_FUNCTIONS, Stack
 from tests.helpers import PASSWORD, HttpAnswer, claims, mint
 from tests.mailbox import OTHER_STRONG, STRONG, Sent

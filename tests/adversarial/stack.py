@@ -33,7 +33,7 @@ from moto import mock_aws
 
 from shared import services
 from shared.customers.passwords import PasswordHasher
-from shared.customers.store import Customer
+from shared.customers.record import Customer
 from shared.settings import get_settings
 from tests.conftest import FakeLambdaContext, create_table
 from tests.helpers import (

@@ -22,7 +22,8 @@ import pytest
 
 from shared import services
 from shared.customers.passwords import PasswordHasher
-from shared.customers.store import Customer, CustomerStore
+from shared.customers.record import Customer
+from shared.customers.store import CustomerStore
 from shared.settings import get_settings
 from tests.adversarial.stack import TOKEN_FUNCTIONS
 from tests.helpers import EMAIL, PASSWORD, REGION, TABLE_NAME, HttpAnswer, json_event

@@ -26,7 +26,7 @@ import boto3
 import pytest
 import yaml
 
-from shared.customers.store import Customer
+from shared.customers.record import Customer
 from tests.adversarial.conftest import APPLIED_THEN_READ_TIMEOUT, READ_TIMEOUT, SlowFaults
 from tests.adversarial.document import answer_errors
 from tests.adversarial.stack import TOKEN_FUNCTIONS

@@ -14,7 +14,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from shared.customers.store import Customer
+from shared.customers.record import Customer
 from tests.adversarial.stack import Stack, warm_stack
 from tests.helpers import PASSWORD, TABLE_NAME
 from tests.mailbox import OTHER_STRONG

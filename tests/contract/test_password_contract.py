@@ -15,7 +15,7 @@ import jwt
 import pytest
 
 from shared import services
-from shared.customers.store import Customer
+from shared.customers.record import Customer
 from tests.helpers import EMAIL, PASSWORD, REGION, TABLE_NAME, HttpAnswer, json_event
 from tests.mailbox import OTHER_STRONG, STRONG, Mailbox, Sent, account_event, login, refresh, register
 

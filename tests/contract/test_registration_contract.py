@@ -14,7 +14,7 @@ import boto3
 import pytest
 
 from shared import services
-from shared.customers.store import Customer
+from shared.customers.record import Customer
 from tests.helpers import PASSWORD, REGION, TABLE_NAME, HttpAnswer, json_event
 from tests.mailbox import OTHER_STRONG, STRONG, Mailbox, login, register
 

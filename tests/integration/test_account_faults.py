@@ -10,7 +10,7 @@ from collections.abc import Callable
 
 import pytest
 
-from shared.customers.store import Customer
+from shared.customers.record import Customer
 from tests.faults import THROTTLE, TRANSACTION_THROTTLED, FaultInjector
 from tests.helpers import PASSWORD, HttpAnswer, json_event
 from tests.mailbox import STRONG, Mailbox, login, register

@@ -133,7 +133,7 @@ def test_given_debug_logging_when_a_customer_signs_up_and_resets_then_no_passwor
 
 def test_given_a_pending_pair_half_removed_by_ttl_when_registering_again_then_a_new_customer(aws: None) -> None:
     from shared import services
-    from shared.customers.store import Registration
+    from shared.customers.record import Registration
 
     store = services.customer_store()
     _, first = store.register("pat@example.com", "argon2$first", pending_until=2_000_000_000)

@@ -16,7 +16,7 @@ import pytest
 
 from shared import services
 from shared.customers.passwords import PasswordHasher
-from shared.customers.store import Customer
+from shared.customers.record import Customer
 from tests.helpers import PASSWORD, HttpAnswer, json_event
 from tests.mailbox import STRONG, Mailbox, account_event, login, refresh, register
 

@@ -8,16 +8,22 @@ job (``sqs:SendMessage``) to the mail queue and every sent mail (``ses:SendEmail
 table, record the key of every read and write its DynamoDB client sends and the target of every
 message its SQS and SES clients send, and check both ways: each call is allowed by the template,
 and each prefix or mail action the template grants is used by some flow (no spare grant).
+
+Each capability of shared/ reads and writes its own prefixes with its own store (issue 23):
+``KEY_PREFIXES_BY_PACKAGE`` names them, checked against the constants each package declares and
+against every prefix the template grants.
 """
 
 from __future__ import annotations
 
+import ast
 import fnmatch
 import json
 import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -57,6 +63,14 @@ HARMLESS_POLICY_TEMPLATES = {"AWSSecretsManagerGetSecretValuePolicy"}
 MIGRATED_EMAIL = "migrated@example.com"
 MIGRATED_PASSWORD = "correct horse battery staple"
 PENDING_EMAIL = "nora@example.com"
+
+# The table's key prefixes per package of shared/ (a key is a prefix and a value, or a whole key).
+KEY_PREFIXES_BY_PACKAGE = {
+    "customers": {"CUSTOMER#", "EMAIL#", "EMAILCI#", "COUNTER#customer", "COUNTER#legacy", "FAIL#", "FAILIP#"},
+    "tokens": {"JTI#", "FAMILY#"},
+    "accounts": {"VERIFY#", "RESET#", "RATE#", "MAILCAP#"},
+}
+SHARED = Path(__file__).resolve().parents[2] / "shared"
 
 TableCall = tuple[str, str]  # (action, partition key)
 Send = tuple[str, str]  # (IAM action, target: a queue URL or a From address)
@@ -162,6 +176,43 @@ def test_every_dynamodb_read_and_write_of_every_function_is_held_to_key_prefixes
     }
 
     assert unbounded == {}
+
+
+def declared_key_prefixes() -> dict[str, set[str]]:
+    """Package -> the key constants its modules declare (module-level ``NAME = "KIND#..."``)."""
+    declared: dict[str, set[str]] = {}
+    for path in SHARED.rglob("*.py"):
+        for node in ast.parse(path.read_text()).body:
+            if (
+                isinstance(node, ast.Assign)
+                and isinstance(node.value, ast.Constant)
+                and isinstance(node.value.value, str)
+                and node.value.value.split("#", 1)[0].isupper()
+                and "#" in node.value.value
+            ):
+                package = path.relative_to(SHARED).parts[0] if path.parent != SHARED else "(loose)"
+                declared.setdefault(package, set()).add(node.value.value)
+    return declared
+
+
+def test_each_package_declares_the_key_prefixes_it_owns_and_no_other() -> None:
+    assert declared_key_prefixes() == KEY_PREFIXES_BY_PACKAGE
+
+
+def test_every_key_pattern_the_template_grants_belongs_to_exactly_one_package() -> None:
+    owned = [prefix for prefixes in KEY_PREFIXES_BY_PACKAGE.values() for prefix in prefixes]
+    patterns = {
+        pattern
+        for function in function_names()
+        for patterns in table_grants(function).values()
+        for pattern in patterns or []
+    }
+
+    granted = {pattern.removesuffix("*") for pattern in patterns}
+
+    assert len(owned) == len(set(owned)), "a prefix two packages own"
+    assert granted - set(owned) == set(), "a granted prefix no package owns"
+    assert set(owned) - granted == set(), "an owned prefix no function is granted"
 
 
 def test_only_the_mailer_may_send_mail_and_only_the_functions_that_queue_mail_may_queue_it() -> None:

@@ -12,7 +12,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from shared.customers.emails import email_identity, normalize_email
-from shared.customers.store import Customer
+from shared.customers.record import Customer
 from tests.conftest import FakeLambdaContext
 from tests.helpers import HttpAnswer, json_event
 from tests.mailbox import STRONG, Mailbox, account_event, login, register

@@ -75,7 +75,7 @@ def test_upgrade_is_refused_when_the_password_changed_since_it_was_read(
     django_hashers: Any, make_customer: Callable[..., Any], aws: None
 ) -> None:
     from shared import services
-    from shared.customers.store import LoginOutcome
+    from shared.customers.record import LoginOutcome
 
     legacy = django_hashers.make_password(MIGRATED_PASSWORD, hasher="pbkdf2_sha256")
     make_customer(MIGRATED_EMAIL, customer_id="503", password_hash=legacy)

@@ -16,7 +16,7 @@ from shared.aws import dynamodb_client
 from shared.customers.login import LoginService
 from shared.customers.login_guard import LoginGuard
 from shared.customers.passwords import PasswordHasher
-from shared.customers.store import Customer
+from shared.customers.record import Customer
 from shared.settings import get_settings
 from tests.helpers import EMAIL, PASSWORD, REGION, TABLE_NAME
 from tools import authctl
