@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from shared.tokens.rotation import KeyRotation
     from shared.tokens.sessions import SessionService, SessionStore
     from shared.web.browser import CookieTransport, Cors
+    from shared.web.http import WebResolver
 
 
 @cache
@@ -272,6 +273,13 @@ def cors_policy() -> Cors:
     from shared.web.browser import Cors
 
     return Cors(get_settings().allowed_origins)
+
+
+def web_resolver() -> WebResolver:
+    """The resolver every HTTP handler uses (settings, CORS policy and issuer of the container)."""
+    from shared.web.http import WebResolver
+
+    return WebResolver(cors_policy(), get_settings().base_path, bind_api)
 
 
 @cache

@@ -11,14 +11,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.services import account_service, cookie_transport, token_service
+from shared.services import account_service, cookie_transport, token_service, web_resolver
 from shared.web import http
 
 PATH = "/auth/password/change/"
 
 logger = Logger()
 metrics = Metrics()
-app = http.resolver()
+app = web_resolver()
 http.install(app, PATH, logger, metrics)
 cookies = cookie_transport()
 service = account_service()

@@ -7,14 +7,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.services import profile_service
+from shared.services import profile_service, web_resolver
 from shared.web import http
 
 PATH = "/api/v1/customers/<customer_id>/"
 
 logger = Logger()
 metrics = Metrics()
-app = http.resolver()
+app = web_resolver()
 http.install(app, PATH, logger, metrics, allowed=("GET",))
 service = profile_service()
 

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.services import jwks_document, openid_configuration
+from shared.services import jwks_document, openid_configuration, web_resolver
 from shared.settings import JWKS_MAX_AGE
 from shared.tokens.oidc import DISCOVERY_PATH, JWKS_PATH
 from shared.web import http
@@ -19,7 +19,7 @@ CACHE_CONTROL = f"public, max-age={JWKS_MAX_AGE}"
 
 logger = Logger()
 metrics = Metrics()
-app = http.resolver()
+app = web_resolver()
 http.install(app, PATH, logger, metrics, allowed=("GET",))
 http.refuse_other_methods(app, DISCOVERY_PATH, metrics, allowed=("GET",))
 

@@ -7,7 +7,7 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.services import account_service
+from shared.services import account_service, web_resolver
 from shared.web import http
 
 RESEND_PATH = "/auth/registration/resend-email/"
@@ -15,7 +15,7 @@ RESET_PATH = "/auth/password/reset/"
 
 logger = Logger()
 metrics = Metrics()
-app = http.resolver()
+app = web_resolver()
 http.install(app, RESEND_PATH, logger, metrics)
 http.install(app, RESET_PATH, logger, metrics)
 service = account_service()

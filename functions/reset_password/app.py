@@ -7,14 +7,14 @@ from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.services import account_service
+from shared.services import account_service, web_resolver
 from shared.web import http
 
 PATH = "/auth/password/reset/confirm/"
 
 logger = Logger()
 metrics = Metrics()
-app = http.resolver()
+app = web_resolver()
 http.install(app, PATH, logger, metrics)
 service = account_service()
 

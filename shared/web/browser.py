@@ -1,6 +1,6 @@
 """Browsers as clients: CORS for the allowed origins, the refresh token as an HttpOnly cookie.
 
-Every handler built with ``shared.web.http.resolver()`` gets the CORS part; a handler that hands
+Every handler built with ``shared.services.web_resolver()`` gets the CORS part; a handler that hands
 out or reads refresh tokens uses ``CookieTransport``.
 
 - **CORS** (``Cors``): an answer to a request whose ``Origin`` is one of ``ALLOWED_ORIGINS``

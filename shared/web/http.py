@@ -1,6 +1,6 @@
 """JSON responses, error mapping and the resolver shared by the HTTP handlers (Powertools).
 
-A handler builds its resolver with ``resolver()`` and calls ``install()``: every answer then
+A handler builds its resolver with shared/services.py's ``web_resolver()`` and calls ``install()``: every answer then
 gets the CORS headers of shared/web/browser.py, OPTIONS is the preflight, and the custom domain's
 base path is stripped before routing.
 
@@ -90,14 +90,6 @@ class WebResolver(APIGatewayRestResolver):
     def resolve(self, event: Mapping[str, Any], context: LambdaContext) -> dict[str, Any]:
         self._bind_api(event)
         return self.cors.finish(event, super().resolve(event, context))
-
-
-def resolver() -> WebResolver:
-    """The resolver every HTTP handler uses (settings, CORS policy and issuer of the container)."""
-    from shared.services import bind_api, cors_policy
-    from shared.settings import get_settings
-
-    return WebResolver(cors_policy(), get_settings().base_path, bind_api)
 
 
 def raw_body(event: APIGatewayProxyEvent) -> bytes:
