@@ -42,7 +42,7 @@ from shared.customers.login import _wait_out_revocation_second
 from shared.customers.passwords import PasswordHasher
 from shared.customers.record import MAX_EMAIL_LENGTH, Customer, CustomerChanged, Registration
 from shared.customers.store import CustomerStore
-from shared.errors import AccessTokenRevoked, AuthenticationFailed, NotFound, ValidationFailed
+from shared.errors import AuthenticationFailed, NotFound, ValidationFailed
 from shared.settings import Settings
 from shared.tokens.minting import TokenService
 from shared.web.forms import Field, parse_body
@@ -271,15 +271,7 @@ class AccountService:
         issued before a revocation (a password change or reset elsewhere, logout everywhere)."""
         if not caller.user_id:
             raise AuthenticationFailed("Authentication credentials were not provided.")
-        session = self._sessions.customer_session(caller.user_id, caller.family)
-        customer = session.customer
-        if customer is None:
-            raise AuthenticationFailed("User not found", "user_not_found")
-        if not customer.is_active:
-            raise AuthenticationFailed("User is inactive", "user_inactive")
-        if session.revoked(caller.issued_at):
-            raise AccessTokenRevoked()
-        return customer
+        return self._sessions.customer_session(caller.user_id, caller.family).active_customer(caller.issued_at)
 
     def _new_password(self, customer: Customer, first: str, second: str) -> str:
         """Django's SetPasswordForm: mismatch first, then every validator, all on new_password2."""

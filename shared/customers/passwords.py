@@ -117,7 +117,7 @@ class PasswordHasher:
         at the slowest imported kind while imported hashes of it wait for their upgrade.
 
         ``checked`` is the hash already run, None for an unknown email; ``legacy`` is what the
-        table records of the imported kinds still waiting (shared/customers/store.py). A migrated
+        table records of the imported kinds still waiting (shared/customers/legacy_hashes.py). A migrated
         customer's wrong password ran their own hash: it is padded with the argon2id dummy,
         and with the slowest kind's dummy too when its own kind costs under half of that
         (the nearer of the two totals). Without this, an unknown email (argon2id only)

@@ -14,7 +14,7 @@ from typing import Any
 
 from shared.aws import unavailable_on_fault
 from shared.customers.record import drf_datetime, public_id
-from shared.errors import AccessTokenRevoked, AuthenticationFailed, PermissionDenied
+from shared.errors import AuthenticationFailed, PermissionDenied
 from shared.settings import Settings
 from shared.tokens.authorizer import Caller
 from shared.tokens.sessions import SessionStore
@@ -32,13 +32,7 @@ class ProfileService:
             raise PermissionDenied()
         with unavailable_on_fault(self._settings):
             session = self._sessions.customer_session(caller.user_id, caller.family)
-        customer = session.customer
-        if customer is None:
-            raise AuthenticationFailed("User not found", "user_not_found")
-        if not customer.is_active:
-            raise AuthenticationFailed("User is inactive", "user_inactive")
-        if session.revoked(caller.issued_at):
-            raise AccessTokenRevoked()
+        customer = session.active_customer(caller.issued_at)
         return {
             "id": public_id(customer.customer_id),
             "email": customer.email,

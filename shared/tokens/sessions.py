@@ -43,7 +43,7 @@ from botocore.exceptions import ClientError
 
 from shared.aws import unavailable_on_fault
 from shared.customers.record import CUSTOMER_PREFIX, Customer, customer_from_item
-from shared.errors import NoActiveAccount, TokenError, ValidationFailed
+from shared.errors import AccessTokenRevoked, AuthenticationFailed, NoActiveAccount, TokenError, ValidationFailed
 from shared.settings import Settings
 from shared.table import batch_get, condition_failed
 from shared.tokens.minting import REFRESH, TokenService, ValidToken
@@ -94,6 +94,17 @@ class CustomerSession:
     def revoked(self, issued_at: int | None) -> bool:
         """Logged out (family), or issued before the customer's ``tokens_valid_after``."""
         return self.family_revoked or (self.customer is not None and self.customer.revoked(issued_at))
+
+    def active_customer(self, issued_at: int | None) -> Customer:
+        """The customer an access token issued at ``issued_at`` may act as, refused as simplejwt's
+        ``JWTAuthentication`` refuses (gone, inactive) or as revoked (logged out, revoked)."""
+        if self.customer is None:
+            raise AuthenticationFailed("User not found", "user_not_found")
+        if not self.customer.is_active:
+            raise AuthenticationFailed("User is inactive", "user_inactive")
+        if self.revoked(issued_at):
+            raise AccessTokenRevoked()
+        return self.customer
 
 
 class SessionStore:
