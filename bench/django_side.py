@@ -1,9 +1,13 @@
 """The baseline: Django 5.2 + DRF + simplejwt 5.5.1, run in the Django venv by bench/run.py.
 
-Usage: django_side.py warm|cold, with the run's inputs as one JSON line on stdin (signing
-key, credentials, the tokens the service side minted). ``cold`` prints one JSON line of
-timings; ``warm`` then serves its figures to bench/interleave.py (bench/measure.py's
-protocol). Never prints a token, a password, a hash or the key.
+Usage: django_side.py warm|cold|prepare|first-login|first-refresh, with the run's inputs as
+one JSON line on stdin (signing key, credentials, the tokens the service side minted).
+``cold`` prints one JSON line of timings; ``warm`` then serves its figures to
+bench/interleave.py (bench/measure.py's protocol). ``prepare`` migrates a sqlite file with
+simplejwt's blacklist app and creates the customer; ``first-login`` and ``first-refresh`` are a
+cold start whose first request succeeds on (a copy of) that file: a login, or a rotating
+refresh that blacklists the token it is given (bench/first_request.py). Never prints a token,
+a password, a hash or the key.
 
 Configured as the Django API configures simplejwt (1 h access, 3 day refresh, "Bearer",
 user id field ``id``, last_login updated), on Django's default User (the customer's email
@@ -18,6 +22,7 @@ from __future__ import annotations
 import time
 
 STARTED_NS = time.monotonic_ns()  # first thing: the cold start's "interpreter ready" mark
+STARTED_CPU_NS = time.process_time_ns()  # the interpreter's own start, in CPU time
 
 import io  # noqa: E402
 import json  # noqa: E402
@@ -33,18 +38,28 @@ if TYPE_CHECKING:
     Application = Callable[[dict[str, Any], Callable[..., object]], Any]
 
 
-def configure(signing_key: str) -> None:
+BLACKLIST_APP = "rest_framework_simplejwt.token_blacklist"
+
+
+def configure(signing_key: str, database: str = ":memory:", *, blacklist: bool = False) -> None:
+    """simplejwt as the Django API has it; ``blacklist``: its blacklist app, rotation, retirement."""
     from datetime import timedelta
 
     import django
     from django.conf import settings
 
+    rotation = {"ROTATE_REFRESH_TOKENS": True, "BLACKLIST_AFTER_ROTATION": True} if blacklist else {}
     settings.configure(
         DEBUG=False,
         SECRET_KEY=signing_key,
         ALLOWED_HOSTS=["testserver"],
-        INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes", "rest_framework"],
-        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+        INSTALLED_APPS=[
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "rest_framework",
+            *([BLACKLIST_APP] if blacklist else []),
+        ],
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": database}},
         ROOT_URLCONF="django_urls",
         MIDDLEWARE=[],
         USE_TZ=True,
@@ -62,6 +77,7 @@ def configure(signing_key: str) -> None:
             "USER_ID_FIELD": "id",
             "USER_ID_CLAIM": "user_id",
             "UPDATE_LAST_LOGIN": True,
+            **rotation,
         },
     )
     django.setup()
@@ -129,6 +145,59 @@ def cold(inputs: dict[str, Any]) -> dict[str, Any]:
         "init_done_ns": setup_done,
         "answered_ns": answered,
         "peak_rss_kib": peak_rss_kib(),
+    }
+
+
+def prepare(inputs: dict[str, Any]) -> None:
+    """The database a running Django deployment has: migrated, the customer in it (user 1)."""
+    configure(inputs["signing_key"], inputs["database"], blacklist=True)
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    User.objects.create(id=1, username=inputs["email"], email=inputs["email"], password=inputs["pbkdf2_hash"])
+
+
+def first_success(inputs: dict[str, Any], request: str) -> dict[str, Any]:
+    """A cold start whose first request succeeds: a login, or a rotating refresh (blacklist app).
+
+    Init is the settings and the WSGI application, as ``cold``; the database connection, the
+    URLconf and the views come with the first request, as in a real deployment.
+    """
+    if request == "first-login":
+        path, body = "/auth/token/", {"username": inputs["email"], "password": inputs["password"]}
+    else:
+        path, body = "/auth/token/refresh/", {"refresh": inputs["refresh"]}
+    raw = json.dumps(body).encode()
+    wsgi = environ("POST", path, raw)
+    setup_started, setup_started_cpu = time.monotonic_ns(), time.process_time_ns()
+    configure(inputs["signing_key"], inputs["database"], blacklist=True)
+    from django.core.wsgi import get_wsgi_application
+
+    application = get_wsgi_application()
+    setup_done, setup_done_cpu = time.monotonic_ns(), time.process_time_ns()
+    from django.db import connection
+
+    statements: list[str] = []
+
+    def count(execute: Callable[..., object], sql: str, *args: object) -> object:
+        statements.append(sql)
+        return execute(sql, *args)
+
+    with connection.execute_wrapper(count):
+        status, _ = respond(application, wsgi, raw)
+    answered, answered_cpu = time.monotonic_ns(), time.process_time_ns()
+    if status != 200:
+        raise RuntimeError(f"first {request} answered {status}, expected 200")
+    return {
+        "started_ns": STARTED_NS,
+        "init_started_ns": setup_started,
+        "init_done_ns": setup_done,
+        "answered_ns": answered,
+        "started_cpu_ns": STARTED_CPU_NS,
+        "init_cpu_ns": setup_done_cpu - setup_started_cpu,
+        "first_event_cpu_ns": answered_cpu - setup_done_cpu,
+        "sql_statements": len(statements),
     }
 
 
@@ -239,5 +308,9 @@ if __name__ == "__main__":
     given = json.loads(sys.stdin.readline())
     if sys.argv[1] == "cold":
         print(json.dumps(cold(given)))
+    elif sys.argv[1] == "prepare":
+        prepare(given)
+    elif sys.argv[1] in ("first-login", "first-refresh"):
+        print(json.dumps(first_success(given, sys.argv[1])))
     else:
         warm(given)
