@@ -304,7 +304,11 @@ def phases(reports: list[dict[str, Any]]) -> dict[str, Any]:
         "round_trips": trips,
         "sql_statements": reports[-1].get("sql_statements"),
         "samples": [
-            {"init_cpu_ms": i / 1e6, "first_cpu_ms": r["first_event_cpu_ns"] / 1e6}
+            {
+                "init_cpu_ms": i / 1e6,
+                "first_cpu_ms": r["first_event_cpu_ns"] / 1e6,
+                "warm_cpu_ms": r.get("second_event_cpu_ns", 0) / 1e6,
+            }
             for i, r in zip(init_cpu, reports, strict=True)
         ],
     }
@@ -322,12 +326,20 @@ def cold_of(figures: dict[str, Any], init_cpu_ms: float, first_cpu_ms: float) ->
     )
 
 
-def modelled(figures: dict[str, Any], memory_mb: int, round_trip_ms: float) -> dict[str, Any]:
-    """The model per run (median, min, max): each run's own init and first-request CPU."""
-    values = [
-        lambda_model.modelled_cold_ms(cold_of(figures, s["init_cpu_ms"], s["first_cpu_ms"]), memory_mb, round_trip_ms)
-        for s in figures["samples"]
-    ]
+def modelled(
+    figures: dict[str, Any], memory_mb: int, round_trip_ms: float, *, once_only_at_init: bool = False
+) -> dict[str, Any]:
+    """The model per run (median, min, max), from each run's own CPU figures.
+
+    ``once_only_at_init``: what the first request does that the warm one does not (its CPU
+    less the warm request's: imports, clients, the key) done at init instead.
+    """
+    values = []
+    for sample in figures["samples"]:
+        cold = cold_of(figures, sample["init_cpu_ms"], sample["first_cpu_ms"])
+        if once_only_at_init:
+            cold = lambda_model.moved_to_init(cold, max(0.0, sample["first_cpu_ms"] - sample["warm_cpu_ms"]))
+        values.append(lambda_model.modelled_cold_ms(cold, memory_mb, round_trip_ms))
     return {"unit": "ms", "median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
@@ -353,8 +365,6 @@ def analyse(
         resource, _, baseline = FUNCTIONS[function]
         memory_mb = memory[resource]
         init_cpu, first_cpu, warm_cpu = (figures[key]["median"] for key in ("init_cpu", "first_cpu", "second_cpu"))
-        cold = cold_of(figures, init_cpu, first_cpu)
-        once = max(0.0, first_cpu - warm_cpu)  # what the first request does that a warm one does not
         row: dict[str, Any] = {
             "variant": name,
             "memory_mb": memory_mb,
@@ -365,10 +375,8 @@ def analyse(
             "calls": figures["round_trips"],
             "wall_cold": figures["wall_cold"],
             "modelled_cold": modelled(figures, memory_mb, round_trip_ms),
-            "once_only_cpu_ms": once,
-            "modelled_cold_once_only_at_init": lambda_model.modelled_cold_ms(
-                lambda_model.moved_to_init(cold, once), memory_mb, round_trip_ms
-            ),
+            "once_only_cpu_ms": max(0.0, first_cpu - warm_cpu),
+            "modelled_cold_once_only_at_init": modelled(figures, memory_mb, round_trip_ms, once_only_at_init=True),
         }
         if baseline is not None:
             django = measured[f"django {baseline}"]
@@ -387,13 +395,12 @@ def analyse(
                     **lambda_model.lambda_cost_per_million(
                         warm_cpu_ms=warm_cpu,
                         round_trips=len(figures["round_trips"]["second"]),
-                        cold=cold,
+                        cold=cold_of(figures, init_cpu, first_cpu),
                         memory_mb=size,
                         round_trip_ms=round_trip_ms,
                     ),
-                    "cold_ms_once_only_at_init": lambda_model.modelled_cold_ms(
-                        lambda_model.moved_to_init(cold, once), size, round_trip_ms
-                    ),
+                    "cold": modelled(figures, size, round_trip_ms),
+                    "cold_once_only_at_init": modelled(figures, size, round_trip_ms, once_only_at_init=True),
                 }
                 for size in sorted({*lambda_model.MEMORY_SIZES_TRIED, memory_mb})
             ]
@@ -425,7 +432,7 @@ def table(analysis: dict[str, Any]) -> str:
         f" + round trips x {model['round_trip_ms']:g} ms (assumed); Django: its CPU on a whole core"
         f" + SQL statements x {model['sql_round_trip_ms']:g} ms (assumed). ms, median (min-max).",
         "",
-        "| function | MB | init CPU | 1st request CPU | warm CPU | round trips init/1st/warm | wall cold"
+        "| variant | MB | init CPU | 1st request CPU | warm CPU | round trips init/1st/warm | wall cold"
         " | modelled cold | modelled, once-only CPU at init | Django (wall / modelled) | ratio wall / modelled |",
         "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
@@ -447,20 +454,20 @@ def table(analysis: dict[str, Any]) -> str:
             f"| {row['variant']} | {row['memory_mb']} | {_range(row['init_cpu'])} | {_range(row['first_cpu'])}"
             f" | {_range(row['warm_cpu'])} | {trips['init']}/{trips['first']}/{trips['second']}"
             f" | {_range(row['wall_cold'])} | {_range(row['modelled_cold'])}"
-            f" | {row['modelled_cold_once_only_at_init']:.1f} | {django} | {ratio} |"
+            f" | {_range(row['modelled_cold_once_only_at_init'])} | {django} | {ratio} |"
         )
     lines += [
         "",
         "Lambda per million requests (requests + GB-s, arm64), "
         f"{model['cold_share']:.0%} cold; warm and cold durations modelled:",
         "",
-        "| variant | MB | warm ms | cold ms | cold ms, once-only CPU at init | $ compute | $ total |",
+        "| variant | MB | warm ms | modelled cold | modelled cold, once-only CPU at init | $ compute | $ total |",
         "|---|---|---|---|---|---|---|",
     ]
     for name, prices in analysis["cost_per_million"].items():
         lines += [
-            f"| {name} | {p['memory_mb']} | {p['warm_ms']:.0f} | {p['cold_ms']:.1f}"
-            f" | {p['cold_ms_once_only_at_init']:.1f} | {p['compute']:.3f} | {p['total']:.3f} |"
+            f"| {name} | {p['memory_mb']} | {p['warm_ms']:.0f} | {_range(p['cold'])}"
+            f" | {_range(p['cold_once_only_at_init'])} | {p['compute']:.3f} | {p['total']:.3f} |"
             for p in prices
         ]
     lines += ["", "Sources: " + ", ".join(model["sources"].values())]

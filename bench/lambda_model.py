@@ -98,7 +98,6 @@ def lambda_cost_per_million(
     return {
         "memory_mb": memory_mb,
         "warm_ms": warm,
-        "cold_ms": modelled_cold_ms(cold, memory_mb, round_trip_ms),
         "compute": compute,
         "requests": requests,
         "total": compute + requests,

@@ -100,4 +100,3 @@ def test_given_every_request_cold_when_priced_then_init_and_the_slow_first_reque
     )
 
     assert price["compute"] == pytest.approx(1769 / 1024 * (201 + 115) / 1000 * cost.LAMBDA_ARM_GB_SECOND * 1e6)
-    assert price["cold_ms"] == pytest.approx(200.4 + 115.0)
