@@ -123,20 +123,39 @@ def respond(application: Application, request: dict[str, Any], body: bytes) -> t
     return int(answer[0].split()[0]), content
 
 
-def cold(inputs: dict[str, Any]) -> dict[str, Any]:
-    """Set Django up and serve its first token request: the same 400 the service's probe gets."""
-    body = json.dumps({"username": inputs["email"]}).encode()
-    request = environ("POST", "/auth/token/", body)
-    setup_started = time.monotonic_ns()
-    configure(inputs["signing_key"])
+# The request of each cold start: path, body, the status it must answer. ``cold`` is the
+# same 400 the service's probe gets (in-memory database); the others succeed on the prepared
+# file with the blacklist app (bench/first_request.py).
+COLD_REQUESTS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, str]], int]] = {
+    "cold": ("/auth/token/", lambda given: {"username": given["email"]}, 400),
+    "first-login": ("/auth/token/", lambda given: {"username": given["email"], "password": given["password"]}, 200),
+    "first-refresh": ("/auth/token/refresh/", lambda given: {"refresh": given["refresh"]}, 200),
+}
+
+
+def cold(inputs: dict[str, Any], request: str = "cold") -> dict[str, Any]:
+    """Set Django up and serve its first token request, in wall and CPU time, its SQL counted.
+
+    Init is the settings and the WSGI application; the database connection, the URLconf and
+    the views come with the first request, as in a real deployment.
+    """
+    path, body_of, expected = COLD_REQUESTS[request]
+    body = json.dumps(body_of(inputs)).encode()
+    wsgi = environ("POST", path, body)
+    setup_started, setup_started_cpu = time.monotonic_ns(), time.process_time_ns()
+    configure(inputs["signing_key"], inputs.get("database", ":memory:"), blacklist=request != "cold")
     from django.core.wsgi import get_wsgi_application
 
     application = get_wsgi_application()
-    setup_done = time.monotonic_ns()
-    status, _ = respond(application, request, body)
-    answered = time.monotonic_ns()
-    if status != 400:
-        raise RuntimeError(f"first token request answered {status}, expected 400")
+    setup_done, setup_done_cpu = time.monotonic_ns(), time.process_time_ns()
+    from django.db import connection
+
+    statements: list[str] = []
+    with connection.execute_wrapper(_counter(statements)):
+        status, _ = respond(application, wsgi, body)
+    answered, answered_cpu = time.monotonic_ns(), time.process_time_ns()
+    if status != expected:
+        raise RuntimeError(f"first token request ({request}) answered {status}, expected {expected}")
     from measure import peak_rss_kib  # after the answer: not part of the cold start
 
     return {
@@ -144,6 +163,10 @@ def cold(inputs: dict[str, Any]) -> dict[str, Any]:
         "init_started_ns": setup_started,
         "init_done_ns": setup_done,
         "answered_ns": answered,
+        "started_cpu_ns": STARTED_CPU_NS,
+        "init_cpu_ns": setup_done_cpu - setup_started_cpu,
+        "first_event_cpu_ns": answered_cpu - setup_done_cpu,
+        "sql_statements": len(statements),
         "peak_rss_kib": peak_rss_kib(),
     }
 
@@ -156,49 +179,6 @@ def prepare(inputs: dict[str, Any]) -> None:
 
     call_command("migrate", verbosity=0)
     User.objects.create(id=1, username=inputs["email"], email=inputs["email"], password=inputs["pbkdf2_hash"])
-
-
-def first_success(inputs: dict[str, Any], request: str) -> dict[str, Any]:
-    """A cold start whose first request succeeds: a login, or a rotating refresh (blacklist app).
-
-    Init is the settings and the WSGI application, as ``cold``; the database connection, the
-    URLconf and the views come with the first request, as in a real deployment.
-    """
-    if request == "first-login":
-        path, body = "/auth/token/", {"username": inputs["email"], "password": inputs["password"]}
-    else:
-        path, body = "/auth/token/refresh/", {"refresh": inputs["refresh"]}
-    raw = json.dumps(body).encode()
-    wsgi = environ("POST", path, raw)
-    setup_started, setup_started_cpu = time.monotonic_ns(), time.process_time_ns()
-    configure(inputs["signing_key"], inputs["database"], blacklist=True)
-    from django.core.wsgi import get_wsgi_application
-
-    application = get_wsgi_application()
-    setup_done, setup_done_cpu = time.monotonic_ns(), time.process_time_ns()
-    from django.db import connection
-
-    statements: list[str] = []
-
-    def count(execute: Callable[..., object], sql: str, *args: object) -> object:
-        statements.append(sql)
-        return execute(sql, *args)
-
-    with connection.execute_wrapper(count):
-        status, _ = respond(application, wsgi, raw)
-    answered, answered_cpu = time.monotonic_ns(), time.process_time_ns()
-    if status != 200:
-        raise RuntimeError(f"first {request} answered {status}, expected 200")
-    return {
-        "started_ns": STARTED_NS,
-        "init_started_ns": setup_started,
-        "init_done_ns": setup_done,
-        "answered_ns": answered,
-        "started_cpu_ns": STARTED_CPU_NS,
-        "init_cpu_ns": setup_done_cpu - setup_started_cpu,
-        "first_event_cpu_ns": answered_cpu - setup_done_cpu,
-        "sql_statements": len(statements),
-    }
 
 
 def warm(inputs: dict[str, Any]) -> None:
@@ -291,26 +271,29 @@ def _wsgi_request(values: dict[str, Any]) -> Any:
     return WSGIRequest(values)
 
 
-def _queries(connection: Any, call: Callable[[], object]) -> int:
-    """SQL statements one call sends: the baseline's counterpart of DynamoDB requests."""
-    sent: list[str] = []
+def _counter(sent: list[str]) -> Callable[..., object]:
+    """An execute wrapper that notes every SQL statement sent."""
 
     def count(execute: Callable[..., object], sql: str, *args: object) -> object:
         sent.append(sql)
         return execute(sql, *args)
 
-    with connection.execute_wrapper(count):
+    return count
+
+
+def _queries(connection: Any, call: Callable[[], object]) -> int:
+    """SQL statements one call sends: the baseline's counterpart of DynamoDB requests."""
+    sent: list[str] = []
+    with connection.execute_wrapper(_counter(sent)):
         call()
     return len(sent)
 
 
 if __name__ == "__main__":
     given = json.loads(sys.stdin.readline())
-    if sys.argv[1] == "cold":
-        print(json.dumps(cold(given)))
+    if sys.argv[1] in COLD_REQUESTS:
+        print(json.dumps(cold(given, sys.argv[1])))
     elif sys.argv[1] == "prepare":
         prepare(given)
-    elif sys.argv[1] in ("first-login", "first-refresh"):
-        print(json.dumps(first_success(given, sys.argv[1])))
     else:
         warm(given)
