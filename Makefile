@@ -14,7 +14,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 STAMP := $(VENV)/.installed
 
-.PHONY: help install chromium test lint format template build check-build local bench bench-login-timing bench-account-timing bench-load deploy clean
+.PHONY: help install chromium test lint format template build check-build local bench bench-first-request bench-login-timing bench-account-timing bench-load deploy clean
 
 # `make help` prints every target's `## ` comment, in this file's order: document a target there.
 help: ## this list
@@ -176,6 +176,10 @@ build-MailerFunction:
 
 bench: install ## benchmarks next to Django + simplejwt (never part of make test)
 	$(BIN)/python bench/run.py
+
+# The Lambda CPU model alone (also part of make bench); RUNS= cold starts per variant (default 11).
+bench-first-request: install ## cold starts whose first request succeeds on moto, modelled on Lambda's CPU, next to Django's
+	$(BIN)/python bench/first_request.py $(if $(RUNS),--runs $(RUNS))
 
 bench-login-timing: install ## login timing: wrong password vs unknown email vs locked
 	$(BIN)/python bench/login_timing.py

@@ -1,19 +1,26 @@
 """One cold start of one function: import its handler, serve one event, report, exit.
 
-Usage: cold_child.py FUNCTION EVENT [--with-cryptography], started by bench/coldstart.py
-in a fresh interpreter of the project venv with the environment the template gives the
-function. A JSON object on stdin may carry ``authorization`` (the event's token header: the
-run's own token, for a first Allow). FUNCTION ``bare_jwt`` is the baseline of the
-authorizer's goal: init = ``import jwt``, first answer = ``jwt.decode`` of stdin's ``token``
-with its ``key``. Packages the venv has and no Lambda bundle ships are made unimportable, as in
-the bundles: ``cryptography`` (pyjwt needs it only for RSA and EC; ``--with-cryptography``
-shows what it would add) and ``certifi`` (botocore falls back to its own CA bundle).
-Prints one JSON line.
+Usage: cold_child.py FUNCTION EVENT [--with-cryptography], started by bench/coldstart.py and
+bench/first_request.py in a fresh interpreter of the project venv with the environment the
+template gives the function. A JSON object on stdin may carry ``authorization`` (the event's
+token header: the run's own token, for a first Allow) and ``body`` (the event's body:
+credentials or a token); ``again``, an object of the same two keys, asks for a second request
+after the first (the warm one); ``preload``, module names imported at init before the handler
+(what moving an import from the first request to init gives). Every mark is taken twice: on
+the system-wide monotonic clock and in the process's CPU time (``time.process_time``: user +
+system, which other processes' load disturbs far less than wall time).
+
+FUNCTION ``bare_jwt`` is the baseline of the authorizer's goal: init = ``import jwt``, first
+answer = ``jwt.decode`` of stdin's ``token`` with its ``key``. Packages the venv has and no
+Lambda bundle ships are made unimportable, as in the bundles: ``cryptography`` (pyjwt needs it
+only for RSA and EC; ``--with-cryptography`` shows what it would add) and ``certifi`` (botocore
+falls back to its own CA bundle). Prints one JSON line.
 """
 
 import time
 
 STARTED_NS = time.monotonic_ns()  # first thing: the cold start's "interpreter ready" mark
+STARTED_CPU_NS = time.process_time_ns()  # the interpreter's own start, in CPU time
 
 import io  # noqa: E402
 import json  # noqa: E402
@@ -41,23 +48,33 @@ def main(function: str, event_path: str, with_cryptography: bool) -> dict[str, o
     with open(event_path, encoding="utf-8") as file:
         event = json.load(file)
     given = json.loads(sys.stdin.read() or "{}")
-    if "authorization" in given:
-        event["authorizationToken"] = given["authorization"]
+    again = dict(event, **given.pop("again")) if "again" in given else None
+    preload = given.pop("preload", [])
+    event.update(given)
+    for incoming in (event, again):
+        if incoming is not None and "authorization" in incoming:
+            incoming["authorizationToken"] = incoming.pop("authorization")
     with redirect_stdout(io.StringIO()):  # logs and EMF metrics: CloudWatch's, not ours
-        init_started = time.monotonic_ns()
+        init_started, init_started_cpu = time.monotonic_ns(), time.process_time_ns()
         if function == "bare_jwt":
             import jwt
 
-            init_done = time.monotonic_ns()
-            claims = jwt.decode(given["token"], given["key"], algorithms=["HS256"])
+            init_done, init_done_cpu = time.monotonic_ns(), time.process_time_ns()
+            claims = jwt.decode(event["token"], event["key"], algorithms=["HS256"])
             answer = {"principalId": claims["user_id"]}
         else:
             # __import__, not importlib.import_module: only the former shows in -X importtime.
+            for name in preload:
+                __import__(name)
             __import__(f"functions.{function}.app")
             module = sys.modules[f"functions.{function}.app"]
-            init_done = time.monotonic_ns()
+            init_done, init_done_cpu = time.monotonic_ns(), time.process_time_ns()
             answer = module.lambda_handler(event, CONTEXT)
-        answered = time.monotonic_ns()
+        answered, answered_cpu = time.monotonic_ns(), time.process_time_ns()
+        second = {}
+        if again is not None:
+            second = module.lambda_handler(again, CONTEXT)
+            second_cpu = time.process_time_ns() - answered_cpu
     sys.path.append(os.path.dirname(os.path.abspath(__file__)))
     from measure import peak_rss_kib  # after the answer: not part of the cold start
 
@@ -66,8 +83,13 @@ def main(function: str, event_path: str, with_cryptography: bool) -> dict[str, o
         "init_started_ns": init_started,
         "init_done_ns": init_done,
         "answered_ns": answered,
+        "started_cpu_ns": STARTED_CPU_NS,
+        "init_cpu_ns": init_done_cpu - init_started_cpu,
+        "first_event_cpu_ns": answered_cpu - init_done_cpu,
+        **({"second_event_cpu_ns": second_cpu} if again is not None else {}),
         "peak_rss_kib": peak_rss_kib(),
         "answer": {name: answer.get(name) for name in ("statusCode", "principalId")},
+        "second_answer": {name: second.get(name) for name in ("statusCode", "principalId")},
         "cryptography_loaded": any(name.startswith("cryptography") for name in sys.modules if sys.modules[name]),
         "boto3_loaded": any(name.partition(".")[0] == "boto3" for name in sys.modules if sys.modules[name]),
     }

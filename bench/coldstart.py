@@ -114,6 +114,8 @@ class StaticExtension(ThreadingHTTPServer):
     def __init__(self, secret: str, session_token: str) -> None:
         self.answer = json.dumps({"SecretString": secret}).encode()
         self.session_token = session_token
+        # Each fetch's arrival (monotonic ns): bench/first_request.py counts them as round trips.
+        self.fetches: list[int] = []
         super().__init__(("127.0.0.1", 0), _ExtensionHandler)
 
     @property
@@ -125,6 +127,7 @@ class _ExtensionHandler(BaseHTTPRequestHandler):
     server: StaticExtension
 
     def do_GET(self) -> None:
+        self.server.fetches.append(time.monotonic_ns())
         known = self.headers.get("X-Aws-Parameters-Secrets-Token") == self.server.session_token
         body = self.server.answer if known else b'{"error": "wrong session token"}'
         self.send_response(200 if known else 401)
@@ -150,15 +153,19 @@ def static_extension(secret: str) -> Iterator[StaticExtension]:
         thread.join()
 
 
-def variants(
-    django_python: Path, django_inputs: dict[str, Any], access: str = "", extension_port: int = 9
-) -> list[Variant]:
-    purelib = subprocess.run(  # noqa: S603 - the Django venv's own interpreter
-        [str(django_python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+def purelib(python: Path) -> str:
+    """The site-packages of ``python``'s venv, for PYTHONPATH under ``-S``."""
+    return subprocess.run(  # noqa: S603 - the Django venv's own interpreter
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
         capture_output=True,
         text=True,
         check=True,
     ).stdout.strip()
+
+
+def variants(
+    django_python: Path, django_inputs: dict[str, Any], access: str = "", extension_port: int = 9
+) -> list[Variant]:
     denied: dict[str, object] = {"principalId": "anonymous"}
     return [
         service_variant("obtain_token", "obtain_token_missing_field", {"statusCode": 400}),
@@ -189,7 +196,7 @@ def variants(
             name="django",
             interpreter=str(django_python),
             arguments=[str(BENCH / "django_side.py"), "cold"],
-            environment={**BASE_ENVIRONMENT, "PYTHONPATH": purelib},
+            environment={**BASE_ENVIRONMENT, "PYTHONPATH": purelib(django_python)},
             stdin=json.dumps(django_inputs),
         ),
     ]

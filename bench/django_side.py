@@ -1,9 +1,13 @@
 """The baseline: Django 5.2 + DRF + simplejwt 5.5.1, run in the Django venv by bench/run.py.
 
-Usage: django_side.py warm|cold, with the run's inputs as one JSON line on stdin (signing
-key, credentials, the tokens the service side minted). ``cold`` prints one JSON line of
-timings; ``warm`` then serves its figures to bench/interleave.py (bench/measure.py's
-protocol). Never prints a token, a password, a hash or the key.
+Usage: django_side.py warm|cold|prepare|first-login|first-refresh, with the run's inputs as
+one JSON line on stdin (signing key, credentials, the tokens the service side minted).
+``cold`` prints one JSON line of timings; ``warm`` then serves its figures to
+bench/interleave.py (bench/measure.py's protocol). ``prepare`` migrates a sqlite file with
+simplejwt's blacklist app and creates the customer; ``first-login`` and ``first-refresh`` are a
+cold start whose first request succeeds on (a copy of) that file: a login, or a rotating
+refresh that blacklists the token it is given (bench/first_request.py). Never prints a token,
+a password, a hash or the key.
 
 Configured as the Django API configures simplejwt (1 h access, 3 day refresh, "Bearer",
 user id field ``id``, last_login updated), on Django's default User (the customer's email
@@ -18,6 +22,7 @@ from __future__ import annotations
 import time
 
 STARTED_NS = time.monotonic_ns()  # first thing: the cold start's "interpreter ready" mark
+STARTED_CPU_NS = time.process_time_ns()  # the interpreter's own start, in CPU time
 
 import io  # noqa: E402
 import json  # noqa: E402
@@ -33,18 +38,28 @@ if TYPE_CHECKING:
     Application = Callable[[dict[str, Any], Callable[..., object]], Any]
 
 
-def configure(signing_key: str) -> None:
+BLACKLIST_APP = "rest_framework_simplejwt.token_blacklist"
+
+
+def configure(signing_key: str, database: str = ":memory:", *, blacklist: bool = False) -> None:
+    """simplejwt as the Django API has it; ``blacklist``: its blacklist app, rotation, retirement."""
     from datetime import timedelta
 
     import django
     from django.conf import settings
 
+    rotation = {"ROTATE_REFRESH_TOKENS": True, "BLACKLIST_AFTER_ROTATION": True} if blacklist else {}
     settings.configure(
         DEBUG=False,
         SECRET_KEY=signing_key,
         ALLOWED_HOSTS=["testserver"],
-        INSTALLED_APPS=["django.contrib.auth", "django.contrib.contenttypes", "rest_framework"],
-        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": ":memory:"}},
+        INSTALLED_APPS=[
+            "django.contrib.auth",
+            "django.contrib.contenttypes",
+            "rest_framework",
+            *([BLACKLIST_APP] if blacklist else []),
+        ],
+        DATABASES={"default": {"ENGINE": "django.db.backends.sqlite3", "NAME": database}},
         ROOT_URLCONF="django_urls",
         MIDDLEWARE=[],
         USE_TZ=True,
@@ -62,6 +77,7 @@ def configure(signing_key: str) -> None:
             "USER_ID_FIELD": "id",
             "USER_ID_CLAIM": "user_id",
             "UPDATE_LAST_LOGIN": True,
+            **rotation,
         },
     )
     django.setup()
@@ -107,20 +123,39 @@ def respond(application: Application, request: dict[str, Any], body: bytes) -> t
     return int(answer[0].split()[0]), content
 
 
-def cold(inputs: dict[str, Any]) -> dict[str, Any]:
-    """Set Django up and serve its first token request: the same 400 the service's probe gets."""
-    body = json.dumps({"username": inputs["email"]}).encode()
-    request = environ("POST", "/auth/token/", body)
-    setup_started = time.monotonic_ns()
-    configure(inputs["signing_key"])
+# The request of each cold start: path, body, the status it must answer. ``cold`` is the
+# same 400 the service's probe gets (in-memory database); the others succeed on the prepared
+# file with the blacklist app (bench/first_request.py).
+COLD_REQUESTS: dict[str, tuple[str, Callable[[dict[str, Any]], dict[str, str]], int]] = {
+    "cold": ("/auth/token/", lambda given: {"username": given["email"]}, 400),
+    "first-login": ("/auth/token/", lambda given: {"username": given["email"], "password": given["password"]}, 200),
+    "first-refresh": ("/auth/token/refresh/", lambda given: {"refresh": given["refresh"]}, 200),
+}
+
+
+def cold(inputs: dict[str, Any], request: str = "cold") -> dict[str, Any]:
+    """Set Django up and serve its first token request, in wall and CPU time, its SQL counted.
+
+    Init is the settings and the WSGI application; the database connection, the URLconf and
+    the views come with the first request, as in a real deployment.
+    """
+    path, body_of, expected = COLD_REQUESTS[request]
+    body = json.dumps(body_of(inputs)).encode()
+    wsgi = environ("POST", path, body)
+    setup_started, setup_started_cpu = time.monotonic_ns(), time.process_time_ns()
+    configure(inputs["signing_key"], inputs.get("database", ":memory:"), blacklist=request != "cold")
     from django.core.wsgi import get_wsgi_application
 
     application = get_wsgi_application()
-    setup_done = time.monotonic_ns()
-    status, _ = respond(application, request, body)
-    answered = time.monotonic_ns()
-    if status != 400:
-        raise RuntimeError(f"first token request answered {status}, expected 400")
+    setup_done, setup_done_cpu = time.monotonic_ns(), time.process_time_ns()
+    from django.db import connection
+
+    statements: list[str] = []
+    with connection.execute_wrapper(_counter(statements)):
+        status, _ = respond(application, wsgi, body)
+    answered, answered_cpu = time.monotonic_ns(), time.process_time_ns()
+    if status != expected:
+        raise RuntimeError(f"first token request ({request}) answered {status}, expected {expected}")
     from measure import peak_rss_kib  # after the answer: not part of the cold start
 
     return {
@@ -128,8 +163,22 @@ def cold(inputs: dict[str, Any]) -> dict[str, Any]:
         "init_started_ns": setup_started,
         "init_done_ns": setup_done,
         "answered_ns": answered,
+        "started_cpu_ns": STARTED_CPU_NS,
+        "init_cpu_ns": setup_done_cpu - setup_started_cpu,
+        "first_event_cpu_ns": answered_cpu - setup_done_cpu,
+        "sql_statements": len(statements),
         "peak_rss_kib": peak_rss_kib(),
     }
+
+
+def prepare(inputs: dict[str, Any]) -> None:
+    """The database a running Django deployment has: migrated, the customer in it (user 1)."""
+    configure(inputs["signing_key"], inputs["database"], blacklist=True)
+    from django.contrib.auth.models import User
+    from django.core.management import call_command
+
+    call_command("migrate", verbosity=0)
+    User.objects.create(id=1, username=inputs["email"], email=inputs["email"], password=inputs["pbkdf2_hash"])
 
 
 def warm(inputs: dict[str, Any]) -> None:
@@ -222,22 +271,29 @@ def _wsgi_request(values: dict[str, Any]) -> Any:
     return WSGIRequest(values)
 
 
-def _queries(connection: Any, call: Callable[[], object]) -> int:
-    """SQL statements one call sends: the baseline's counterpart of DynamoDB requests."""
-    sent: list[str] = []
+def _counter(sent: list[str]) -> Callable[..., object]:
+    """An execute wrapper that notes every SQL statement sent."""
 
     def count(execute: Callable[..., object], sql: str, *args: object) -> object:
         sent.append(sql)
         return execute(sql, *args)
 
-    with connection.execute_wrapper(count):
+    return count
+
+
+def _queries(connection: Any, call: Callable[[], object]) -> int:
+    """SQL statements one call sends: the baseline's counterpart of DynamoDB requests."""
+    sent: list[str] = []
+    with connection.execute_wrapper(_counter(sent)):
         call()
     return len(sent)
 
 
 if __name__ == "__main__":
     given = json.loads(sys.stdin.readline())
-    if sys.argv[1] == "cold":
-        print(json.dumps(cold(given)))
+    if sys.argv[1] in COLD_REQUESTS:
+        print(json.dumps(cold(given, sys.argv[1])))
+    elif sys.argv[1] == "prepare":
+        prepare(given)
     else:
         warm(given)

@@ -11,7 +11,9 @@ and never printed or saved. The sides never run at the same time:
    bench/django_side.py SQL statements), then their warm figures are timed batch by batch
    in alternation (bench/interleave.py);
 3. cold starts of both, round-robin (bench/coldstart.py);
-4. the cost model over the measured figures (bench/cost.py).
+4. cold starts whose first request succeeds on storage really used, and the Lambda CPU model
+   over them (bench/first_request.py, bench/lambda_model.py);
+5. the cost model over the measured figures (bench/cost.py).
 
 bench/README.md says what each figure measures and why some favour the baseline.
 """
@@ -41,6 +43,7 @@ sys.path.insert(1, str(ROOT))
 import coldstart  # noqa: E402
 import cost  # noqa: E402
 import django_venv  # noqa: E402
+import first_request  # noqa: E402
 import interleave  # noqa: E402
 from interleave import Side  # noqa: E402
 from tables import Row, report  # noqa: E402
@@ -429,6 +432,9 @@ def main() -> int:
     log(f"cold starts: {runs.cold} fresh interpreters per variant, round-robin")
     cold_inputs = {"signing_key": inputs["signing_key"], "email": EMAIL}
     cold = coldstart.measure(django_python, cold_inputs, runs.cold, inputs["access"])
+    log(f"first successful requests: {runs.cold} fresh interpreters per variant, round-robin, on a moto server")
+    first_inputs = {key: inputs[key] for key in ("signing_key", "email", "password", "pbkdf2_hash")}
+    first = first_request.analyse(first_request.measure(django_python, runs.cold, first_inputs))
     rows = figure_rows(service, django, cold)
     results = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -450,11 +456,13 @@ def main() -> int:
         "item_sizes_bytes": service["item_sizes"],
         "log_bytes_per_invocation": service["log_bytes_per_invocation"],
         "cost": cost_model(service, cold),
+        "first_successful_request": first,
         "load_average": {"before": load_before, "after": os.getloadavg()[0]},
         "wall_seconds": time.monotonic() - started,
     }
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(report(results, rows, RESULTS.relative_to(ROOT)), flush=True)
+    print("\n" + first_request.table(first), flush=True)
     return 0
 
 

@@ -86,7 +86,7 @@ def test_given_rs256_and_the_default_issuer_when_every_route_is_called_then_none
 
     password = {"password1": OTHER_STRONG, "password2": OTHER_STRONG}
     assert client("POST", "/auth/registration/", {"email": "new@example.com", **password})[0] == 201
-    assert client("POST", "/auth/registration/verify-email/", {"key": "not-a-key"})[0] == 404
+    assert client("POST", "/auth/registration/verify-email/", {"key": "not-a-key", "password": OTHER_STRONG})[0] == 404
     assert client("POST", "/auth/registration/resend-email/", {"email": "new@example.com"})[0] == 200
     assert client("POST", "/auth/password/reset/", {"email": EMAIL})[0] == 200
     unknown_link = {"uid": "x", "token": "y", "new_password1": OTHER_STRONG, "new_password2": OTHER_STRONG}
