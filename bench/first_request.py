@@ -115,7 +115,7 @@ def seed(inputs: dict[str, Any]) -> dict[str, Any]:
     import boto3
 
     from shared import services
-    from shared.passwords import PasswordHasher
+    from shared.customers.passwords import PasswordHasher
     from shared.settings import get_settings
 
     settings = get_settings()
