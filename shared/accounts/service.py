@@ -315,11 +315,15 @@ class AccountMailer:
             # Not a key for the pending password: the last registration may be a squatter's,
             # and confirming it would hand them the account. The mailbox owner chooses one.
             return self._send(
-                mail.finish_signup(customer.email, self._reset_url(customer), self._reset_lifetime), "finish_signup"
+                customer.email,
+                lambda: mail.finish_signup(customer.email, self._reset_url(customer), self._reset_lifetime),
+                "finish_signup",
             )
         if kind == "reset" and customer is not None and customer.is_active:
             return self._send(
-                mail.reset_password(customer.email, self._reset_url(customer), self._reset_lifetime), "reset_password"
+                customer.email,
+                lambda: mail.reset_password(customer.email, self._reset_url(customer), self._reset_lifetime),
+                "reset_password",
             )
         return "nothing"
 
@@ -329,24 +333,28 @@ class AccountMailer:
         pending_until = int(self._clock()) + lifetime if self._settings.REQUIRE_EMAIL_VERIFICATION else None
         outcome, customer = self._customers.register(email, password_hash, pending_until)
         if outcome == Registration.TAKEN:
-            link = self._reset_url(customer) if customer.is_active else None
-            return self._send(mail.already_registered(customer.email, link, self._reset_lifetime), "already_registered")
-        return self._send_confirmation(customer, password_hash)
+            return self._send(customer.email, lambda: self._already_registered(customer), "already_registered")
+        return self._send(customer.email, lambda: self._confirmation(customer, password_hash), "confirm_address")
 
-    def _send_confirmation(self, customer: Customer, password_hash: str) -> str:
+    def _already_registered(self, customer: Customer) -> mail.Mail:
+        link = self._reset_url(customer) if customer.is_active else None
+        return mail.already_registered(customer.email, link, self._reset_lifetime)
+
+    def _confirmation(self, customer: Customer, password_hash: str) -> mail.Mail:
         lifetime = self._settings.EMAIL_VERIFICATION_LIFETIME
         key = self._links.new_verification_key(customer, password_hash, lifetime)
         link = f"{self._storefront}/verify-email?{urlencode({'key': key})}"
-        return self._send(mail.confirm_address(customer.email, link, lifetime), "confirm_address")
+        return mail.confirm_address(customer.email, link, lifetime)
 
-    def _send(self, message: mail.Mail, what: str) -> str:
-        """Send within the address's mail cap (shared/accounts/rate_limit.py): ``what``, or "capped" and nothing
-        sent."""
-        counted = self._cap.take(message.to)
+    def _send(self, to: str, compose: Callable[[], mail.Mail], what: str) -> str:
+        """Send within the address's mail cap (shared/accounts/rate_limit.py): ``what``, or "capped" and
+        nothing sent. The cap is taken before ``compose`` writes the mail's link, so a capped mail
+        leaves no link item behind."""
+        counted = self._cap.take(to)
         if counted is None:
             return "capped"
         try:
-            self._sender.send(message)
+            self._sender.send(compose())
         except Exception:
             self._cap.give_back(counted)  # not sent: SQS retries the job, which counts it then
             raise

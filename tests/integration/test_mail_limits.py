@@ -8,13 +8,14 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any
 
+import boto3
 import pytest
 from botocore.exceptions import ClientError
 
 from shared.customers.emails import email_identity, normalize_email
 from shared.customers.record import Customer
 from tests.conftest import FakeLambdaContext
-from tests.helpers import HttpAnswer, json_event
+from tests.helpers import REGION, TABLE_NAME, HttpAnswer, json_event
 from tests.mailbox import STRONG, Mailbox, account_event, login, register
 
 Call = Callable[..., HttpAnswer]
@@ -133,6 +134,20 @@ def test_given_requests_for_one_address_from_many_sources_then_every_answer_is_2
 
     assert [a.status for a in answers] == [200] * 5
     assert [sent.subject for sent in mailbox.deliver()] == ["Reset your password"] * 2
+
+
+def test_given_the_cap_reached_when_more_resets_are_asked_then_no_link_is_written_for_mails_never_sent(
+    call: Call, mailbox: Mailbox, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MAIL_ADDRESS_LIMIT", "1")
+    verified(call, mailbox, "ida@example.com")  # the confirmation took the window's one mail
+
+    answers = [reset_request(call, "ida@example.com", f"203.0.113.{n}") for n in range(3)]
+
+    assert [a.status for a in answers] == [200] * 3
+    assert mailbox.deliver() == []
+    items = boto3.client("dynamodb", region_name=REGION).scan(TableName=TABLE_NAME)["Items"]
+    assert [item["pk"]["S"] for item in items if item["pk"]["S"].startswith("RESET#")] == []
 
 
 def test_given_the_cap_reached_for_a_known_address_and_an_unknown_one_then_both_answer_alike(
