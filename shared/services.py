@@ -31,6 +31,7 @@ from shared.tokens.oidc import Issuer, api_id_of
 if TYPE_CHECKING:
     from shared.accounts.service import AccountMailer, AccountService
     from shared.customers.login import LoginService
+    from shared.customers.opening import SessionOpener
     from shared.customers.profiles import ProfileService
     from shared.customers.store import CustomerStore
     from shared.telemetry import Telemetry
@@ -109,7 +110,15 @@ def login_service(on_lockout: Callable[[], None] = lambda: None) -> LoginService
 
     settings = get_settings()
     guard = LoginGuard(dynamodb_client(), settings.TABLE_NAME, settings)
-    return LoginService(settings, customer_store(), guard, PasswordHasher(settings), token_service(), on_lockout)
+    return LoginService(settings, customer_store(), guard, PasswordHasher(settings), session_opener(), on_lockout)
+
+
+@cache
+def session_opener() -> SessionOpener:
+    """Every way in ends here (shared/customers/opening.py)."""
+    from shared.customers.opening import SessionOpener
+
+    return SessionOpener(get_settings(), customer_store(), token_service())
 
 
 @cache
@@ -163,7 +172,7 @@ def account_service() -> AccountService:
         PasswordPolicy(settings.BREACHED_PASSWORD_CHECK, settings.BREACHED_PASSWORD_TIMEOUT),
         limiter,
         MailQueue(sqs_client(), settings.MAIL_QUEUE_URL),
-        token_service,
+        session_opener,
     )
 
 
@@ -306,24 +315,8 @@ def reset() -> None:
     """Forget every cached object (tests only: a new container)."""
     from shared import aws
 
-    factories = (
-        key_set,
-        issuer,
-        published_key_set,
-        token_service,
-        customer_store,
-        login_service,
-        session_store,
-        session_service,
-        profile_service,
-        key_rotation,
-        request_authorizer,
-        authorizer_telemetry,
-        account_service,
-        account_mailer,
-        cors_policy,
-        cookie_transport,
-    )
-    clients = (aws.boto3_session, aws.dynamodb_client, aws.secretsmanager_client, aws.sqs_client, aws.sesv2_client)
-    for factory in (*factories, *clients, get_settings):
-        factory.cache_clear()
+    # Every cached factory here and every cached client of shared/aws.py (get_settings too),
+    # so that a new one cannot be forgotten.
+    for namespace in (globals(), vars(aws)):
+        for factory in [value for value in namespace.values() if hasattr(value, "cache_clear")]:
+            factory.cache_clear()

@@ -26,6 +26,7 @@ from __future__ import annotations
 import hmac
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any, Literal
 from urllib.parse import urlencode
 
@@ -38,13 +39,12 @@ from shared.accounts.password_policy import PasswordPolicy
 from shared.accounts.rate_limit import MailCap, RateLimiter
 from shared.aws import unavailable_on_fault
 from shared.customers.emails import normalize_email
-from shared.customers.login import _wait_out_revocation_second
+from shared.customers.opening import SessionOpener, WayIn
 from shared.customers.passwords import PasswordHasher
 from shared.customers.record import MAX_EMAIL_LENGTH, Customer, CustomerChanged, Registration
 from shared.customers.store import CustomerStore
 from shared.errors import AuthenticationFailed, NotFound, ValidationFailed
 from shared.settings import Settings
-from shared.tokens.minting import TokenService
 from shared.web.forms import Field, parse_body
 
 if TYPE_CHECKING:
@@ -81,9 +81,7 @@ class AccountService:
         policy: PasswordPolicy,
         limiter: RateLimiter,
         queue: mail.MailQueue,
-        tokens: Callable[[], TokenService],
-        clock: Callable[[], float] = time.time,
-        sleep: Callable[[float], None] = time.sleep,
+        opener: Callable[[], SessionOpener],
     ) -> None:
         self._settings = settings
         self._customers = customers
@@ -93,9 +91,7 @@ class AccountService:
         self._policy = policy
         self._limiter = limiter
         self._queue = queue
-        self._tokens = tokens  # only the password change signs: the other functions never read the key
-        self._clock = clock
-        self._sleep = sleep
+        self._opener = opener  # only the password change signs: the other functions never read the key
         self._password = settings.MAX_PASSWORD_CHARS
 
     def _data(self, raw_body: bytes, content_type: str | None) -> Any:
@@ -224,9 +220,9 @@ class AccountService:
             Field("new_password2", self._password),
         )
         values = require(self._data(raw_body, content_type), fields)
-        tokens = self._tokens()
+        opener = self._opener()
         with unavailable_on_fault(self._settings):
-            tokens.check_can_sign()  # the pair is minted after the writes: nothing is written unless it can be
+            opener.check_can_sign()  # the pair is minted after the writes: nothing is written unless it can be
             # A logged-out or revoked session is refused before it counts against the customer's limit.
             customer = self._active_customer(caller)
             self._limiter.hit_customer("password", caller.user_id, source_ip)
@@ -236,11 +232,12 @@ class AccountService:
             if new_password == values["old_password"]:
                 raise ValidationFailed({"new_password2": [SAME_AS_OLD]})
             try:
-                revoke_at = self._customers.replace_password(customer, self._passwords.hash(new_password), verify=False)
+                new_hash = self._passwords.hash(new_password)
+                revoke_at = self._customers.replace_password(customer, new_hash, verify=False)
             except CustomerChanged:
                 raise ValidationFailed({"old_password": [OLD_PASSWORD_WRONG]}) from None
-            _wait_out_revocation_second(revoke_at, self._clock, self._sleep)
-            pair = tokens.issue_pair(customer.customer_id)
+            subject = replace(customer.login_record(), password_hash=new_hash, tokens_valid_after=revoke_at)
+            pair = opener.open(subject, WayIn.PASSWORD_CHANGE).tokens
         logger.info("password changed", extra={"customer_id": customer.customer_id})
         return {"detail": PASSWORD_SAVED, **pair}
 

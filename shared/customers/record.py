@@ -31,6 +31,10 @@ class LoginRecord:
     is_active: bool
     tokens_valid_after: float | None = None
     email_verified: bool = True
+    # Django's staff fields, copied from ``CUSTOMER#`` so that opening a session reads one item.
+    is_staff: bool = False
+    is_superuser: bool = False
+    groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,10 +52,24 @@ class Customer:
     email_verified: bool = True
     first_name: str = ""
     last_name: str = ""
-    # Django's staff fields, kept from an import (nothing reads them yet; roles come next).
+    # Django's staff fields, kept from an import.
     is_staff: bool = False
     is_superuser: bool = False
     groups: tuple[str, ...] = ()
+
+    def login_record(self) -> LoginRecord:
+        """The customer as a way in other than the password login sees it."""
+        return LoginRecord(
+            customer_id=self.customer_id,
+            email=self.email,
+            password_hash=self.password_hash,
+            is_active=self.is_active,
+            tokens_valid_after=self.tokens_valid_after,
+            email_verified=self.email_verified,
+            is_staff=self.is_staff,
+            is_superuser=self.is_superuser,
+            groups=self.groups,
+        )
 
     def revoked(self, issued_at: int | None) -> bool:
         """simplejwt's integer ``iat`` cannot order two events within one second: a token from
@@ -124,6 +142,13 @@ def customer_item(customer: Customer) -> dict[str, Any]:
         "date_joined": {"S": customer.date_joined},
         **({"first_name": {"S": customer.first_name}} if customer.first_name else {}),
         **({"last_name": {"S": customer.last_name}} if customer.last_name else {}),
+        **staff_attributes(customer),
+    }
+
+
+def staff_attributes(customer: Customer) -> dict[str, Any]:
+    """Written on both ``CUSTOMER#`` and ``EMAIL#``; absent means a plain customer."""
+    return {
         **({"is_staff": {"BOOL": True}} if customer.is_staff else {}),
         **({"is_superuser": {"BOOL": True}} if customer.is_superuser else {}),
         **({"groups": {"L": [{"S": name} for name in customer.groups]}} if customer.groups else {}),
@@ -136,6 +161,7 @@ def email_item(customer: Customer) -> dict[str, Any]:
         "customer_id": {"S": customer.customer_id},
         "password_hash": {"S": customer.password_hash},
         "is_active": {"BOOL": customer.is_active},
+        **staff_attributes(customer),
     }
 
 
@@ -154,7 +180,16 @@ def login_record_from_item(email: str, item: dict[str, Any]) -> LoginRecord:
         is_active=item["is_active"]["BOOL"],
         tokens_valid_after=optional_number(item.get("tokens_valid_after")),
         email_verified=item.get("email_verified", {}).get("BOOL", True),
+        **staff_fields(item),
     )
+
+
+def staff_fields(item: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "is_staff": item.get("is_staff", {}).get("BOOL", False),
+        "is_superuser": item.get("is_superuser", {}).get("BOOL", False),
+        "groups": tuple(name["S"] for name in item.get("groups", {}).get("L", [])),
+    }
 
 
 def customer_from_item(item: dict[str, Any]) -> Customer:
@@ -170,9 +205,7 @@ def customer_from_item(item: dict[str, Any]) -> Customer:
         email_verified=item.get("email_verified", {}).get("BOOL", True),
         first_name=item.get("first_name", {}).get("S", ""),
         last_name=item.get("last_name", {}).get("S", ""),
-        is_staff=item.get("is_staff", {}).get("BOOL", False),
-        is_superuser=item.get("is_superuser", {}).get("BOOL", False),
-        groups=tuple(name["S"] for name in item.get("groups", {}).get("L", [])),
+        **staff_fields(item),
     )
 
 

@@ -13,8 +13,8 @@ item                   attributes                                               
                        expires_at (only while a required confirmation is awaited:
                        a registration nobody confirms disappears by TTL)
 ``EMAIL#<email>``      customer_id, password_hash, is_active, tokens_valid_after,  same transaction
-                       email_verified, expires_at (copies, so a login needs this
-                       one item)
+                       email_verified, expires_at, is_staff, is_superuser, groups
+                       (copies, so opening a session needs this one item)
 ``EMAILCI#<identity>`` customer_id: claims the email in lower case (expires_at     same transaction
                        too while unverified)
 ``COUNTER#customer``   next_id (N, ADD)                                            create without an id

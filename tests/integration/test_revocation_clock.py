@@ -15,6 +15,7 @@ from shared import services
 from shared.aws import dynamodb_client
 from shared.customers.login import LoginService
 from shared.customers.login_guard import LoginGuard
+from shared.customers.opening import SessionOpener
 from shared.customers.passwords import PasswordHasher
 from shared.customers.record import Customer
 from shared.settings import get_settings
@@ -34,7 +35,8 @@ def login_service(sleep: Callable[[float], None], clock: Callable[[], float] = t
     settings = get_settings()
     guard = LoginGuard(dynamodb_client(), TABLE_NAME, settings)
     store, tokens = services.customer_store(), services.token_service()
-    return LoginService(settings, store, guard, PasswordHasher(settings), tokens, clock=clock, sleep=sleep)
+    opener = SessionOpener(settings, store, tokens, clock=clock, sleep=sleep)
+    return LoginService(settings, store, guard, PasswordHasher(settings), opener)
 
 
 @pytest.mark.parametrize("skew", [HOUR, -HOUR])
