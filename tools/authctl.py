@@ -41,6 +41,7 @@ from shared.customers.passwords import (
     UNUSABLE,
     PasswordHasher,
     costliest,
+    count_replaced,
     dummy_like,
     hash_kind,
     hash_problem,
@@ -233,6 +234,7 @@ def _set_password(args: argparse.Namespace) -> int:
     _enforce_policy(settings, password, customer.email)
     new_hash = PasswordHasher(settings).hash(password)
     _apply_change(lambda: store.set_password_hash(customer, new_hash, revoke_at=store.revocation_time()))
+    count_replaced(store.legacy_hashes, customer.password_hash)
     print(f"password changed for customer {customer.customer_id}; their sessions are revoked")
     return 0
 

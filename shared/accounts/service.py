@@ -40,7 +40,7 @@ from shared.accounts.rate_limit import MailCap, RateLimiter
 from shared.aws import unavailable_on_fault
 from shared.customers.emails import normalize_email
 from shared.customers.opening import SessionOpener, WayIn
-from shared.customers.passwords import PasswordHasher
+from shared.customers.passwords import PasswordHasher, count_replaced
 from shared.customers.record import MAX_EMAIL_LENGTH, Customer, CustomerChanged, Registration
 from shared.customers.store import CustomerStore
 from shared.errors import AuthenticationFailed, NotFound, ValidationFailed
@@ -205,6 +205,7 @@ class AccountService:
                 )
             except CustomerChanged:  # the link spent by a concurrent reset, or the password moved
                 raise ValidationFailed({"token": INVALID_VALUE}) from None
+            count_replaced(self._customers.legacy_hashes, customer.password_hash)
         logger.info("password reset", extra={"customer_id": customer.customer_id})
         return RESET_DONE
 
@@ -236,6 +237,7 @@ class AccountService:
                 revoke_at = self._customers.replace_password(customer, new_hash, verify=False)
             except CustomerChanged:
                 raise ValidationFailed({"old_password": [OLD_PASSWORD_WRONG]}) from None
+            count_replaced(self._customers.legacy_hashes, customer.password_hash)
             subject = replace(customer.login_record(), password_hash=new_hash, tokens_valid_after=revoke_at)
             pair = opener.open(subject, WayIn.PASSWORD_CHANGE).tokens
         logger.info("password changed", extra={"customer_id": customer.customer_id})

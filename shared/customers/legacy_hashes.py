@@ -3,8 +3,9 @@
 One item: per kind ``<k>`` (pbkdf2_sha256, bcrypt, scrypt...) ``count_<k>`` (N), ``dummy_<k>``
 (S: a hash at the costliest parameters imported of it) and ``seconds_<k>`` (N: its verify time
 as measured at import); an older import's ``count`` and ``dummy_hash`` hold all kinds in one.
-authctl import-django adds (ADD, SET), a login that upgrades a hash takes one off (ADD -1), and
-the login guard reads the item in its BatchGetItem, so a refusal knows which dummy to pad with.
+authctl import-django adds (ADD, SET), a login that upgrades a hash or a new password takes one
+off (ADD -1), and the login guard reads the item in its BatchGetItem, so a refusal knows which
+dummy to pad with.
 """
 
 from __future__ import annotations
@@ -97,8 +98,10 @@ class LegacyHashes:
 def legacy_costs_from_item(item: dict[str, Any] | None) -> tuple[LegacyCost, ...]:
     """The imported kinds refusals pad for: those with hashes still waiting for their upgrade.
 
-    A count only errs high (a customer deleted or given a new password before their first
-    login is never subtracted): unknown emails then pay that kind's verify a while longer.
+    A new password before the first login (a change, a reset, authctl set-password) takes
+    one off as a login's upgrade does; a count only errs high (a customer deleted before
+    their first login is never subtracted): unknown emails then pay that kind's verify a
+    while longer.
     """
     return _legacy_costs(item, waiting_only=True)
 

@@ -15,7 +15,7 @@ from aws_lambda_powertools import Logger
 from shared.aws import unavailable_on_fault
 from shared.customers.login_guard import LoginGuard
 from shared.customers.opening import LoginResult, SessionOpener, WayIn
-from shared.customers.passwords import PasswordHasher, hash_kind, is_legacy
+from shared.customers.passwords import PasswordHasher, count_replaced
 from shared.customers.record import MAX_EMAIL_LENGTH
 from shared.customers.store import CustomerStore
 from shared.errors import InvalidCredentials
@@ -79,6 +79,5 @@ class LoginService:
             result = self._opener.open(login, WayIn.PASSWORD, upgraded_hash=upgraded)
             if upgraded is not None:
                 logger.info("password hash upgraded", extra={"customer_id": login.customer_id})
-                if is_legacy(login.password_hash):
-                    self._customers.legacy_hashes.upgraded(str(hash_kind(login.password_hash)))
+                count_replaced(self._customers.legacy_hashes, login.password_hash)
             return result

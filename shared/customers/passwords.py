@@ -43,7 +43,7 @@ import argon2
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from aws_lambda_powertools import Logger
 
-from shared.customers.legacy_hashes import LegacyCost
+from shared.customers.legacy_hashes import LegacyCost, LegacyHashes
 from shared.settings import Settings
 
 logger = Logger(child=True)
@@ -193,6 +193,13 @@ def is_legacy(encoded: str) -> bool:
     """An imported hash this service does not write: any kind but argon2id."""
     kind = hash_kind(encoded)
     return kind is not None and kind != "argon2id"
+
+
+def count_replaced(legacy: LegacyHashes, old_hash: str) -> None:
+    """An imported hash replaced (upgraded at login, or a new password chosen before the first
+    login): one fewer of its kind for refusals to pad for (``COUNTER#legacy``)."""
+    if is_legacy(old_hash):
+        legacy.upgraded(str(hash_kind(old_hash)))
 
 
 def dummy_like(encoded: str) -> str:

@@ -16,6 +16,7 @@ boto3 and botocore then log their own requests and responses.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import logging
 import re
@@ -35,6 +36,11 @@ SHAPES = {
     "a JWT": re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}"),
     "an argon2 hash": re.compile(r"argon2\$argon2i?d?\$"),
     "a PBKDF2 hash": re.compile(r"pbkdf2_sha(1|256)\$\d+\$"),
+    # The other kinds Django wrote, which an import brings (shared/customers/passwords.py).
+    "a bcrypt hash": re.compile(r"\$2[abxy]\$\d\d\$[./A-Za-z0-9]{53}"),
+    "an scrypt hash": re.compile(r"scrypt\$\d+\$[^$\s]+\$\d+\$\d+\$"),
+    "a salted SHA-1 or MD5 hash": re.compile(r"(sha1|md5)\$[^$\s]*\$[0-9a-f]{32,40}\b"),
+    "a crypt hash": re.compile(r"crypt\$\$[./A-Za-z0-9]{13}\b"),
 }
 
 
@@ -220,3 +226,29 @@ def _where(records: list[logging.LogRecord], secrets: dict[str, str]) -> str:
             if value and value in text:
                 names.setdefault(record.name, set()).add(name)
     return "; ".join(f"{logger}: {', '.join(sorted(kinds))}" for logger, kinds in sorted(names.items()))
+
+
+@pytest.mark.parametrize("hasher", ["Argon2", "BCryptSHA256", "BCrypt", "Scrypt", "PBKDF2", "PBKDF2SHA1", "MD5"])
+def test_every_kind_of_hash_django_made_is_found_in_a_log_line(django_configured: None, hasher: str) -> None:
+    """The shapes catch an imported hash of any kind, not only the ones this service writes."""
+    from django.contrib.auth import hashers
+
+    made = getattr(hashers, f"{hasher}PasswordHasher")()
+    encoded = made.encode("correct horse battery staple", made.salt())
+
+    assert leaks([f'{{"level":"INFO","message":"imported","hash":"{encoded}"}}'], {}) != []
+
+
+@pytest.mark.parametrize(
+    ("line", "shape"),
+    [
+        # Django before 5.1 (SHA1PasswordHasher) and before 4.0 (CryptPasswordHasher) wrote these.
+        (
+            "customer 7 sha1$pepper$" + hashlib.sha1(b"pepperpassword").hexdigest() + " imported",
+            "a salted SHA-1 or MD5 hash",
+        ),
+        ("customer 7 crypt$$abN/qM.L/H8EQ imported", "a crypt hash"),
+    ],
+)
+def test_a_hash_from_an_older_django_is_found_in_a_log_line(line: str, shape: str) -> None:
+    assert leaks([line], {}) == [f"line 0: {shape}"]

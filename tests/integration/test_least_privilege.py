@@ -339,14 +339,18 @@ def assert_least_privilege(function: str, flow: Flow) -> None:
     assert set(mail_grants(function)) - {action for action, _ in flow.sends} == set(), "mail grants no flow needs"
 
 
-def test_given_login_flows_then_obtain_writes_only_what_its_policy_allows_and_uses_every_grant(
-    customer: Any, make_customer: Callable[..., Any], django_configured: None, run: Run
-) -> None:
+@pytest.fixture
+def migrated(make_customer: Callable[..., Any], django_configured: None) -> Any:
+    """A customer imported from Django whose PBKDF2 hash waits for its upgrade (COUNTER#legacy)."""
     from django.contrib.auth import hashers
 
-    make_customer(
-        MIGRATED_EMAIL, customer_id="2", password_hash=hashers.make_password(MIGRATED_PASSWORD, hasher="pbkdf2_sha256")
-    )
+    encoded = hashers.make_password(MIGRATED_PASSWORD, hasher="pbkdf2_sha256")
+    return make_customer(MIGRATED_EMAIL, customer_id="70", password_hash=encoded)
+
+
+def test_given_login_flows_then_obtain_writes_only_what_its_policy_allows_and_uses_every_grant(
+    customer: Any, migrated: Any, run: Run
+) -> None:
     flow = run(
         "obtain_token",
         [
@@ -494,8 +498,10 @@ def test_given_a_key_used_twice_and_an_unknown_one_then_verify_email_writes_only
 
 
 def test_given_resets_of_a_verified_and_of_a_pending_customer_then_reset_password_writes_only_what_it_may(
-    customer: Any, pending: Sent, call: Call, mailbox: Mailbox, run: Run
+    customer: Any, pending: Sent, call: Call, mailbox: Mailbox, run: Run, migrated: Any
 ) -> None:
+    call("request_mail", json_event("password_reset_ok", {"email": MIGRATED_EMAIL}))
+    migrated_link = mailbox.one()  # replaces an imported hash: one fewer in COUNTER#legacy
     call("request_mail", json_event("password_reset_ok", {"email": EMAIL}))
     verified_link = mailbox.one()
     call("request_mail", json_event("resend_email_ok", {"email": PENDING_EMAIL}))
@@ -507,27 +513,37 @@ def test_given_resets_of_a_verified_and_of_a_pending_customer_then_reset_passwor
             confirm_reset(verified_link, OTHER_STRONG),
             confirm_reset(verified_link, "Second-Harbour-58"),  # used: refused
             confirm_reset(finish_signup_link, OTHER_STRONG),
+            confirm_reset(migrated_link, OTHER_STRONG),
         ],
     )
 
-    assert flow.statuses == [200, 400, 200]
+    assert flow.statuses == [200, 400, 200, 200]
     assert_least_privilege("ResetPasswordFunction", flow)
 
 
 def test_given_a_wrong_a_right_and_a_throttled_change_then_change_password_writes_only_what_its_policy_allows(
-    customer: Any, run: Run, monkeypatch: pytest.MonkeyPatch
+    customer: Any, run: Run, monkeypatch: pytest.MonkeyPatch, migrated: Any
 ) -> None:
     monkeypatch.setenv("ACCOUNT_ADDRESS_LIMIT", "2")
 
-    def change(old: str, issued_at: int | None = None) -> dict[str, Any]:
+    def change(old: str, issued_at: int | None = None, caller: str = customer.customer_id) -> dict[str, Any]:
         body = {"old_password": old, "new_password1": OTHER_STRONG, "new_password2": OTHER_STRONG}
-        return dict(account_event("password_change_wrong_old", body, caller=customer.customer_id, issued_at=issued_at))
+        return dict(account_event("password_change_wrong_old", body, caller=caller, issued_at=issued_at))
 
     # The third comes with the change's fresh access token (issued after it): an older one is refused unthrottled.
+    # The fourth replaces an imported hash: one fewer in COUNTER#legacy.
     after_the_change = int(time.time()) + 2
-    flow = run("change_password", [change("wrong password"), change(PASSWORD), change(OTHER_STRONG, after_the_change)])
+    flow = run(
+        "change_password",
+        [
+            change("wrong password"),
+            change(PASSWORD),
+            change(OTHER_STRONG, after_the_change),
+            change(MIGRATED_PASSWORD, caller=migrated.customer_id),
+        ],
+    )
 
-    assert flow.statuses == [400, 200, 429]
+    assert flow.statuses == [400, 200, 429, 200]
     assert_least_privilege("ChangePasswordFunction", flow)
 
 

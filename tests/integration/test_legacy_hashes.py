@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import logging
 from collections.abc import Callable
@@ -16,6 +17,7 @@ import boto3
 import pytest
 
 from tests.helpers import REGION, TABLE_NAME, HttpAnswer, json_event
+from tests.mailbox import OTHER_STRONG, STRONG, Mailbox, account_event
 from tools import authctl
 
 PASSWORD = "correct horse battery staple"
@@ -301,3 +303,38 @@ def test_given_a_counter_from_an_import_before_kinds_were_told_apart_then_it_sti
     pbkdf2_runs.clear()
     assert login(call, "nobody@example.com").body == NO_ACCOUNT
     assert pbkdf2_runs == []
+
+
+# --- a new password before the first login takes the hash off the count ------------------------
+
+
+def change_password(call: Call, customer_id: str, old: str, new: str) -> HttpAnswer:
+    body = {"old_password": old, "new_password1": new, "new_password2": new}
+    return call("change_password", account_event("password_change_wrong_old", body, caller=customer_id))
+
+
+def reset_password(call: Call, mailbox: Mailbox, email: str, new: str) -> HttpAnswer:
+    assert call("request_mail", json_event("password_reset_ok", {"email": email})).status == 200
+    body = {**mailbox.one().query(), "new_password1": new, "new_password2": new}
+    return call("reset_password", json_event("password_reset_confirm_bad_uid", body))
+
+
+def test_given_imported_hashes_when_new_passwords_replace_them_before_any_login_then_each_leaves_the_count(
+    aws: None, tmp_path: Path, capsys: pytest.CaptureFixture[str], call: Call, mailbox: Mailbox
+) -> None:
+    import_django(tmp_path, {1: pbkdf2(150_000), 2: pbkdf2(150_000), 3: pbkdf2(150_000), 4: pbkdf2(150_000)}, capsys)
+    assert item("COUNTER#legacy")["count_pbkdf2_sha256"] == {"N": "4"}
+
+    assert change_password(call, "1", PASSWORD, STRONG).status == 200
+    assert item("COUNTER#legacy")["count_pbkdf2_sha256"] == {"N": "3"}, "a change"
+    assert reset_password(call, mailbox, "2@example.com", STRONG).status == 200
+    assert item("COUNTER#legacy")["count_pbkdf2_sha256"] == {"N": "2"}, "a reset"
+    set_password = ["--table", TABLE_NAME, "set-password", "--email", "3@example.com", "--password-stdin"]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("sys.stdin", io.StringIO(STRONG + "\n"))
+        assert authctl.main(set_password) == 0
+    assert item("COUNTER#legacy")["count_pbkdf2_sha256"] == {"N": "1"}, "authctl set-password"
+
+    assert change_password(call, "1", STRONG, OTHER_STRONG).status == 200
+    assert item("COUNTER#legacy")["count_pbkdf2_sha256"] == {"N": "1"}, "an argon2id hash replaced counts nothing"
+    assert login(call, "nobody@example.com").body == NO_ACCOUNT  # customer 4 still waits: refusals still pad
