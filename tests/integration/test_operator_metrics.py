@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
+from shared.errors import ApiError
 from tests.conftest import FakeLambdaContext
 from tests.contract.conftest import BLACKLISTED
 from tests.helpers import EMAIL, PASSWORD, REGION, TEST_ENVIRONMENT, HttpAnswer, json_event
@@ -125,3 +126,30 @@ def test_given_ses_sending_when_the_mailer_runs_then_no_mail_failure_is_counted(
 
     printed = metrics_printed(capsys)
     assert (printed["MailJobs"], printed["MailFailures"], printed["MailsSent"]) == (1, 0, 1)
+
+
+def test_given_two_refreshes_racing_with_one_token_when_the_second_loses_the_retirement_then_one_reuse_is_counted(
+    rotating: None, call: Call, customer: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The loser's read came before the winner's write (another container): only the
+    conditional retirement sees the reuse, and it is counted there too."""
+    from shared import services
+    from shared.settings import get_settings
+    from shared.tokens.minting import REFRESH
+    from shared.tokens.sessions import SessionService
+
+    presented = log_in(call, PASSWORD).body["refresh"]
+    reuses: list[str] = []
+    store = services.session_store()
+    service = SessionService(get_settings(), store, services.token_service(), lambda: reuses.append("reuse"))
+    token = services.token_service().validate(presented, REFRESH)
+    assert token.user_id is not None
+    read_before_the_race = store.state(token.user_id, token.jti, token.family)
+    service.refresh_token(presented)
+    monkeypatch.setattr(store, "state", lambda *_: read_before_the_race)
+
+    with pytest.raises(ApiError) as refused:
+        service.refresh_token(presented)
+
+    assert (refused.value.status, refused.value.body()) == (401, BLACKLISTED)
+    assert reuses == ["reuse"]
