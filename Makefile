@@ -14,7 +14,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 STAMP := $(VENV)/.installed
 
-.PHONY: help install chromium test lint format template build check-build local bench bench-first-request bench-login-timing bench-account-timing bench-load deploy clean
+.PHONY: help install chromium test lint format template build check-build local bench bench-first-request bench-login-timing bench-account-timing bench-load deploy clean dashboard
 
 # `make help` prints every target's `## ` comment, in this file's order: document a target there.
 help: ## this list
@@ -192,6 +192,10 @@ DURATION ?= 60
 CLIENTS ?= 32
 bench-load: install ## make local under load: CLIENTS= for DURATION= s, CONTAINERS= (default 8); no reset, no 5xx, no lost session
 	$(BIN)/python bench/load.py --duration $(DURATION) --clients $(CLIENTS) --containers $(or $(CONTAINERS),8) $(if $(URL),--url $(URL))
+
+# The README's picture of the template's CloudWatch dashboard, filled from a run of the handlers on moto.
+dashboard: install ## docs/dashboard.svg: the template's CloudWatch dashboard drawn from a local run of the handlers
+	$(BIN)/python -m tools.render_dashboard --output docs/dashboard.svg
 
 format: install ## ruff fixes and formats the code in place
 	$(BIN)/ruff check --fix .

@@ -131,10 +131,10 @@ def session_store() -> SessionStore:
 
 
 @cache
-def session_service() -> SessionService:
+def session_service(on_reuse: Callable[[], None] = lambda: None) -> SessionService:
     from shared.tokens.sessions import SessionService
 
-    return SessionService(get_settings(), session_store(), token_service())
+    return SessionService(get_settings(), session_store(), token_service(), on_reuse)
 
 
 @cache

@@ -20,7 +20,7 @@ logger = Logger()
 metrics = Metrics()
 app = web_resolver()
 http.install(app, PATH, logger, metrics)
-service = session_service()
+service = session_service(on_reuse=lambda: metrics.add_metric(name="RefreshTokenReuse", unit=MetricUnit.Count, value=1))
 cookies = cookie_transport()
 
 

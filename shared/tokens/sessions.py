@@ -204,10 +204,17 @@ def _retirement(item: dict[str, Any]) -> Retirement:
 
 
 class SessionService:
-    def __init__(self, settings: Settings, sessions: SessionStore, tokens: TokenService) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        sessions: SessionStore,
+        tokens: TokenService,
+        on_reuse: Callable[[], None] = lambda: None,
+    ) -> None:
         self._settings = settings
         self._sessions = sessions
         self._tokens = tokens
+        self._on_reuse = on_reuse  # the refresh function counts it: a theft signal on the dashboard
 
     def refresh(self, raw_body: bytes, content_type: str | None) -> dict[str, str]:
         """POST /auth/token/refresh/: simplejwt's TokenRefreshView, with rotation and reuse detection."""
@@ -279,6 +286,7 @@ class SessionService:
 
     def _reuse_detected(self, token: ValidToken) -> None:
         logger.warning("refresh token reuse: family revoked", extra={"customer_id": token.user_id})
+        self._on_reuse()
         self._sessions.revoke_family(token, self._settings.REFRESH_TOKEN_LIFETIME)
         raise TokenError(BLACKLISTED)
 
