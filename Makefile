@@ -80,11 +80,12 @@ lint: install ## ruff (lint and format check) and mypy strict
 
 # cfn-lint checks the templates in several regions: the extension's layer comes from a per-region mapping.
 TEMPLATE_REGIONS := us-east-1 us-west-2 eu-west-1 eu-central-1 ap-southeast-2 ap-northeast-1 sa-east-1
-template: install $(SAM) ## cfn-lint (seven regions) and sam validate --lint on template.yaml and examples/downstream
+template: install $(SAM) ## cfn-lint (seven regions), sam validate --lint and the resource count after the SAM transform, on template.yaml and examples/downstream
 	$(BIN)/cfn-lint --regions $(TEMPLATE_REGIONS) -- template.yaml examples/downstream/template.yaml
 	$(SAM) validate --lint --region us-east-1
 	$(SAM) validate --lint --region eu-west-1
 	$(SAM) validate --lint --region us-east-1 --template examples/downstream/template.yaml
+	$(SAM_VENV)/bin/python tools/count_resources.py template.yaml examples/downstream/template.yaml
 
 $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)

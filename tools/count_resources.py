@@ -1,0 +1,75 @@
+"""The template's resource count after the SAM transform, against CloudFormation's 500 per stack.
+
+Each function with its routes becomes many resources (role, permissions per route, methods,
+log group, alarms): a new capability is counted here before a deploy would refuse it.
+Conditional resources are all counted (the worst case: every option on). Run with the SAM
+CLI's interpreter (it carries samtranslator): ``make template`` does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+from samtranslator.parser import parser
+from samtranslator.translator.translator import Translator
+
+STACK_LIMIT = 500
+HEADROOM = 50  # warn when a capability or two more would reach the limit
+CODE_LOCATIONS = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}
+
+
+class _Loader(yaml.SafeLoader):
+    """YAML with CloudFormation's short tags (!Ref, !Sub...) read as their long forms."""
+
+
+def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
+    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    if isinstance(node, yaml.ScalarNode):
+        value: Any = loader.construct_scalar(node)
+        if suffix == "GetAtt" and isinstance(value, str):
+            value = value.split(".", 1)
+    elif isinstance(node, yaml.SequenceNode):
+        value = loader.construct_sequence(node, deep=True)
+    else:
+        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
+    return {name: value}
+
+
+_Loader.add_multi_constructor("!", _intrinsic)
+
+
+def transformed_resources(template_path: Path) -> int:
+    template = yaml.load(template_path.read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    for resource in template["Resources"].values():
+        location = CODE_LOCATIONS.get(resource.get("Type", ""))
+        if location:  # the transform wants an uploaded artifact; where it is changes no count
+            resource.setdefault("Properties", {})[location] = "s3://bucket/artifact.zip"
+    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+    logging.disable(logging.WARNING)  # the translator's feature-toggle and metrics notices
+    translated = Translator(managed_policy_map={}, sam_parser=parser.Parser()).translate(
+        sam_template=template, parameter_values={}, get_managed_policy_map=lambda: {}
+    )
+    return len(translated["Resources"])
+
+
+def main(argv: list[str]) -> int:
+    worst = 0
+    for path in argv or ["template.yaml"]:
+        count = transformed_resources(Path(path))
+        print(f"{path}: {count} resources after the SAM transform (limit {STACK_LIMIT})")
+        worst = max(worst, count)
+    if worst > STACK_LIMIT:
+        print("over CloudFormation's limit: group routes of one capability into one function", file=sys.stderr)
+        return 1
+    if worst > STACK_LIMIT - HEADROOM:
+        print(f"within {HEADROOM} of the limit", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
