@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from shared.customers.opening import SessionOpener
     from shared.customers.profiles import ProfileService
     from shared.customers.store import CustomerStore
+    from shared.social.service import SocialService
     from shared.telemetry import Telemetry
     from shared.tokens.authorizer import RequestAuthorizer
     from shared.tokens.rotation import KeyRotation
@@ -172,6 +173,34 @@ def account_service() -> AccountService:
         PasswordPolicy(settings.BREACHED_PASSWORD_CHECK, settings.BREACHED_PASSWORD_TIMEOUT),
         limiter,
         MailQueue(sqs_client(), settings.MAIL_QUEUE_URL),
+        session_opener,
+    )
+
+
+@cache
+def social_service() -> SocialService:
+    """Sign in with Google / Apple: each provider's JWKS client made here, once per container."""
+    from shared.accounts.rate_limit import RateLimiter
+    from shared.aws import dynamodb_client
+    from shared.social.identity import verifiers
+    from shared.social.links import SocialLinks
+    from shared.social.service import SocialService
+
+    settings = get_settings()
+    limiter = RateLimiter(
+        dynamodb_client(),
+        settings.TABLE_NAME,
+        settings.ACCOUNT_ADDRESS_LIMIT,
+        settings.ACCOUNT_IP_LIMIT,
+        settings.ACCOUNT_LIMIT_WINDOW,
+    )
+    return SocialService(
+        settings,
+        verifiers(settings),
+        customer_store(),
+        SocialLinks(dynamodb_client(), settings.TABLE_NAME),
+        session_store(),
+        limiter,
         session_opener,
     )
 
