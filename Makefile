@@ -171,6 +171,8 @@ build-ChangePasswordFunction:
 build-CurrentUserFunction:
 	$(call lambda_bundle,current_user)
 	$(call common_password_list)
+build-SocialFunction:
+	$(call lambda_bundle,social)
 build-MailerFunction:
 	$(call lambda_bundle,mailer)
 

@@ -16,10 +16,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import jwt
+import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
 GOOGLE_CLIENT_ID = "shop-web.apps.googleusercontent.com"
+SHOP = "https://www.shop.example"
 APPLE_CLIENT_ID = "com.shop.web"
 GOOGLE_ISSUER = "https://accounts.google.com"
 APPLE_ISSUER = "https://appleid.apple.com"
@@ -99,7 +101,7 @@ class Provider:
                 """Quiet."""
 
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        thread = threading.Thread(target=self._server.serve_forever, args=(0.05,), daemon=True)
         thread.start()
         try:
             yield self
@@ -112,3 +114,42 @@ class Provider:
 def apple_nonce_claim(nonce: str) -> str:
     """What Apple puts in the token: the SHA-256 hex digest of the nonce the page kept."""
     return hashlib.sha256(nonce.encode()).hexdigest()
+
+
+@pytest.fixture
+def google() -> Iterator[Provider]:
+    with Provider(GOOGLE_ISSUER, GOOGLE_CLIENT_ID).serving() as provider:
+        yield provider
+
+
+@pytest.fixture
+def apple() -> Iterator[Provider]:
+    with Provider(APPLE_ISSUER, APPLE_CLIENT_ID).serving() as provider:
+        yield provider
+
+
+@pytest.fixture
+def social(monkeypatch: pytest.MonkeyPatch, aws: None, google: Provider, apple: Provider) -> None:
+    """Both providers on, their keys on 127.0.0.1; an unknown kid refetches at once unless a test says otherwise."""
+    from shared import services
+
+    monkeypatch.setenv("GOOGLE_CLIENT_IDS", f"other-client, {GOOGLE_CLIENT_ID}")
+    monkeypatch.setenv("GOOGLE_JWKS_URL", google.jwks_url)
+    monkeypatch.setenv("APPLE_CLIENT_IDS", APPLE_CLIENT_ID)
+    monkeypatch.setenv("APPLE_JWKS_URL", apple.jwks_url)
+    monkeypatch.setenv("SOCIAL_KEY_REFETCH_INTERVAL", "0")
+    monkeypatch.setenv("ALLOWED_ORIGINS", SHOP)
+    services.reset()
+
+
+def sign_in_event(provider: str, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
+    """``events/social_google_sign_in.json`` for ``provider`` carrying ``body``."""
+    from tests.helpers import json_event
+
+    event = json_event("social_google_sign_in", body)
+    event["path"] = f"/auth/social/{provider}/"
+    event["pathParameters"] = {"provider": provider}
+    for name, value in (headers or {}).items():
+        event["headers"][name] = value
+        event["multiValueHeaders"][name] = [value]
+    return event

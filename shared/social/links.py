@@ -175,4 +175,3 @@ class SocialLinks:
 
 def _subject_key(provider: Provider, subject: str) -> str:
     return f"{SOCIAL_PREFIX}{provider}#{subject}"
-

@@ -9,7 +9,7 @@ import hashlib
 import hmac
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import jwt
@@ -23,55 +23,29 @@ from shared.social.identity import Provider as Name
 from tests.helpers import PASSWORD, HttpAnswer, json_event
 from tests.mailbox import account_event
 from tests.social_provider import (
-    APPLE_CLIENT_ID,
     APPLE_ISSUER,
     GOOGLE_CLIENT_ID,
-    GOOGLE_ISSUER,
+    SHOP,
     Provider,
     SigningKey,
+    apple,
     apple_nonce_claim,
+    google,
+    sign_in_event,
+    social,
 )
+
+__all__ = ["apple", "google", "social"]  # the fixtures this module uses
 
 Call = Callable[..., HttpAnswer]
 INVALID_ID_TOKEN = {"detail": "The ID token is not valid.", "code": "invalid_id_token"}
 NO_ACTIVE_ACCOUNT = {"detail": "No active account found with the given credentials"}
-SHOP = "https://www.shop.example"
 EMAIL = "jane@example.com"
 SUBJECT = "107691503500061507150"
 
 
-@pytest.fixture
-def google() -> Iterator[Provider]:
-    with Provider(GOOGLE_ISSUER, GOOGLE_CLIENT_ID).serving() as provider:
-        yield provider
-
-
-@pytest.fixture
-def apple() -> Iterator[Provider]:
-    with Provider(APPLE_ISSUER, APPLE_CLIENT_ID).serving() as provider:
-        yield provider
-
-
-@pytest.fixture
-def social(monkeypatch: pytest.MonkeyPatch, aws: None, google: Provider, apple: Provider) -> None:
-    """Both providers on, their keys on 127.0.0.1; an unknown kid refetches at once unless a test says otherwise."""
-    monkeypatch.setenv("GOOGLE_CLIENT_IDS", f"other-client, {GOOGLE_CLIENT_ID}")
-    monkeypatch.setenv("GOOGLE_JWKS_URL", google.jwks_url)
-    monkeypatch.setenv("APPLE_CLIENT_IDS", APPLE_CLIENT_ID)
-    monkeypatch.setenv("APPLE_JWKS_URL", apple.jwks_url)
-    monkeypatch.setenv("SOCIAL_KEY_REFETCH_INTERVAL", "0")
-    monkeypatch.setenv("ALLOWED_ORIGINS", SHOP)
-    services.reset()
-
-
 def sign_in(call: Call, provider: str, body: Any, headers: dict[str, str] | None = None) -> HttpAnswer:
-    event = json_event("social_google_sign_in", body)
-    event["path"] = f"/auth/social/{provider}/"
-    event["pathParameters"] = {"provider": provider}
-    for name, value in (headers or {}).items():
-        event["headers"][name] = value
-        event["multiValueHeaders"][name] = [value]
-    return call("social", event)
+    return call("social", sign_in_event(provider, body, headers))
 
 
 def as_customer(answer: HttpAnswer) -> tuple[str, int]:
@@ -81,7 +55,9 @@ def as_customer(answer: HttpAnswer) -> tuple[str, int]:
 
 
 def linked(call: Call, customer_id: str, issued_at: int) -> HttpAnswer:
-    return call("social", account_event("social_linked_get", None, caller=customer_id, method="GET", issued_at=issued_at))
+    return call(
+        "social", account_event("social_linked_get", None, caller=customer_id, method="GET", issued_at=issued_at)
+    )
 
 
 def unlink(call: Call, customer_id: str, issued_at: int, provider: str) -> HttpAnswer:
@@ -190,9 +166,7 @@ def test_each_claim_check_refuses_a_token_that_fails_it(
     assert (answer.status, answer.body) == (401, INVALID_ID_TOKEN)
 
 
-def test_an_audience_listing_only_one_of_our_client_ids_is_accepted(
-    social: None, call: Call, google: Provider
-) -> None:
+def test_an_audience_listing_only_one_of_our_client_ids_is_accepted(social: None, call: Call, google: Provider) -> None:
     answer = sign_in(call, "google", {"id_token": google.id_token(SUBJECT, EMAIL, aud=["other-client"])})
 
     assert answer.status == 200
@@ -230,7 +204,9 @@ MALFORMED: dict[str, Callable[[Provider], Any]] = {
     "garbage": lambda provider: "not a token",
     "three dots of garbage": lambda provider: "a.b.c",
     "a number": lambda provider: 12345,
-    "alg none": lambda provider: unsigned({"alg": "none", "kid": provider.keys[0].kid}, provider.claims(SUBJECT, EMAIL)),
+    "alg none": lambda provider: unsigned(
+        {"alg": "none", "kid": provider.keys[0].kid}, provider.claims(SUBJECT, EMAIL)
+    ),
     "HS256 keyed with the public key": hs256_with_public_key,
     "RS512": lambda provider: jwt.encode(
         provider.claims(SUBJECT, EMAIL), provider.keys[0].private, "RS512", {"kid": provider.keys[0].kid}
@@ -238,8 +214,9 @@ MALFORMED: dict[str, Callable[[Provider], Any]] = {
     "no kid": lambda provider: jwt.encode(provider.claims(SUBJECT, EMAIL), provider.keys[0].private, "RS256"),
     "a kid that is a list": lambda provider: unsigned({"alg": "RS256", "kid": ["a"]}, provider.claims(SUBJECT, EMAIL)),
     "a header that is a list": lambda provider: jwt.utils.base64url_encode(b"[1]").decode() + ".e30.",
-    "a payload that is not JSON": lambda provider: unsigned({"alg": "RS256", "kid": provider.keys[0].kid}, {})[:-3]
-    + "..",
+    "a payload that is not JSON": lambda provider: (
+        unsigned({"alg": "RS256", "kid": provider.keys[0].kid}, {})[:-3] + ".."
+    ),
 }
 
 
@@ -313,9 +290,7 @@ def test_apple_nonce_sent_refuses_a_token_without_its_digest(
 
 
 @pytest.mark.parametrize("verified", [False, "false", None, "yes", 1], ids=["false", "'false'", "absent", "yes", "1"])
-def test_an_unverified_provider_email_creates_nothing(
-    social: None, call: Call, apple: Provider, verified: Any
-) -> None:
+def test_an_unverified_provider_email_creates_nothing(social: None, call: Call, apple: Provider, verified: Any) -> None:
     token = apple.id_token("001234.abcd", EMAIL, email_verified=verified)
 
     answer = sign_in(call, "apple", {"id_token": token})
@@ -416,9 +391,7 @@ def test_an_attackers_unconfirmed_registration_loses_its_password_when_the_owner
         assert refresh.status == 401
 
 
-def test_a_deactivated_linked_customer_is_refused_by_the_opener(
-    social: None, call: Call, google: Provider
-) -> None:
+def test_a_deactivated_linked_customer_is_refused_by_the_opener(social: None, call: Call, google: Provider) -> None:
     customer_id = as_customer(sign_in(call, "google", {"id_token": google.id_token(SUBJECT, EMAIL)}))[0]
     services.customer_store().set_active(stored(customer_id), False)
 
@@ -515,9 +488,7 @@ def test_sign_ins_are_throttled_per_source(
 # --- the linked providers and the last way in -------------------------------------------------
 
 
-def test_the_customer_sees_each_linked_provider(
-    social: None, call: Call, google: Provider, apple: Provider
-) -> None:
+def test_the_customer_sees_each_linked_provider(social: None, call: Call, google: Provider, apple: Provider) -> None:
     customer_id, issued_at = as_customer(sign_in(call, "google", {"id_token": google.id_token(SUBJECT, EMAIL)}))
     sign_in(call, "apple", {"id_token": apple.id_token("001234.abcd", EMAIL)})
 
@@ -580,4 +551,3 @@ def test_the_linked_providers_need_a_caller(social: None, call: Call) -> None:
     answer = call("social", account_event("social_linked_get", None, caller=None, method="GET"))
 
     assert answer.status == 401
-
