@@ -138,6 +138,15 @@ class SocialLinks:
                 raise LinkConflict() from None
             raise
 
+    def import_link(self, customer_id: str, provider: Provider, subject: str, email: str, when: str) -> str:
+        """A link migrated from django-allauth: "imported", "present" (a rerun) or "conflict"
+        (the subject is another customer's, or the customer has another subject of the provider)."""
+        try:
+            self.link(customer_id, provider, subject, email, when)
+        except LinkConflict:
+            return "present" if self.customer_of(provider, subject) == customer_id else "conflict"
+        return "imported"
+
     def unlink(self, links: CustomerLinks, provider: Provider) -> None:
         """Remove one link, only if nothing changed since ``links`` was read (else LinksChanged)."""
         link = links.links[provider]
