@@ -53,10 +53,13 @@ $(LOCAL_STAMP): pyproject.toml constraints.txt
 # The demo storefront (examples/storefront/) on its own origin, which the API allows by default.
 STOREFRONT_PORT ?= 5173
 ALLOWED_ORIGINS ?= http://localhost:$(STOREFRONT_PORT)
+# The local OpenID provider the storefront's "Sign in with Google" uses (tools/local_oidc.py).
+OIDC_PORT ?= 9400
 
-local: $(LOCAL_STAMP) ## the API on http://127.0.0.1:3000, moto behind it, the demo storefront on http://localhost:5173 (PORT=, STORAGE_PORT=, PERSIST=1, STOREFRONT_PORT=, ALLOWED_ORIGINS=, CONTAINERS=, PARAMS=)
+local: $(LOCAL_STAMP) ## the API on http://127.0.0.1:3000, moto behind it, the demo storefront on http://localhost:5173, a local "Google" on 9400 (PORT=, STORAGE_PORT=, PERSIST=1, STOREFRONT_PORT=, ALLOWED_ORIGINS=, OIDC_PORT=, CONTAINERS=, PARAMS=)
 	$(BIN)/python -m tools.local_server --port $(PORT) --storage-port $(STORAGE_PORT) $(if $(filter 1,$(PERSIST)),--persist) \
 		--storefront-port $(STOREFRONT_PORT) --allowed-origins "$(ALLOWED_ORIGINS)" $(if $(CONTAINERS),--max-containers $(CONTAINERS)) \
+		--oidc-port $(OIDC_PORT) \
 		$(if $(PARAMS),--parameter-overrides $(PARAMS))
 
 # The storefront's browser tests drive Debian's Chromium and its chromedriver (never a downloaded browser).
