@@ -14,7 +14,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 STAMP := $(VENV)/.installed
 
-.PHONY: help install chromium test lint format template build check-build local bench bench-first-request bench-login-timing bench-account-timing bench-load deploy clean
+.PHONY: help install chromium test lint format template build check-build local bench bench-first-request bench-cold-against bench-login-timing bench-account-timing bench-load deploy clean
 
 # `make help` prints every target's `## ` comment, in this file's order: document a target there.
 help: ## this list
@@ -185,6 +185,10 @@ bench: install ## benchmarks next to Django + simplejwt (never part of make test
 # The Lambda CPU model alone (also part of make bench); RUNS= cold starts per variant (default 11).
 bench-first-request: install ## cold starts whose first request succeeds on moto, modelled on Lambda's CPU, next to Django's
 	$(BIN)/python bench/first_request.py $(if $(RUNS),--runs $(RUNS))
+
+# Another checkout's token functions next to this one's, interleaved (OTHER=, e.g. a worktree of main).
+bench-cold-against: install ## cold starts of the token functions here and in OTHER= (a checkout), interleaved; RUNS=
+	cd bench && ../$(BIN)/python coldstart_against.py $(OTHER) $(if $(RUNS),--runs $(RUNS))
 
 bench-login-timing: install ## login timing: wrong password vs unknown email vs locked
 	$(BIN)/python bench/login_timing.py
