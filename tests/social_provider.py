@@ -20,6 +20,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwt.algorithms import RSAAlgorithm
 
+from tests.helpers import changed, json_event
+
 GOOGLE_CLIENT_ID = "shop-web.apps.googleusercontent.com"
 SHOP = "https://www.shop.example"
 APPLE_CLIENT_ID = "com.shop.web"
@@ -72,12 +74,7 @@ class Provider:
         }
         if email is not None:
             payload.update(email=email, email_verified=True)
-        for name, value in changes.items():
-            if value is None:
-                payload.pop(name, None)
-            else:
-                payload[name] = value
-        return payload
+        return changed(payload, changes)
 
     def id_token(self, subject: str, email: str | None = None, *, key: SigningKey | None = None, **changes: Any) -> str:
         signing = key or self.keys[0]
@@ -144,8 +141,6 @@ def social(monkeypatch: pytest.MonkeyPatch, aws: None, google: Provider, apple: 
 
 def sign_in_event(provider: str, body: Any, headers: dict[str, str] | None = None) -> dict[str, Any]:
     """``events/social_google_sign_in.json`` for ``provider`` carrying ``body``."""
-    from tests.helpers import json_event
-
     event = json_event("social_google_sign_in", body)
     event["path"] = f"/auth/social/{provider}/"
     event["pathParameters"] = {"provider": provider}

@@ -20,6 +20,7 @@ from shared import services
 from shared.customers.record import Customer
 from shared.errors import ApiError
 from shared.social.identity import Provider as Name
+from shared.social.links import LinksChanged
 from tests.helpers import PASSWORD, HttpAnswer, json_event
 from tests.mailbox import account_event
 from tests.social_provider import (
@@ -551,3 +552,42 @@ def test_the_linked_providers_need_a_caller(social: None, call: Call) -> None:
     answer = call("social", account_event("social_linked_get", None, caller=None, method="GET"))
 
     assert answer.status == 401
+
+
+def test_two_removals_at_once_cannot_both_pass_the_last_way_in_rule(
+    social: None, call: Call, google: Provider, apple: Provider
+) -> None:
+    customer_id, issued_at = as_customer(sign_in(call, "google", {"id_token": google.id_token(SUBJECT, EMAIL)}))
+    sign_in(call, "apple", {"id_token": apple.id_token("001234.abcd", EMAIL)})
+    links = services.social_service()._links
+    read_by_both = links.of_customer(customer_id)  # each removal read two providers
+    links.unlink(read_by_both, Name.APPLE)  # the first removal lands
+
+    with pytest.raises(LinksChanged):
+        links.unlink(read_by_both, Name.GOOGLE)  # the second, on what it read, is refused
+    answer = unlink(call, customer_id, issued_at, "google")  # read again: the last way in
+
+    assert answer.status == 400
+    assert [link["provider"] for link in linked(call, customer_id, issued_at).body] == ["google"]
+
+
+def test_concurrent_first_sign_ins_of_one_subject_make_one_customer(
+    social: None, google: Provider, atomic_requests: None, load_handler: Callable[[str], Any], lambda_context: Any
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    app = load_handler("social")
+    token = google.id_token(SUBJECT, EMAIL)
+
+    def first_sign_in(_: int) -> dict[str, Any]:
+        answer: dict[str, Any] = app.lambda_handler(sign_in_event("google", {"id_token": token}), lambda_context)
+        return answer
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        answers = list(pool.map(first_sign_in, range(4)))
+
+    assert {answer["statusCode"] for answer in answers} == {200}
+    owners = {
+        jwt.decode(json.loads(a["body"])["access"], options={"verify_signature": False})["user_id"] for a in answers
+    }
+    assert len(owners) == 1
