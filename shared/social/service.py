@@ -4,7 +4,9 @@
 customer by the provider's subject (shared/social/links.py), and otherwise by the email, under
 the rules that stop account pre-hijacking:
 
-- a subject already linked signs in as its customer, whatever either email is now;
+- a subject already linked signs in as its customer, whatever either email is now (a customer
+  imported unconfirmed with their django-allauth link has the address confirmed when the
+  provider verifies that same address);
 - an unknown subject needs an email the provider says is verified; without one nothing is
   created or linked (400);
 - no customer has that address: a new, verified customer with no usable password is created
@@ -31,7 +33,7 @@ from aws_lambda_powertools import Logger
 from shared.accounts.forms import is_valid_email
 from shared.accounts.rate_limit import RateLimiter
 from shared.aws import unavailable_on_fault
-from shared.customers.emails import normalize_email
+from shared.customers.emails import email_identity, normalize_email
 from shared.customers.opening import LoginResult, SessionOpener, WayIn
 from shared.customers.record import (
     MAX_EMAIL_LENGTH,
@@ -153,6 +155,8 @@ class SocialService:
                 linked = self._customers.get(customer_id)
                 if linked is None:  # deleted by an operator since: its link no longer signs anyone in
                     raise InvalidCredentials()
+                if not linked.email_verified and _confirms(identity, linked):
+                    linked = self._confirm_linked(linked)
                 return linked
             try:
                 return self._link_by_email(identity)
@@ -185,6 +189,13 @@ class SocialService:
         logger.info("provider linked", extra={"customer_id": customer.customer_id, "provider": identity.provider})
         return customer
 
+    def _confirm_linked(self, customer: Customer) -> Customer:
+        """A customer imported unconfirmed with their provider link (django-allauth's): the provider
+        vouches for the address, so it is confirmed; the password stays (it is the linked owner's)."""
+        self._customers.replace_password(customer, customer.password_hash, verify=True)
+        logger.info("address confirmed by a linked provider", extra={"customer_id": customer.customer_id})
+        return self._customers.get(customer.customer_id) or customer
+
     def _take_over_unconfirmed(self, customer: Customer) -> None:
         """The address's owner arrived: the unconfirmed registration's password and sessions end."""
         self._customers.replace_password(customer, unusable_password(), verify=True)
@@ -195,6 +206,15 @@ class SocialService:
         if not caller.user_id:
             raise AuthenticationFailed("Authentication credentials were not provided.")
         return self._sessions.customer_session(caller.user_id, caller.family).active_customer(caller.issued_at)
+
+
+def _confirms(identity: Identity, customer: Customer) -> bool:
+    """The provider says the customer's own address (in any case) is verified."""
+    return (
+        identity.email_verified
+        and identity.email is not None
+        and email_identity(identity.email) == email_identity(customer.email)
+    )
 
 
 def _provider(name: str) -> Provider:

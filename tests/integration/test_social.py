@@ -22,7 +22,7 @@ from shared.errors import ApiError
 from shared.social.identity import Provider as Name
 from shared.social.links import LinksChanged
 from tests.helpers import PASSWORD, HttpAnswer, json_event
-from tests.mailbox import account_event
+from tests.mailbox import STRONG, Mailbox, account_event, register
 from tests.social_provider import (
     APPLE_ISSUER,
     GOOGLE_CLIENT_ID,
@@ -390,6 +390,21 @@ def test_an_attackers_unconfirmed_registration_loses_its_password_when_the_owner
     if before.status == 200:  # the attacker's session ended too
         refresh = call("refresh_token", json_event("refresh_token_ok", {"refresh": before.body["refresh"]}))
         assert refresh.status == 401
+
+
+def test_an_attacker_registering_the_address_through_the_api_is_locked_out_when_the_owner_arrives_by_google(
+    social: None, call: Call, google: Provider, mailbox: Mailbox
+) -> None:
+    assert register(call, EMAIL, STRONG).status == 201  # the attacker, who cannot read the mailbox
+    attackers_key = mailbox.one().query()["key"]  # what the mail holds (the attacker never sees it)
+
+    answer = sign_in(call, "google", {"id_token": google.id_token(SUBJECT, EMAIL)})
+
+    assert answer.status == 200
+    assert password_login(call, EMAIL, STRONG).status == 401
+    confirm = call("verify_email", json_event("verify_email_unknown_key", {"key": attackers_key, "password": STRONG}))
+    assert confirm.status == 404, "the registration's key no longer installs its password"
+    assert password_login(call, EMAIL, STRONG).status == 401
 
 
 def test_a_deactivated_linked_customer_is_refused_by_the_opener(social: None, call: Call, google: Provider) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import jwt
 import pytest
 
+from shared import services
 from tests.helpers import HttpAnswer
 from tests.integration.test_import_django import run_import, table, user
 from tests.social_provider import Provider, apple, google, sign_in_event, social
@@ -71,3 +72,25 @@ def test_importing_the_social_accounts_twice_changes_nothing(
 
     assert (again["social_accounts"]["imported"], again["social_accounts"]["already_present"]) == (0, 2)
     assert table() == before
+
+
+def test_a_migrated_customer_imported_unconfirmed_is_confirmed_by_their_linked_provider(
+    social: None, google: Provider, tmp_path: Path, capsys: pytest.CaptureFixture[str], call: Call
+) -> None:
+    records = [
+        user(50, "late@example.com"),
+        {"model": "account.emailaddress", "pk": 9, "fields": {"user": 50, "email": "late@example.com"}},
+        social_account(5, "google", "g-subject-50", 50),
+    ]
+    run_import(tmp_path, records, capsys)
+    store = services.customer_store()
+    before = store.get("50")
+    assert before is not None
+    assert not before.email_verified
+
+    answer = call("social", sign_in_event("google", {"id_token": google.id_token("g-subject-50", "Late@example.com")}))
+
+    assert answer.status == 200
+    after = store.get("50")
+    assert after is not None
+    assert (after.email_verified, after.password_hash) == (True, before.password_hash)
