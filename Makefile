@@ -14,7 +14,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 STAMP := $(VENV)/.installed
 
-.PHONY: help install chromium test lint format template build check-build local bench bench-first-request bench-login-timing bench-account-timing bench-load deploy clean dashboard
+.PHONY: help install chromium test lint format template build check-build local bench bench-first-request bench-cold-against bench-login-timing bench-account-timing bench-load deploy clean dashboard
 
 # `make help` prints every target's `## ` comment, in this file's order: document a target there.
 help: ## this list
@@ -53,10 +53,13 @@ $(LOCAL_STAMP): pyproject.toml constraints.txt
 # The demo storefront (examples/storefront/) on its own origin, which the API allows by default.
 STOREFRONT_PORT ?= 5173
 ALLOWED_ORIGINS ?= http://localhost:$(STOREFRONT_PORT)
+# The local OpenID provider the storefront's "Sign in with Google" uses (tools/local_oidc.py).
+OIDC_PORT ?= 9400
 
-local: $(LOCAL_STAMP) ## the API on http://127.0.0.1:3000, moto behind it, the demo storefront on http://localhost:5173 (PORT=, STORAGE_PORT=, PERSIST=1, STOREFRONT_PORT=, ALLOWED_ORIGINS=, CONTAINERS=, PARAMS=)
+local: $(LOCAL_STAMP) ## the API on http://127.0.0.1:3000, moto behind it, the demo storefront on http://localhost:5173, a local "Google" on 9400 (PORT=, STORAGE_PORT=, PERSIST=1, STOREFRONT_PORT=, ALLOWED_ORIGINS=, OIDC_PORT=, CONTAINERS=, PARAMS=)
 	$(BIN)/python -m tools.local_server --port $(PORT) --storage-port $(STORAGE_PORT) $(if $(filter 1,$(PERSIST)),--persist) \
 		--storefront-port $(STOREFRONT_PORT) --allowed-origins "$(ALLOWED_ORIGINS)" $(if $(CONTAINERS),--max-containers $(CONTAINERS)) \
+		--oidc-port $(OIDC_PORT) \
 		$(if $(PARAMS),--parameter-overrides $(PARAMS))
 
 # The storefront's browser tests drive Debian's Chromium and its chromedriver (never a downloaded browser).
@@ -172,6 +175,8 @@ build-ChangePasswordFunction:
 build-CurrentUserFunction:
 	$(call lambda_bundle,current_user)
 	$(call common_password_list)
+build-SocialFunction:
+	$(call lambda_bundle,social)
 build-MailerFunction:
 	$(call lambda_bundle,mailer)
 
@@ -181,6 +186,10 @@ bench: install ## benchmarks next to Django + simplejwt (never part of make test
 # The Lambda CPU model alone (also part of make bench); RUNS= cold starts per variant (default 11).
 bench-first-request: install ## cold starts whose first request succeeds on moto, modelled on Lambda's CPU, next to Django's
 	$(BIN)/python bench/first_request.py $(if $(RUNS),--runs $(RUNS))
+
+# Another checkout's token functions next to this one's, interleaved (OTHER=, e.g. a worktree of main).
+bench-cold-against: install ## cold starts of the token functions here and in OTHER= (a checkout), interleaved; RUNS=
+	cd bench && ../$(BIN)/python coldstart_against.py $(OTHER) $(if $(RUNS),--runs $(RUNS))
 
 bench-login-timing: install ## login timing: wrong password vs unknown email vs locked
 	$(BIN)/python bench/login_timing.py

@@ -29,11 +29,13 @@ from shared.tokens.minting import TokenService
 from shared.tokens.oidc import Issuer, api_id_of
 
 if TYPE_CHECKING:
+    from shared.accounts.rate_limit import RateLimiter
     from shared.accounts.service import AccountMailer, AccountService
     from shared.customers.login import LoginService
     from shared.customers.opening import SessionOpener
     from shared.customers.profiles import ProfileService
     from shared.customers.store import CustomerStore
+    from shared.social.service import SocialService
     from shared.telemetry import Telemetry
     from shared.tokens.authorizer import RequestAuthorizer
     from shared.tokens.rotation import KeyRotation
@@ -145,24 +147,32 @@ def profile_service() -> ProfileService:
 
 
 @cache
-def account_service() -> AccountService:
-    from shared.accounts.links import LinkTokens
-    from shared.accounts.mail import MailQueue
-    from shared.accounts.password_policy import PasswordPolicy, common_passwords
+def account_rate_limiter() -> RateLimiter:
+    """The account endpoints' request limits (shared/accounts/rate_limit.py), social sign-in's too."""
     from shared.accounts.rate_limit import RateLimiter
-    from shared.accounts.service import AccountService
-    from shared.aws import dynamodb_client, sqs_client
-    from shared.customers.passwords import PasswordHasher
+    from shared.aws import dynamodb_client
 
     settings = get_settings()
-    common_passwords()  # read the list at start, not in the first request
-    limiter = RateLimiter(
+    return RateLimiter(
         dynamodb_client(),
         settings.TABLE_NAME,
         settings.ACCOUNT_ADDRESS_LIMIT,
         settings.ACCOUNT_IP_LIMIT,
         settings.ACCOUNT_LIMIT_WINDOW,
     )
+
+
+@cache
+def account_service() -> AccountService:
+    from shared.accounts.links import LinkTokens
+    from shared.accounts.mail import MailQueue
+    from shared.accounts.password_policy import PasswordPolicy, common_passwords
+    from shared.accounts.service import AccountService
+    from shared.aws import dynamodb_client, sqs_client
+    from shared.customers.passwords import PasswordHasher
+
+    settings = get_settings()
+    common_passwords()  # read the list at start, not in the first request
     return AccountService(
         settings,
         customer_store(),
@@ -170,8 +180,28 @@ def account_service() -> AccountService:
         LinkTokens(dynamodb_client(), settings.TABLE_NAME),
         PasswordHasher(settings),
         PasswordPolicy(settings.BREACHED_PASSWORD_CHECK, settings.BREACHED_PASSWORD_TIMEOUT),
-        limiter,
+        account_rate_limiter(),
         MailQueue(sqs_client(), settings.MAIL_QUEUE_URL),
+        session_opener,
+    )
+
+
+@cache
+def social_service() -> SocialService:
+    """Sign in with Google / Apple: each provider's JWKS client made here, once per container."""
+    from shared.aws import dynamodb_client
+    from shared.social.identity import verifiers
+    from shared.social.links import SocialLinks
+    from shared.social.service import SocialService
+
+    settings = get_settings()
+    return SocialService(
+        settings,
+        verifiers(settings),
+        customer_store(),
+        SocialLinks(dynamodb_client(), settings.TABLE_NAME),
+        session_store(),
+        account_rate_limiter(),
         session_opener,
     )
 

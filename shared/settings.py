@@ -170,6 +170,20 @@ class Settings:
     MAIL_ADDRESS_LIMIT: int = Field(default=5, ge=1)
     MAIL_ADDRESS_WINDOW: int = Field(default=3600, gt=0)
 
+    # Sign in with Google / Apple (shared/social/): each provider's ID tokens are accepted for
+    # these comma-separated client ids (empty: that provider is off, its routes answer 404), from
+    # this exact issuer, signed by a key of its JWKS (fetched by the first sign-in, cached for
+    # SOCIAL_KEYS_MAX_AGE; an unknown kid refetches at most once per SOCIAL_KEY_REFETCH_INTERVAL).
+    GOOGLE_CLIENT_IDS: str = ""
+    GOOGLE_ISSUER: str = "https://accounts.google.com"
+    GOOGLE_JWKS_URL: str = Field(default="https://www.googleapis.com/oauth2/v3/certs", pattern=r"https?://\S+")
+    APPLE_CLIENT_IDS: str = ""
+    APPLE_ISSUER: str = "https://appleid.apple.com"
+    APPLE_JWKS_URL: str = Field(default="https://appleid.apple.com/auth/keys", pattern=r"https?://\S+")
+    SOCIAL_KEYS_MAX_AGE: int = Field(default=300, gt=0)
+    SOCIAL_KEY_REFETCH_INTERVAL: float = Field(default=5.0, ge=0)
+    SOCIAL_KEYS_TIMEOUT: float = Field(default=2.0, gt=0)
+
     # Request limits checked before any hashing.
     MAX_BODY_BYTES: int = Field(default=64 * 1024, gt=0)
     MAX_PASSWORD_CHARS: int = Field(default=4096, gt=0)
@@ -260,6 +274,14 @@ class Settings:
     @property
     def allowed_origins(self) -> frozenset[str]:
         return frozenset(_split(self.ALLOWED_ORIGINS))
+
+    @property
+    def google_client_ids(self) -> tuple[str, ...]:
+        return tuple(_split(self.GOOGLE_CLIENT_IDS))
+
+    @property
+    def apple_client_ids(self) -> tuple[str, ...]:
+        return tuple(_split(self.APPLE_CLIENT_IDS))
 
     @property
     def base_path(self) -> str:

@@ -81,6 +81,11 @@ def claims(kind: str, user_id: str | None = "1", lifetime: int = 3600, **changes
     }
     if user_id is None:
         del payload["user_id"]
+    return changed(payload, changes)
+
+
+def changed(payload: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``payload`` with ``changes`` applied: a value replaces a claim, None removes it."""
     for name, value in changes.items():
         if value is None:
             payload.pop(name, None)

@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,6 +50,8 @@ from shared.customers.passwords import (
 from shared.customers.record import Customer, CustomerChanged, DuplicateCustomer, drf_datetime, public_id
 from shared.customers.store import CustomerStore
 from shared.settings import Settings
+from shared.social.identity import Provider as SocialProvider
+from shared.social.links import SocialLinks
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -133,7 +135,8 @@ def _parser() -> argparse.ArgumentParser:
     load.add_argument(
         "file",
         type=Path,
-        help="output of `manage.py dumpdata <app>.Customer auth.group account.emailaddress` (the last two optional)",
+        help="output of `manage.py dumpdata <app>.Customer auth.group account.emailaddress "
+        "socialaccount.socialaccount` (all but the first optional)",
     )
     load.add_argument("--threads", type=int, default=IMPORT_THREADS, help="parallel writers (default: %(default)s)")
     load.add_argument(
@@ -365,6 +368,7 @@ def _mail_can_name(email: str) -> bool:
 
 GROUP_MODEL = "auth.group"
 EMAIL_ADDRESS_MODEL = "account.emailaddress"  # django-allauth's verified/primary addresses
+SOCIAL_ACCOUNT_MODEL = "socialaccount.socialaccount"  # django-allauth's Google / Apple accounts
 REPORTED_ERRORS = 20  # of each list in the report (every invalid row is printed to stderr)
 
 
@@ -411,9 +415,24 @@ class EmailAddressFields(BaseModel):
     primary: bool = False
 
 
+class SocialAccountFields(BaseModel):
+    """django-allauth's ``SocialAccount``: ``uid`` is the provider's subject (``sub``)."""
+
+    provider: str
+    uid: str
+    user: int | str | list[str]
+    date_joined: datetime | None = None
+    extra_data: dict[str, Any] = {}
+
+    @property
+    def owner(self) -> str:
+        return self.user[0] if isinstance(self.user, list) else str(self.user)
+
+
 @dataclass
 class Dump:
-    """A dumpdata file read and validated: customers, the group names, the allauth addresses."""
+    """A dumpdata file read and validated: customers, the group names, the allauth addresses
+    and social accounts."""
 
     customers: list[tuple[DumpRow, CustomerFields]]
     group_names: dict[str, str]
@@ -421,6 +440,7 @@ class Dump:
     has_email_addresses: bool
     rows_by_model: Counter[str]
     invalid: list[str]
+    social_accounts: list[SocialAccountFields] = field(default_factory=list)
 
 
 def _import_django(args: argparse.Namespace) -> int:
@@ -446,6 +466,7 @@ def _import_django(args: argparse.Namespace) -> int:
             refused[problem] += 1
             refused_ids.append(public_id(str(row.pk)))
     outcomes: Counter[str] = Counter()
+    outcome_of: list[str] = []
     conflicts: list[int | str] = []
     legacy: dict[str, list[str]] = {}
     started = time.monotonic()
@@ -455,6 +476,7 @@ def _import_django(args: argparse.Namespace) -> int:
             zip(importable, pool.map(store_customer, importable), strict=True), start=1
         ):
             outcomes[outcome] += 1
+            outcome_of.append(outcome)
             if outcome == "conflict":
                 conflicts.append(public_id(customer.customer_id))
             if outcome == "imported" and is_legacy(customer.password_hash):
@@ -491,8 +513,50 @@ def _import_django(args: argparse.Namespace) -> int:
     if refused:  # a hash too costly for a login, malformed, weak or of an unsupported algorithm
         report["refused_by_reason"] = dict(refused.most_common())
         report["refused_ids"] = refused_ids[:REPORTED_ERRORS]
+    if dump.social_accounts:
+        imported_customers = {
+            customer.customer_id: customer
+            for customer, outcome in zip(importable, outcome_of, strict=True)
+            if outcome in ("imported", "present")
+        }
+        report["social_accounts"] = _import_social_accounts(settings, dump.social_accounts, imported_customers)
     _print_json(report)
     return 0
+
+
+def _import_social_accounts(
+    settings: Settings, accounts: list[SocialAccountFields], customers: dict[str, Customer]
+) -> dict[str, Any]:
+    """Link each Google / Apple account to its customer by the provider's subject, so a migrated
+    customer signs in as their Django pk even when their email changed since. Accounts of other
+    providers, or of users not imported, are counted and left out."""
+    links = SocialLinks(_dynamodb(settings), settings.TABLE_NAME)
+    outcomes: Counter[str] = Counter()
+    other_providers: Counter[str] = Counter()
+    for account in accounts:
+        customer = customers.get(account.owner)
+        if account.provider not in tuple(SocialProvider):
+            other_providers[account.provider] += 1
+        elif customer is None:
+            outcomes["customer_not_imported"] += 1
+        else:
+            email = account.extra_data.get("email")
+            linked_email = email if isinstance(email, str) and email else customer.email
+            when = _timestamp(account.date_joined) or datetime.now(UTC).isoformat(timespec="microseconds")
+            outcomes[
+                links.import_link(
+                    customer.customer_id, SocialProvider(account.provider), account.uid, linked_email, when
+                )
+            ] += 1
+    report: dict[str, Any] = {
+        "imported": outcomes["imported"],
+        "already_present": outcomes["present"],
+        "conflicts": outcomes["conflict"],
+        "customer_not_imported": outcomes["customer_not_imported"],
+    }
+    if other_providers:
+        report["other_providers"] = dict(sorted(other_providers.items()))
+    return report
 
 
 def _customer_from_row(row: DumpRow, fields: CustomerFields, dump: Dump) -> Customer:
@@ -565,6 +629,8 @@ def _read_dumpdata(path: Path) -> Dump:
         try:
             if model == GROUP_MODEL:
                 dump.group_names[str(row.pk)] = GroupFields.model_validate(row.fields).name
+            elif model == SOCIAL_ACCOUNT_MODEL:
+                dump.social_accounts.append(SocialAccountFields.model_validate(row.fields))
             elif model == EMAIL_ADDRESS_MODEL:
                 address = EmailAddressFields.model_validate(row.fields)
                 dump.has_email_addresses = True

@@ -37,6 +37,8 @@ PROBES = {
     "ResetPasswordFunction": ("password_reset_confirm_bad_uid", "statusCode", 503),
     "ChangePasswordFunction": ("password_change_wrong_old", "statusCode", 503),
     "CurrentUserFunction": ("current_user_get", "statusCode", 503),
+    # Sign in with Google with no client ids configured (the default): 404 before any AWS call.
+    "SocialFunction": ("social_google_sign_in", "statusCode", 404),
     "MailerFunction": (
         "mailer_reset",
         "batchItemFailures",

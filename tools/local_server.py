@@ -27,7 +27,10 @@ What it does:
   (tools/local_store.py); otherwise the data is gone when it stops;
 - with ``--storefront-port``, serves the demo storefront (tools/storefront.py) on
   http://localhost:PORT and allows that origin (AllowedOrigins) unless ``--allowed-origins``
-  says otherwise.
+  says otherwise;
+- with ``--oidc-port`` (`make local` gives 9400), runs a local OpenID provider as "Google"
+  (tools/local_oidc.py) and points the Google parameters at it, unless ``PARAMS`` names them:
+  the storefront's "Sign in with Google" button works end to end with nothing leaving the machine.
 
 What it does not emulate: IAM and resource policies, mapping templates and request
 validation, integration timeouts, stage throttling, usage plans, WAF, TLS.
@@ -60,6 +63,7 @@ from shared.tokens.keyset import ASYMMETRIC, parse, verification_document
 from shared.tokens.oidc import DISCOVERY_PATH, Issuer
 from shared.tokens.rotation import KeyRotation
 from tools import gateway, local_store
+from tools.local_oidc import GoogleParameters, LocalGoogle
 from tools.secrets_extension import DEFAULT_TTL, SecretsExtensionServer
 from tools.storefront import Storefront
 
@@ -604,6 +608,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--storefront-port", type=int, help="serve examples/storefront/ on http://localhost:PORT")
     parser.add_argument(
+        "--oidc-port", type=int, help='run a local OpenID provider as "Google" on http://localhost:PORT'
+    )
+    parser.add_argument(
         "--allowed-origins", help="the AllowedOrigins parameter (default: the storefront's origin, if served)"
     )
     args = parser.parse_args(argv)
@@ -626,13 +633,23 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
     ports = [(args.port, "the API", "PORT")]
     if args.storefront_port is not None:
         ports.append((args.storefront_port, "the storefront", "STOREFRONT_PORT"))
+    if args.oidc_port is not None:
+        ports.append((args.oidc_port, 'the local "Google"', "OIDC_PORT"))
     if not all(os.environ.get(name) for name in STORAGE_ENDPOINTS):
         ports.append((args.storage_port, "moto storage", "STORAGE_PORT"))
     check_ports(ports)
     check_endpoints()
     overrides = dict(item.split("=", 1) for item in args.parameter_overrides)
+    google = None
+    if args.oidc_port is not None:
+        google = _start_google(args.oidc_port)
+        running.callback(google.stop)
+        for name, value in google.parameters.overrides().items():
+            overrides.setdefault(name, value)
     if args.storefront_port is not None:
-        running.callback(_start_storefront(args.storefront_port, args.port).stop)
+        wired = google is not None and overrides["GoogleClientIds"] == google.parameters.client_id
+        storefront = _start_storefront(args.storefront_port, args.port, google.parameters if wired and google else None)
+        running.callback(storefront.stop)
         overrides.setdefault("AllowedOrigins", f"http://localhost:{args.storefront_port}")
     if args.allowed_origins is not None:
         overrides["AllowedOrigins"] = args.allowed_origins
@@ -690,6 +707,10 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
     running.callback(api.server_close)
     if issuer:
         print(f"OIDC issuer {issuer}, discovery http://127.0.0.1:{args.port}{model.base_path}{DISCOVERY_PATH}")
+    if google is not None:
+        print(
+            f'local "Google" (OpenID provider) on {google.parameters.issuer}, client id {overrides["GoogleClientIds"]}'
+        )
     if args.storefront_port is not None:
         origins = overrides["AllowedOrigins"] or "none: the page cannot call the API"
         print(f"storefront demo on http://localhost:{args.storefront_port}   allowed origins: {origins}")
@@ -703,10 +724,17 @@ def _terminate_all(pools: list[FunctionPool]) -> None:
         pool.terminate()
 
 
-def _start_storefront(port: int, api_port: int) -> Storefront:
+def _start_google(port: int) -> LocalGoogle:
+    try:
+        return LocalGoogle(port).start()
+    except OSError as error:
+        raise PortsTaken([(port, 'the local "Google"', "OIDC_PORT", error.strerror or str(error))]) from None
+
+
+def _start_storefront(port: int, api_port: int, google: GoogleParameters | None = None) -> Storefront:
     """The demo page on its own origin, calling the API as http://localhost (one site with it)."""
     try:
-        return Storefront(port, f"http://localhost:{api_port}").start()
+        return Storefront(port, f"http://localhost:{api_port}", google).start()
     except OSError as error:
         raise PortsTaken([(port, "the storefront", "STOREFRONT_PORT", error.strerror or str(error))]) from None
 

@@ -1,5 +1,5 @@
 // The demo page: everything about tokens is in auth.js; this file only draws.
-import { API_URL } from "./config.js";
+import { API_URL, LOCAL_GOOGLE } from "./config.js";
 import { createAuth } from "./auth.js";
 
 const $ = (id) => document.getElementById(id);
@@ -153,7 +153,59 @@ $("logout").addEventListener("click", async () => {
   show("signed-out");
 });
 
+// "Sign in with Google" against make local's own provider (tools/local_oidc.py), which speaks the
+// authorization-code flow: the page sends the browser there, trades the code it brings back for
+// the ID token, and posts that to the API. A deployed page gets the ID token from Google Identity
+// Services instead (README, "Sign in with Google and Apple") and posts it the same way.
+const GOOGLE_CALLBACK = "/google-callback";
+
+function randomText() {
+  return Array.from(crypto.getRandomValues(new Uint8Array(16)), (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
+
+if (LOCAL_GOOGLE) {
+  $("google-sign-in").hidden = false;
+  $("google").addEventListener("click", () => {
+    const state = randomText();
+    sessionStorage.setItem("google-state", state); // not a secret: it ties the answer to this page's request
+    const query = new URLSearchParams({
+      client_id: LOCAL_GOOGLE.clientId,
+      redirect_uri: location.origin + GOOGLE_CALLBACK,
+      response_type: "code",
+      scope: "openid email",
+      state,
+      nonce: randomText(),
+    });
+    location.assign(`${LOCAL_GOOGLE.issuer}/oauth2/authorize?${query}`);
+  });
+}
+
+async function finishGoogleSignIn() {
+  const returned = new URLSearchParams(location.search);
+  const expected = sessionStorage.getItem("google-state");
+  sessionStorage.removeItem("google-state");
+  history.replaceState(null, "", "/");
+  if (!returned.get("code") || !expected || returned.get("state") !== expected) {
+    return show("signed-out", "Sign in with Google was cancelled.");
+  }
+  const answer = await fetch(`${LOCAL_GOOGLE.issuer}/oauth2/token`, {
+    method: "POST",
+    headers: { "Content-Type": "application/x-www-form-urlencoded" },
+    body: new URLSearchParams({
+      grant_type: "authorization_code",
+      code: returned.get("code"),
+      redirect_uri: location.origin + GOOGLE_CALLBACK,
+      client_id: LOCAL_GOOGLE.clientId,
+    }),
+  });
+  const tokens = await answer.json();
+  if (!answer.ok) return show("signed-out", `Sign in with Google failed (${tokens.error}).`);
+  await auth.signInWith("google", tokens.id_token);
+  await showProfile();
+}
+
 if (location.pathname === "/verify-email") show("confirm");
+else if (location.pathname === GOOGLE_CALLBACK && LOCAL_GOOGLE) finishGoogleSignIn().catch(failed);
 else if (location.pathname === "/reset-password") show("reset");
 else
   auth

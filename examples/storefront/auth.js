@@ -97,6 +97,16 @@ export function createAuth({ apiUrl, refreshMarginSeconds = 60, onChange = () =>
     return claims;
   }
 
+  // Sign in with Google or Apple: the ID token the provider's script handed the page (Apple: with
+  // the raw nonce whose SHA-256 the page gave Apple). Same answer as login(): the cookie and the access token.
+  async function signInWith(provider, idToken, nonce) {
+    const payload = nonce ? { id_token: idToken, nonce } : { id_token: idToken };
+    const { answer, body } = await cookiePost(`/auth/social/${provider}/`, payload);
+    if (!answer.ok) throw new AuthError(answer.status, body);
+    accept(body.access);
+    return claims;
+  }
+
   // A new access token through the cookie: true, or false when the session is over.
   function refresh() {
     if (!refreshing) {
@@ -152,6 +162,7 @@ export function createAuth({ apiUrl, refreshMarginSeconds = 60, onChange = () =>
 
   return {
     login,
+    signInWith,
     logout,
     changePassword,
     register: (email, password1, password2) => accountPost("/auth/registration/", { email, password1, password2 }),

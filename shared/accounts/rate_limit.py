@@ -105,6 +105,13 @@ class RateLimiter(_FixedWindows):
         """Count this request for its IP and for the customer from any IP; Throttled when either is over."""
         self._hit(scope, source_ip, f"customer:{customer_id}")
 
+    def hit_source(self, scope: str, source_ip: str) -> None:
+        """Count this request for its IP alone (a sign-in whose subject is known only once its
+        proof is checked); Throttled when over the per-IP limit."""
+        number, window_end = self._current()
+        if self._add(f"{RATE_PREFIX}{scope}#{source_ip}#{number}", 1, window_end) > self._ip_limit:
+            raise Throttled(math.ceil(window_end - self._clock()))
+
     def _hit(self, scope: str, source_ip: str, subject: str) -> None:
         number, window_end = self._current()
         over = [

@@ -8,6 +8,7 @@ without loading the store's writes.
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,6 +20,9 @@ EMAIL_PREFIX = "EMAIL#"
 EMAIL_IDENTITY_PREFIX = "EMAILCI#"
 # Django's AbstractBaseUser email field; longer values cannot belong to a customer.
 MAX_EMAIL_LENGTH = 254
+# Django's set_unusable_password(): "!" and 40 random characters, which no hasher verifies
+# (shared/customers/passwords.py refuses it at login and as the old password of a change).
+UNUSABLE_PASSWORD_PREFIX = "!"
 
 
 @dataclass(frozen=True)
@@ -71,6 +75,11 @@ class Customer:
             groups=self.groups,
         )
 
+    @property
+    def has_usable_password(self) -> bool:
+        """Django's ``has_usable_password``: a customer who signed up with Google or Apple has none."""
+        return not self.password_hash.startswith(UNUSABLE_PASSWORD_PREFIX)
+
     def revoked(self, issued_at: int | None) -> bool:
         """simplejwt's integer ``iat`` cannot order two events within one second: a token from
         the second of a revocation counts as revoked (login waits out that second)."""
@@ -110,6 +119,11 @@ class CustomerChanged(Exception):
 def public_id(customer_id: str) -> int | str:
     """The id as the API shows it: Django's integer primary key (ids are digits but for tests)."""
     return int(customer_id) if customer_id.isdigit() else customer_id
+
+
+def unusable_password() -> str:
+    """A password hash that never verifies, each one different (as Django's make_password(None))."""
+    return UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(30)
 
 
 def utc_now_iso() -> str:

@@ -34,6 +34,7 @@ from shared import aws, services
 from tests.conftest import FakeLambdaContext
 from tests.helpers import EMAIL, PASSWORD, REGION, TABLE_NAME, HttpAnswer, json_event, load_event
 from tests.mailbox import OTHER_STRONG, STRONG, Mailbox, Sent, account_event, register
+from tests.social_provider import Provider, apple, google, sign_in_event, social
 from tools.gateway import read_template
 
 WRITE_ACTIONS = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
@@ -69,8 +70,10 @@ KEY_PREFIXES_BY_PACKAGE = {
     "customers": {"CUSTOMER#", "EMAIL#", "EMAILCI#", "COUNTER#customer", "COUNTER#legacy", "FAIL#", "FAILIP#"},
     "tokens": {"JTI#", "FAMILY#"},
     "accounts": {"VERIFY#", "RESET#", "RATE#", "MAILCAP#"},
+    "social": {"SOCIAL#", "SOCIALS#"},
 }
 SHARED = Path(__file__).resolve().parents[2] / "shared"
+__all__ = ["apple", "google", "social"]  # fixtures of the social flows
 
 TableCall = tuple[str, str]  # (action, partition key)
 Send = tuple[str, str]  # (IAM action, target: a queue URL or a From address)
@@ -601,3 +604,49 @@ def test_given_every_kind_of_mail_job_then_the_mailer_writes_and_sends_only_what
         "You already have an account",  # deactivated: no link
     ]
     assert_least_privilege("MailerFunction", flow)
+
+
+def test_given_sign_ins_a_take_over_a_listing_and_an_unlink_then_social_writes_only_what_its_policy_allows(
+    social: None, google: Provider, run: Run
+) -> None:
+    _, pending = services.customer_store().register(PENDING_EMAIL, "argon2$squatter", pending_until=2_000_000_000)
+    flow = run(
+        "social",
+        [
+            sign_in_event("google", {"id_token": google.id_token("new-subject", "new@example.com")}),  # created
+            sign_in_event("google", {"id_token": google.id_token("owner", PENDING_EMAIL)}),  # taken over
+            sign_in_event("google", {"id_token": google.id_token("new-subject", "new@example.com")}),  # by subject
+        ],
+    )
+    [created, taken_over, again] = flow.bodies
+    new_customer = str(jwt_claims(created["access"])["user_id"])
+    assert str(jwt_claims(taken_over["access"])["user_id"]) == pending.customer_id
+    assert str(jwt_claims(again["access"])["user_id"]) == new_customer
+    listed = run(
+        "social",
+        [
+            account_event("social_linked_get", None, caller=new_customer, method="GET", issued_at=int(time.time()) + 1),
+            account_event("social_unlink_google", None, caller=new_customer, method="DELETE"),  # the last way in
+            account_event("social_unlink_google", None, caller=pending.customer_id, method="DELETE"),  # refused too
+        ],
+    )
+    customer = services.customer_store().get(new_customer)
+    assert customer is not None
+    revoked_at = services.customer_store().replace_password(customer, "argon2$a-password", verify=False)
+    after = int(revoked_at) + 1  # an access token from after the change (it ended the earlier sessions)
+    removed = run(
+        "social", [account_event("social_unlink_google", None, caller=new_customer, method="DELETE", issued_at=after)]
+    )
+
+    assert flow.statuses == [200, 200, 200]
+    assert listed.statuses == [200, 400, 400]
+    assert removed.statuses == [204]
+    all_calls = Flow(flow.table_calls | listed.table_calls | removed.table_calls, set(), [])
+    assert_least_privilege("SocialFunction", all_calls)
+
+
+def jwt_claims(token: str) -> dict[str, Any]:
+    import jwt
+
+    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    return claims

@@ -1,0 +1,11 @@
+"""The last-way-in rule: a customer never removes the only way they have left to sign in."""
+
+from __future__ import annotations
+
+
+def leaves_a_way_in_after_unlinking(*, usable_passwords: int, linked_providers: int) -> bool:
+    """Whether removing one of ``linked_providers`` leaves the customer a way to sign in.
+
+    Counts, so that each new kind of way in adds its own (passkeys: one more keyword argument).
+    """
+    return usable_passwords + linked_providers - 1 > 0
