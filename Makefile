@@ -171,6 +171,8 @@ build-ChangePasswordFunction:
 build-CurrentUserFunction:
 	$(call lambda_bundle,current_user)
 	$(call common_password_list)
+build-MfaFunction:
+	$(call lambda_bundle,mfa)
 build-MailerFunction:
 	$(call lambda_bundle,mailer)
 

@@ -37,6 +37,7 @@ PROBES = {
     "ResetPasswordFunction": ("password_reset_confirm_bad_uid", "statusCode", 503),
     "ChangePasswordFunction": ("password_change_wrong_old", "statusCode", 503),
     "CurrentUserFunction": ("current_user_get", "statusCode", 503),
+    "MfaFunction": ("mfa_verify_missing_fields", "statusCode", 400),
     "MailerFunction": (
         "mailer_reset",
         "batchItemFailures",
