@@ -149,7 +149,9 @@ def mfa_service() -> MfaService:
         session_opener(),
         MfaStore(client, settings.TABLE_NAME),
         MfaChallenges(client, settings.TABLE_NAME, settings),
-        SecretBox(secrets_manager_fetcher(secretsmanager_client(), settings.MFA_KEY_SECRET_ID)),
+        SecretBox(
+            secrets_manager_fetcher(secretsmanager_client(), settings.MFA_KEY_SECRET_ID), settings.SIGNING_KEY_MAX_AGE
+        ),
     )
 
 

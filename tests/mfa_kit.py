@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import jwt
 import pyotp
 
 from tests.helpers import EMAIL, PASSWORD, HttpAnswer, json_event
@@ -31,8 +32,13 @@ def mfa_event(
     issued_at: int | None = None,
     family: str | None = None,
     headers: dict[str, str] | None = None,
+    session: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """``events/mfa_status.json`` retargeted; ``caller`` is the authorizer's user_id (None: no authorizer)."""
+    """``events/mfa_status.json`` retargeted; ``caller`` is the authorizer's user_id (None: no
+    authorizer); ``session`` a pair whose access token the authorizer allowed (its iat and family)."""
+    if session is not None:
+        claims = jwt.decode(session["access"], options={"verify_signature": False})
+        caller, issued_at, family = claims["user_id"], claims["iat"], claims["family"]
     event = json_event("mfa_status", body, method=method)
     event["path"] = path
     event["resource"] = path.rstrip("/")

@@ -83,9 +83,7 @@ def confirm() -> Response[str]:
 def deactivate() -> Response[str]:
     event = app.current_event
     in_cookie = cookies.requested(event.raw_event)
-    body = service.deactivate(
-        http.caller(event), http.raw_body(event), http.content_type(event), http.source_ip(event)
-    )
+    body = service.deactivate(http.caller(event), http.raw_body(event), http.content_type(event), http.source_ip(event))
     metrics.add_metric(name="MfaDeactivations", unit=MetricUnit.Count, value=1)
     return secret_answer(body, in_cookie)
 

@@ -2,7 +2,8 @@
 
 The key ring is the secret ``MFA_KEY_SECRET_ID`` in Secrets Manager, a JSON object:
 ``{"current": "<key id>", "<key id>": "<key material>", ...}`` (the template generates the first
-one; ``authctl rotate-mfa-key`` adds a key and makes it current). Each key's material (at least
+one; ``authctl rotate-mfa-key`` adds a key and makes it current; each container reads the ring
+again after ``SIGNING_KEY_MAX_AGE``). Each key's material (at least
 32 characters) goes through HKDF-SHA256 into a 256-bit AES key. A sealed secret is stored with
 the id of the key that sealed it (``key_id`` beside the ciphertext), so after a rotation old
 secrets still open and new ones use the new key; a key id this container has not seen makes it
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -67,11 +69,15 @@ def parse_key_ring(text: str) -> tuple[str, dict[str, AESGCM]]:
 
 
 class SecretBox:
-    """Seals and opens TOTP secrets with the key ring read by ``fetch`` (cached per container)."""
+    """Seals and opens TOTP secrets with the key ring read by ``fetch``, cached per container for
+    ``max_age`` seconds (a rotation reaches every container by then)."""
 
-    def __init__(self, fetch: Callable[[], str]) -> None:
+    def __init__(self, fetch: Callable[[], str], max_age: float, clock: Callable[[], float] = time.monotonic) -> None:
         self._fetch = fetch
+        self._max_age = max_age
+        self._clock = clock
         self._ring: tuple[str, dict[str, AESGCM]] | None = None
+        self._read_at = 0.0
 
     def seal(self, secret: str, customer_id: str) -> Sealed:
         current, keys = self._keys()
@@ -93,6 +99,8 @@ class SecretBox:
             raise SealBroken() from None
 
     def _keys(self) -> tuple[str, dict[str, AESGCM]]:
-        if self._ring is None:
+        now = self._clock()
+        if self._ring is None or now - self._read_at > self._max_age:
             self._ring = parse_key_ring(self._fetch())
+            self._read_at = now
         return self._ring

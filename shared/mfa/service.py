@@ -169,9 +169,7 @@ class MfaService:
         uri = codes.provisioning_uri(secret, customer.email, self._settings.MFA_TOTP_ISSUER)
         return {"secret": secret, "totp_url": uri, "qr_code_data_uri": qr_data_uri(uri), "activation_token": token}
 
-    def confirm(
-        self, caller: Caller, raw_body: bytes, content_type: str | None, source_ip: str
-    ) -> dict[str, Any]:
+    def confirm(self, caller: Caller, raw_body: bytes, content_type: str | None, source_ip: str) -> dict[str, Any]:
         """POST /auth/mfa/totp/activate/: password + activation token + a code -> MFA on,
         every other session ended, the recovery codes (shown this once) and a fresh pair."""
         values = self._fields(
@@ -207,9 +205,7 @@ class MfaService:
         logger.info("mfa activated", extra={"customer_id": customer.customer_id})
         return {"recovery_codes": recovery, **pair}
 
-    def deactivate(
-        self, caller: Caller, raw_body: bytes, content_type: str | None, source_ip: str
-    ) -> dict[str, Any]:
+    def deactivate(self, caller: Caller, raw_body: bytes, content_type: str | None, source_ip: str) -> dict[str, Any]:
         """POST /auth/mfa/totp/deactivate/: password + a TOTP or recovery code -> MFA off,
         every other session ended, a fresh pair."""
         with unavailable_on_fault(self._settings):

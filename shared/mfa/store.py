@@ -173,7 +173,9 @@ class MfaStore:
                 "TableName": self._table,
                 "Key": key(AUTHENTICATOR_PREFIX + customer_id),
                 "UpdateExpression": "SET last_step = :step, last_used_at = :now",
-                "ConditionExpression": "attribute_exists(pk) AND (attribute_not_exists(last_step) OR last_step < :step)",
+                "ConditionExpression": (
+                    "attribute_exists(pk) AND (attribute_not_exists(last_step) OR last_step < :step)"
+                ),
                 "ExpressionAttributeValues": {":step": {"N": str(step)}, ":now": {"S": now_iso}},
             }
         }

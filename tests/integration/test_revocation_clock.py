@@ -16,9 +16,9 @@ from shared.aws import dynamodb_client
 from shared.customers.login import LoginService
 from shared.customers.login_guard import LoginGuard
 from shared.customers.opening import SessionOpener
-from shared.mfa.challenges import MfaChallenges
 from shared.customers.passwords import PasswordHasher
 from shared.customers.record import Customer
+from shared.mfa.challenges import MfaChallenges
 from shared.settings import get_settings
 from tests.helpers import EMAIL, PASSWORD, REGION, TABLE_NAME
 from tools import authctl
