@@ -14,9 +14,7 @@ item                   attributes                                               
                        a registration nobody confirms disappears by TTL)
 ``EMAIL#<email>``      customer_id, password_hash, is_active, tokens_valid_after,  same transaction
                        email_verified, expires_at, is_staff, is_superuser, groups,
-                       mfa (BOOL, on both items; absent = off: written with the MFA
-                       authenticator, shared/mfa/store.py) (copies, so opening a
-                       session needs this one item)
+                       mfa (shared/mfa/store.py) (copies: opening a session reads one item)
 ``EMAILCI#<identity>`` customer_id: claims the email in lower case (expires_at     same transaction
                        too while unverified)
 ``COUNTER#customer``   next_id (N, ADD)                                            create without an id
@@ -305,19 +303,11 @@ class CustomerStore:
             customer, assignment, values, condition="password_hash = :old", claim=claim, spend=spend, revoke_now=True
         )
 
-    def set_mfa(self, customer: Customer, on: bool, authenticator_writes: list[dict[str, Any]]) -> float:
-        """Turn the ``mfa`` copy on or off on both items, in one transaction with the MFA
-        capability's own writes (shared/mfa/store.py), only if the password checked is still
-        the customer's; every token issued before now is revoked (the caller gets a fresh
-        pair). CustomerChanged if anything moved. Returns the revocation time."""
-        return self._update_both(
-            customer,
-            "mfa = :on, tokens_valid_after = :revoke",
-            {":on": {"BOOL": on}, ":old": {"S": customer.password_hash}},
-            condition="password_hash = :old",
-            more=authenticator_writes,
-            revoke_now=True,
-        )
+    def set_mfa(self, customer: Customer, on: bool, writes: list[dict[str, Any]]) -> float:
+        """The ``mfa`` copy with shared/mfa/store.py's ``writes``; earlier tokens revoked; the password unchanged."""
+        values = {":on": {"BOOL": on}, ":old": {"S": customer.password_hash}}
+        update = "mfa = :on, tokens_valid_after = :revoke"
+        return self._update_both(customer, update, values, "password_hash = :old", more=writes, revoke_now=True)
 
     def set_names(self, customer_id: str, first_name: str, last_name: str) -> Customer | None:
         """first_name / last_name of an existing customer; None when it is gone."""
@@ -401,8 +391,7 @@ class CustomerStore:
     ) -> float:
         """One change to both customer items; ``claim`` also updates the email claim's TTL, for
         an unverified customer (created by a registration, so it always has one); ``spend``
-        is one more item of the same transaction (a link's one-time write), ``more`` another
-        capability's items (the MFA authenticator's).
+        is one more item of the same transaction (a link's one-time write), ``more`` others.
 
         ``revoke_now`` sets ``:revoke`` to the revocation time here, right before the write:
         taken before an argon2 hash, it would let a refresh minted during the hash, in the
