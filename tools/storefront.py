@@ -41,7 +41,9 @@ class _Handler(SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         self.send_header(
             "Content-Security-Policy",
-            f"default-src 'self'; connect-src {self.api_url}; frame-ancestors 'none'; base-uri 'none'",
+            # img-src data: the enrolment's QR code is an SVG data: URI from the API
+            f"default-src 'self'; connect-src {self.api_url}; img-src 'self' data:; frame-ancestors 'none'; "
+            "base-uri 'none'",
         )
         self.send_header("Referrer-Policy", "no-referrer")
         super().end_headers()

@@ -36,7 +36,69 @@ async function showProfile() {
   $("profile-joined").textContent = new Date(profile.date_joined).toLocaleString();
   $("profile-last-login").textContent = profile.last_login ? new Date(profile.last_login).toLocaleString() : "never";
   show("signed-in");
+  await showMfa();
 }
+
+// Two-step verification: its status, the enrolment (QR code, then the recovery codes once), turning it off.
+async function showMfa() {
+  const status = await auth.mfaStatus();
+  $("mfa-status").textContent = status.mfa_enabled
+    ? `On since ${new Date(status.created_at).toLocaleDateString()}; ${status.recovery_codes_left} recovery codes left.`
+    : "Off: your password alone signs you in.";
+  $("mfa-status").dataset.enabled = String(status.mfa_enabled);
+  $("mfa-enrol").hidden = status.mfa_enabled;
+  $("mfa-off").hidden = !status.mfa_enabled;
+  $("mfa-confirm").hidden = true;
+}
+
+let activationToken = null;
+let ephemeralToken = null;
+
+$("mfa-enrol").addEventListener("click", async () => {
+  try {
+    const offer = await auth.beginMfa();
+    activationToken = offer.activation_token;
+    $("mfa-qr").src = offer.qr_code_data_uri;
+    $("mfa-secret").textContent = offer.secret;
+    $("mfa-enrol").hidden = true;
+    $("mfa-confirm").hidden = false;
+  } catch (error) {
+    failed(error);
+  }
+});
+
+onSubmit("mfa-confirm", async () => {
+  const answer = await auth.confirmMfa(activationToken, $("mfa-confirm-code").value, $("mfa-confirm-password").value);
+  activationToken = null;
+  for (const id of ["mfa-confirm-code", "mfa-confirm-password"]) $(id).value = "";
+  $("mfa-secret").textContent = "";
+  $("mfa-qr").removeAttribute("src");
+  $("mfa-codes-list").replaceChildren(
+    ...answer.recovery_codes.map((code) => Object.assign(document.createElement("li"), { textContent: code })),
+  );
+  $("mfa-codes").hidden = false;
+  await showMfa();
+  show("signed-in", "", "Two-step verification is on. Your other sessions have ended.");
+});
+
+$("mfa-codes-done").addEventListener("click", () => {
+  $("mfa-codes-list").replaceChildren();
+  $("mfa-codes").hidden = true;
+});
+
+onSubmit("mfa-off", async () => {
+  await auth.deactivateMfa($("mfa-off-code").value, $("mfa-off-password").value);
+  for (const id of ["mfa-off-code", "mfa-off-password"]) $(id).value = "";
+  await showMfa();
+  show("signed-in", "", "Two-step verification is off. Your other sessions have ended.");
+});
+
+onSubmit("mfa-step", async () => {
+  await auth.verifySecondFactor(ephemeralToken, $("mfa-code").value);
+  ephemeralToken = null;
+  $("mfa-code").value = "";
+  await showProfile();
+});
 
 const describe = (error) => (error.status ? error.message : `The shop's API cannot be reached (${error.message}).`);
 
@@ -48,8 +110,12 @@ $("login").addEventListener("submit", async (event) => {
   event.preventDefault();
   $("login-help").hidden = true;
   try {
-    await auth.login($("email").value, $("password").value);
+    const result = await auth.login($("email").value, $("password").value);
     $("password").value = "";
+    if (result.mfaRequired) {
+      ephemeralToken = result.ephemeralToken;
+      return show("mfa");
+    }
     await showProfile();
   } catch (error) {
     failed(error);
