@@ -41,7 +41,7 @@ def enrol(driver: WebDriver) -> tuple[str, list[str]]:
     driver.find_element(By.ID, "mfa-enrol").click()
     secret = wait_for(lambda: text(driver, "mfa-secret"), "the key")
     qr = driver.find_element(By.ID, "mfa-qr")
-    assert qr.get_attribute("src").startswith("data:image/svg+xml;")
+    assert str(qr.get_attribute("src")).startswith("data:image/svg+xml;")
     wait_for(lambda: driver.execute_script("return arguments[0].naturalWidth", qr), "the QR code drawn (CSP allows it)")
     fill(driver, {"mfa-confirm-code": pyotp.TOTP(secret).now(), "mfa-confirm-password": STRONG})
     submit(driver, "mfa-confirm")
