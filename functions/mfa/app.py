@@ -7,6 +7,7 @@ verify, activation and deactivation put the refresh token in the HttpOnly cookie
 (shared/web/browser.py). Answers that carry a secret, codes or tokens are ``no-store``.
 """
 
+from collections.abc import Callable
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
@@ -70,22 +71,23 @@ def begin() -> Response[str]:
     return secret_answer(service.begin(http.caller(app.current_event)), in_cookie=False)
 
 
-@app.post(ACTIVATE)
-def confirm() -> Response[str]:
+def session_change(change: Callable[..., dict[str, Any]], metric: str) -> Response[str]:
+    """A change that takes the password (and answers codes, or a fresh pair: no-store)."""
     event = app.current_event
     in_cookie = cookies.requested(event.raw_event)
-    body = service.confirm(http.caller(event), http.raw_body(event), http.content_type(event), http.source_ip(event))
-    metrics.add_metric(name="MfaActivations", unit=MetricUnit.Count, value=1)
+    body = change(http.caller(event), http.raw_body(event), http.content_type(event), http.source_ip(event))
+    metrics.add_metric(name=metric, unit=MetricUnit.Count, value=1)
     return secret_answer(body, in_cookie)
+
+
+@app.post(ACTIVATE)
+def confirm() -> Response[str]:
+    return session_change(service.confirm, "MfaActivations")
 
 
 @app.post(DEACTIVATE)
 def deactivate() -> Response[str]:
-    event = app.current_event
-    in_cookie = cookies.requested(event.raw_event)
-    body = service.deactivate(http.caller(event), http.raw_body(event), http.content_type(event), http.source_ip(event))
-    metrics.add_metric(name="MfaDeactivations", unit=MetricUnit.Count, value=1)
-    return secret_answer(body, in_cookie)
+    return session_change(service.deactivate, "MfaDeactivations")
 
 
 @app.post(RECOVERY_CODES)
@@ -96,10 +98,7 @@ def recovery_codes() -> Response[str]:
 
 @app.post(REGENERATE)
 def regenerate() -> Response[str]:
-    event = app.current_event
-    body = service.regenerate(http.caller(event), http.raw_body(event), http.content_type(event), http.source_ip(event))
-    metrics.add_metric(name="MfaRecoveryCodesRegenerated", unit=MetricUnit.Count, value=1)
-    return secret_answer(body, in_cookie=False)
+    return session_change(service.regenerate, "MfaRecoveryCodesRegenerated")
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)

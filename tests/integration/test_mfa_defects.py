@@ -134,26 +134,32 @@ def test_given_any_code_when_verified_then_never_a_500(customer: Customer, call:
     assert answer.status == 400
 
 
+def race(load_handler: Callable[..., Any], lambda_context: Any, bodies: list[dict[str, str]]) -> list[int]:
+    """Send each verify body from its own thread at once; the statuses, sorted."""
+    handler = load_handler("mfa").lambda_handler
+    statuses: list[int] = []
+
+    def send(body: dict[str, str]) -> None:
+        statuses.append(handler(mfa_event("/auth/mfa/verify/", body, caller=None), lambda_context)["statusCode"])
+
+    threads = [threading.Thread(target=send, args=(body,)) for body in bodies]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(statuses)
+
+
 def test_given_two_verifies_racing_on_one_challenge_then_exactly_one_session(
     customer: Customer, call: Call, atomic_requests: None, load_handler: Callable[..., Any], lambda_context: Any
 ) -> None:
     enrolled = enrol(call)
     token = challenge(call)
     codes = [code_at(enrolled.secret, 1), enrolled.recovery_codes[0]]  # two right codes, one challenge
-    handler = load_handler("mfa").lambda_handler
-    statuses: list[int] = []
 
-    def send(code: str) -> None:
-        event = mfa_event("/auth/mfa/verify/", {"ephemeral_token": token, "code": code}, caller=None)
-        statuses.append(handler(event, lambda_context)["statusCode"])
+    statuses = race(load_handler, lambda_context, [{"ephemeral_token": token, "code": code} for code in codes])
 
-    threads = [threading.Thread(target=send, args=(code,)) for code in codes]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert sorted(statuses) == [200, 400]
+    assert statuses == [200, 400]
 
 
 def test_given_two_verifies_racing_with_one_code_on_two_challenges_then_one_session(
@@ -162,20 +168,10 @@ def test_given_two_verifies_racing_with_one_code_on_two_challenges_then_one_sess
     enrolled = enrol(call)
     tokens = [challenge(call), challenge(call)]
     code = code_at(enrolled.secret, 1)
-    handler = load_handler("mfa").lambda_handler
-    statuses: list[int] = []
 
-    def send(token: str) -> None:
-        event = mfa_event("/auth/mfa/verify/", {"ephemeral_token": token, "code": code}, caller=None)
-        statuses.append(handler(event, lambda_context)["statusCode"])
+    statuses = race(load_handler, lambda_context, [{"ephemeral_token": token, "code": code} for token in tokens])
 
-    threads = [threading.Thread(target=send, args=(token,)) for token in tokens]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert sorted(statuses) == [200, 400]  # the step is spent by one conditional write
+    assert statuses == [200, 400]  # the step is spent by one conditional write
 
 
 # Defect 3: unlimited guessing.

@@ -154,11 +154,8 @@ def test_given_mfa_on_when_the_password_changes_then_the_fresh_pair_continues_th
 ) -> None:
     enrolled = enrol(call)
     body = {"old_password": PASSWORD, "new_password1": OTHER_STRONG, "new_password2": OTHER_STRONG}
-    session = claims_of(enrolled.pair["access"])
-    event = account_event("password_change_wrong_old", body, caller="1", issued_at=session["iat"])
-    event["requestContext"]["authorizer"]["family"] = session["family"]
 
-    changed = call("change_password", event)
+    changed = call("change_password", password_change_event(enrolled.pair, body))
     next_login = login(call, EMAIL, OTHER_STRONG)
 
     assert changed.status == 200, changed.body
@@ -172,11 +169,8 @@ def test_given_an_access_token_from_before_enrolment_when_changing_the_password_
     before = login(call, EMAIL, PASSWORD).body
     enrol(call)
     body = {"old_password": PASSWORD, "new_password1": OTHER_STRONG, "new_password2": OTHER_STRONG}
-    session = claims_of(before["access"])
-    event = account_event("password_change_wrong_old", body, caller="1", issued_at=session["iat"])
-    event["requestContext"]["authorizer"]["family"] = session["family"]
 
-    answer = call("change_password", event)
+    answer = call("change_password", password_change_event(before, body))
 
     assert answer.status == 401
     assert "access" not in answer.body
@@ -188,14 +182,15 @@ def test_given_a_challenge_when_the_password_changes_before_the_second_step_then
     enrolled = enrol(call)
     token = challenge(call)
     body = {"old_password": PASSWORD, "new_password1": OTHER_STRONG, "new_password2": OTHER_STRONG}
-    call("change_password", mfa_change_event(enrolled.pair, body))
+    call("change_password", password_change_event(enrolled.pair, body))
 
     answer = verify(call, token, enrolled.recovery_codes[0])
 
     assert (answer.status, answer.body) == (400, {"ephemeral_token": ["Invalid or expired token."]})
 
 
-def mfa_change_event(pair: dict[str, str], body: Any) -> dict[str, Any]:
+def password_change_event(pair: dict[str, str], body: Any) -> dict[str, Any]:
+    """A password change as the authorizer passes it on for the session of ``pair``."""
     session = claims_of(pair["access"])
     event = account_event("password_change_wrong_old", body, caller=session["user_id"], issued_at=session["iat"])
     event["requestContext"]["authorizer"]["family"] = session["family"]
