@@ -36,7 +36,12 @@ async function showProfile() {
   $("profile-joined").textContent = new Date(profile.date_joined).toLocaleString();
   $("profile-last-login").textContent = profile.last_login ? new Date(profile.last_login).toLocaleString() : "never";
   show("signed-in");
-  await showMfa();
+}
+
+// Signed in: the profile, then the two-step verification panel (the reload button redraws the profile only).
+async function showAccount() {
+  await showProfile();
+  if (document.body.dataset.state === "signed-in") await showMfa();
 }
 
 // Two-step verification: its status, the enrolment (QR code, then the recovery codes once), turning it off.
@@ -97,7 +102,7 @@ onSubmit("mfa-step", async () => {
   await auth.verifySecondFactor(ephemeralToken, $("mfa-code").value);
   ephemeralToken = null;
   $("mfa-code").value = "";
-  await showProfile();
+  await showAccount();
 });
 
 const describe = (error) => (error.status ? error.message : `The shop's API cannot be reached (${error.message}).`);
@@ -116,7 +121,7 @@ $("login").addEventListener("submit", async (event) => {
       ephemeralToken = result.ephemeralToken;
       return show("mfa");
     }
-    await showProfile();
+    await showAccount();
   } catch (error) {
     failed(error);
     // The API refuses an unconfirmed address as any wrong password (401): the help says both.
@@ -208,7 +213,7 @@ onSubmit("confirm", async () => {
   history.replaceState(null, "", "/");
   $("confirm-password").value = "";
   await auth.login(email, password);
-  await showProfile();
+  await showAccount();
 });
 
 $("reload").addEventListener("click", () => showProfile().catch(failed));
@@ -224,5 +229,5 @@ else if (location.pathname === "/reset-password") show("reset");
 else
   auth
     .restore()
-    .then((restored) => (restored ? showProfile() : show("signed-out")))
+    .then((restored) => (restored ? showAccount() : show("signed-out")))
     .catch(failed);
