@@ -177,6 +177,8 @@ build-CurrentUserFunction:
 	$(call common_password_list)
 build-SocialFunction:
 	$(call lambda_bundle,social)
+build-MfaFunction:
+	$(call lambda_bundle,mfa)
 build-MailerFunction:
 	$(call lambda_bundle,mailer)
 

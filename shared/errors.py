@@ -131,6 +131,27 @@ class AccessTokenRevoked(AuthenticationFailed):
         return not_valid_for_any_token_type(self.detail)
 
 
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+class MfaRequired(ApiError):
+    """Not an error to the client: the first step of a login with MFA on (dj-rest-auth's answer,
+    status 200). Raised by the one place that opens sessions (shared/customers/opening.py), so
+    every way in answers it without knowing about MFA; the ticket is a secret: ``no-store``."""
+
+    status = 200
+
+    def __init__(self, ephemeral_token: str) -> None:
+        super().__init__("A second factor is required.")
+        self.ephemeral_token = ephemeral_token
+
+    def body(self) -> dict[str, Any]:
+        return {"ephemeral_token": self.ephemeral_token, "mfa_required": True}
+
+    def headers(self) -> dict[str, str]:
+        return dict(NO_STORE)
+
+
 class PermissionDenied(ApiError):
     status = 403
 

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from shared.customers.opening import SessionOpener
     from shared.customers.profiles import ProfileService
     from shared.customers.store import CustomerStore
+    from shared.mfa.service import MfaService
     from shared.social.service import SocialService
     from shared.telemetry import Telemetry
     from shared.tokens.authorizer import RequestAuthorizer
@@ -118,9 +119,42 @@ def login_service(on_lockout: Callable[[], None] = lambda: None) -> LoginService
 @cache
 def session_opener() -> SessionOpener:
     """Every way in ends here (shared/customers/opening.py)."""
+    from shared.aws import dynamodb_client
     from shared.customers.opening import SessionOpener
+    from shared.mfa.challenges import MfaChallenges
 
-    return SessionOpener(get_settings(), customer_store(), token_service())
+    settings = get_settings()
+    challenges = MfaChallenges(dynamodb_client(), settings.TABLE_NAME, settings)
+    return SessionOpener(settings, customer_store(), token_service(), challenges)
+
+
+@cache
+def mfa_service() -> MfaService:
+    """The /auth/mfa/ routes (one function): pyotp, segno and cryptography load only here."""
+    from shared.aws import dynamodb_client, secretsmanager_client
+    from shared.customers.login_guard import LoginGuard
+    from shared.customers.passwords import PasswordHasher
+    from shared.mfa.challenges import MfaChallenges
+    from shared.mfa.sealing import SecretBox
+    from shared.mfa.service import MfaService
+    from shared.mfa.store import MfaStore
+    from shared.tokens.keys import secrets_manager_fetcher
+
+    settings = get_settings()
+    client = dynamodb_client()
+    return MfaService(
+        settings,
+        customer_store(),
+        session_store(),
+        LoginGuard(client, settings.TABLE_NAME, settings),
+        PasswordHasher(settings),
+        session_opener(),
+        MfaStore(client, settings.TABLE_NAME),
+        MfaChallenges(client, settings.TABLE_NAME, settings),
+        SecretBox(
+            secrets_manager_fetcher(secretsmanager_client(), settings.MFA_KEY_SECRET_ID), settings.SIGNING_KEY_MAX_AGE
+        ),
+    )
 
 
 @cache

@@ -183,6 +183,15 @@ class Settings:
     SOCIAL_KEYS_MAX_AGE: int = Field(default=300, gt=0)
     SOCIAL_KEY_REFETCH_INTERVAL: float = Field(default=5.0, ge=0)
     SOCIAL_KEYS_TIMEOUT: float = Field(default=2.0, gt=0)
+    # TOTP MFA (shared/mfa/): the login's challenge and the enrolment's pending secret live this
+    # long; a challenge dies after MFA_MAX_CODE_FAILURES wrong codes (each also counted by the
+    # login guard on the account and the source IP). Secrets are encrypted with the key ring in
+    # MFA_KEY_SECRET_ID. Staff without MFA get tokens only for enrolling (RequireStaffMfa).
+    MFA_KEY_SECRET_ID: str = "ecommerce-auth/dev/mfa-key"
+    MFA_CHALLENGE_LIFETIME: int = Field(default=300, gt=0, le=900)
+    MFA_MAX_CODE_FAILURES: int = Field(default=5, ge=1, le=20)
+    MFA_TOTP_ISSUER: str = ""
+    REQUIRE_STAFF_MFA: bool = True
 
     # Request limits checked before any hashing.
     MAX_BODY_BYTES: int = Field(default=64 * 1024, gt=0)

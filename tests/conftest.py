@@ -27,6 +27,8 @@ from tests.faults import FaultInjector
 from tests.helpers import (
     EMAIL,
     MAIL_QUEUE,
+    MFA_KEY_RING,
+    MFA_KEY_SECRET_ID,
     PASSWORD,
     REGION,
     SECRET_ID,
@@ -112,6 +114,9 @@ def aws(environment: dict[str, str]) -> Iterator[None]:
     with mock_aws():
         create_table()
         boto3.client("secretsmanager", region_name=REGION).create_secret(Name=SECRET_ID, SecretString=SIGNING_KEY)
+        boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name=MFA_KEY_SECRET_ID, SecretString=MFA_KEY_RING
+        )
         boto3.client("sqs", region_name=REGION).create_queue(QueueName=MAIL_QUEUE)
         boto3.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity=TEST_ENVIRONMENT["MAIL_FROM"])
         services.reset()

@@ -17,6 +17,9 @@ TABLE_NAME = "test-customers"
 SECRET_ID = "test/signing-key"
 SIGNING_KEY = "local-dev-signing-key-not-for-production-0123456789"  # also signs events/*.json
 REGION = "us-east-1"
+MFA_KEY_SECRET_ID = "test/mfa-key"
+# The TOTP secrets' key ring (shared/mfa/sealing.py) the tests' Secrets Manager holds.
+MFA_KEY_RING = '{"current": "k1", "k1": "test-mfa-key-material-not-for-production-0123456789"}'
 PASSWORD = "SecurePass123!"
 # The variables the template sets on every function, pointed at test resources.
 TEST_ENVIRONMENT = {
@@ -27,6 +30,7 @@ TEST_ENVIRONMENT = {
     "AWS_REGION": REGION,
     "TABLE_NAME": TABLE_NAME,
     "SIGNING_KEY_SECRET_ID": SECRET_ID,
+    "MFA_KEY_SECRET_ID": MFA_KEY_SECRET_ID,
     "POWERTOOLS_SERVICE_NAME": "ecommerce-auth",
     "POWERTOOLS_METRICS_NAMESPACE": "EcommerceAuthTest",
     "POWERTOOLS_LOG_LEVEL": "INFO",

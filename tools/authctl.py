@@ -49,12 +49,16 @@ from shared.customers.passwords import (
 )
 from shared.customers.record import Customer, CustomerChanged, DuplicateCustomer, drf_datetime, public_id
 from shared.customers.store import CustomerStore
+from shared.mfa.imports import MODELS as MFA_MODELS
+from shared.mfa.imports import ImportedMfa, UnreadableAuthenticator, read_row
 from shared.settings import Settings
 from shared.social.identity import Provider as SocialProvider
 from shared.social.links import SocialLinks
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
+
+    from shared.mfa.imports import MfaImport
 
 IMPORT_THREADS = 8
 
@@ -131,6 +135,7 @@ def _parser() -> argparse.ArgumentParser:
         "give every customer created before case-insensitive email claims existed its claim (safe to rerun)",
         by_email=False,
     )
+    _mfa_commands(command)
     load = command("import-django", _import_django, "import a Django dumpdata JSON of customers", by_email=False)
     load.add_argument(
         "file",
@@ -441,6 +446,8 @@ class Dump:
     rows_by_model: Counter[str]
     invalid: list[str]
     social_accounts: list[SocialAccountFields] = field(default_factory=list)
+    # user pk -> the TOTP authenticator of dj-rest-auth's or django-allauth's rows (shared/mfa/imports.py)
+    authenticators: dict[str, ImportedMfa] = field(default_factory=dict)
 
 
 def _import_django(args: argparse.Namespace) -> int:
@@ -486,6 +493,7 @@ def _import_django(args: argparse.Namespace) -> int:
                 print(f"\r{done}/{len(importable)} processed, {rate:.0f}/s", end="", file=sys.stderr, flush=True)
     print(file=sys.stderr)
     _record_legacy_costs(LegacyHashes(_dynamodb(settings), settings.TABLE_NAME), PasswordHasher(settings), legacy)
+    mfa = _import_authenticators(settings, dump) if dump.authenticators else Counter()
     elapsed = time.monotonic() - started
     report: dict[str, Any] = {
         "read": sum(dump.rows_by_model.values()),
@@ -499,6 +507,8 @@ def _import_django(args: argparse.Namespace) -> int:
         "legacy_hashes_by_kind": {kind: len(hashes) for kind, hashes in sorted(legacy.items())},
         "unusable_passwords": sum(1 for customer in importable if customer.password_hash.startswith("!")),
         "unverified_emails": sum(1 for customer in importable if not customer.email_verified),
+        "mfa_imported": mfa["imported"],
+        "mfa_already_present": mfa["present"],
         "seconds": round(elapsed, 2),
         "per_second": round(len(importable) / elapsed, 1) if elapsed else None,
     }
@@ -557,6 +567,17 @@ def _import_social_accounts(
     if other_providers:
         report["other_providers"] = dict(sorted(other_providers.items()))
     return report
+
+
+def _import_authenticators(settings: Settings, dump: Dump) -> Counter[str]:
+    """Each imported customer's TOTP authenticator, so they keep their app (shared/mfa/imports.py)."""
+    migration = _mfa_import(settings)
+    store = _store(settings)
+    outcomes: Counter[str] = Counter()
+    for customer_id, imported in dump.authenticators.items():
+        customer = store.get(customer_id)
+        outcomes["no_customer" if customer is None else migration.import_authenticator(customer, imported)] += 1
+    return outcomes
 
 
 def _customer_from_row(row: DumpRow, fields: CustomerFields, dump: Dump) -> Customer:
@@ -637,10 +658,16 @@ def _read_dumpdata(path: Path) -> Dump:
                 if address.verified:
                     owner = address.user[0] if isinstance(address.user, list) else str(address.user)
                     dump.verified_emails.setdefault(owner, set()).add(email_identity(address.email))
+            elif model in MFA_MODELS:
+                user = row.fields.get("user")
+                user_pk = str(user[0] if isinstance(user, list) else user)
+                read_row(model, row.fields, dump.authenticators.setdefault(user_pk, ImportedMfa()))
             elif "password" in row.fields:
                 dump.customers.append((row, CustomerFields.model_validate(row.fields)))
         except ValidationError as error:
             dump.invalid.extend(_messages(where, error))
+        except UnreadableAuthenticator as error:  # never the secret: only what is wrong with it
+            dump.invalid.append(f"{where}: data: {error}")
     return dump
 
 
@@ -659,6 +686,75 @@ def _timestamp(moment: datetime | None) -> str | None:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+# TOTP MFA (shared/mfa/): an operator's reset, the key ring's rotation, the import's writer.
+
+
+def _mfa_commands(command: Any) -> None:
+    command(
+        "reset-mfa",
+        _reset_mfa,
+        "turn a customer's MFA off (lost device and recovery codes): their sessions are revoked, and the "
+        "reset is printed as an audit line",
+    )
+    command(
+        "rotate-mfa-key",
+        _rotate_mfa_key,
+        "add a key to the MFA key ring and make it current (new TOTP secrets use it, older ones still open)",
+        by_email=False,
+    )
+
+
+def _mfa_import(settings: Settings) -> MfaImport:
+    from shared.mfa.imports import MfaImport
+    from shared.mfa.sealing import SecretBox
+    from shared.mfa.store import MfaStore
+    from shared.tokens.keys import secrets_manager_fetcher
+
+    box = SecretBox(secrets_manager_fetcher(_secretsmanager(settings), settings.MFA_KEY_SECRET_ID), max_age=300)
+    dynamodb = _dynamodb(settings)
+    return MfaImport(_store(settings), MfaStore(dynamodb, settings.TABLE_NAME), PasswordHasher(settings), box)
+
+
+def _secretsmanager(settings: Settings) -> Any:
+    return boto3.session.Session().client("secretsmanager", config=client_config(settings))
+
+
+def _reset_mfa(args: argparse.Namespace) -> int:
+    from shared.mfa.store import MfaStore
+
+    settings = _settings(args)
+    store = _store(settings)
+    customer = _customer(store, args.email)
+    if not customer.mfa:
+        raise UsageError(f"customer {customer.customer_id} has no MFA")
+    writes = MfaStore(_dynamodb(settings), settings.TABLE_NAME).delete_writes(customer.customer_id, None)
+    _apply_change(lambda: store.set_mfa(customer, False, writes))
+    _apply_change(lambda: store.revoke_sessions(customer, revoke_at=store.revocation_time()))
+    audit = {"event": "mfa_reset", "customer_id": public_id(customer.customer_id), "operator": getpass.getuser()}
+    _print_json({**audit, "at": datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")})
+    return 0
+
+
+def _rotate_mfa_key(args: argparse.Namespace) -> int:
+    import secrets
+
+    from shared.mfa.sealing import CURRENT, parse_key_ring
+
+    settings = _settings(args)
+    client = _secretsmanager(settings)
+    ring = json.loads(client.get_secret_value(SecretId=settings.MFA_KEY_SECRET_ID)["SecretString"])
+    parse_key_ring(json.dumps(ring))  # a ring that does not read is not rotated
+    numbered = [int(key_id) for key_id in ring if key_id.isdigit()]
+    key_id = str(max(numbered, default=0) + 1)
+    while key_id in ring:
+        key_id += "1"
+    ring[key_id] = secrets.token_urlsafe(48)
+    ring[CURRENT] = key_id
+    client.put_secret_value(SecretId=settings.MFA_KEY_SECRET_ID, SecretString=json.dumps(ring))
+    print(f"MFA key {key_id} is current; the older keys stay in the ring for the secrets they sealed")
+    return 0
 
 
 if __name__ == "__main__":

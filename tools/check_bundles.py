@@ -39,6 +39,7 @@ PROBES = {
     "CurrentUserFunction": ("current_user_get", "statusCode", 503),
     # Sign in with Google with no client ids configured (the default): 404 before any AWS call.
     "SocialFunction": ("social_google_sign_in", "statusCode", 404),
+    "MfaFunction": ("mfa_verify_missing_fields", "statusCode", 400),
     "MailerFunction": (
         "mailer_reset",
         "batchItemFailures",

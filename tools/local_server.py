@@ -376,6 +376,11 @@ def create_resources(model: gateway.ApiModel, environment: dict[str, str], rotat
         secrets_client.create_secret(Name=signing, SecretString=DEV_SIGNING_KEY)
     with contextlib.suppress(secrets_client.exceptions.ResourceExistsException):
         secrets_client.create_secret(Name=verification, SecretString=verification_document(DEV_SIGNING_KEY))
+    # The TOTP secrets' key ring (shared/mfa/sealing.py): a random key, as the stack generates one.
+    for key_ring in {env["MFA_KEY_SECRET_ID"] for env in model.environments.values() if "MFA_KEY_SECRET_ID" in env}:
+        with contextlib.suppress(secrets_client.exceptions.ResourceExistsException):
+            ring = {"current": "1", "1": secrets.token_urlsafe(48)}
+            secrets_client.create_secret(Name=key_ring, SecretString=json.dumps(ring))
     settings = Settings.from_environ({**environment, **rotation})
     current = parse(secrets_client.get_secret_value(SecretId=signing)["SecretString"], settings.legacy_algorithm)
     if settings.ALGORITHM in ASYMMETRIC and (current.newest is None or current.newest.alg != settings.ALGORITHM):

@@ -51,7 +51,9 @@ class _Handler(SimpleHTTPRequestHandler):
         self.send_header("Cache-Control", "no-store")
         self.send_header(
             "Content-Security-Policy",
-            f"default-src 'self'; connect-src {' '.join(self.connect_sources())}; frame-ancestors 'none'; "
+            # img-src data: the enrolment's QR code is an SVG data: URI from the API
+            f"default-src 'self'; connect-src {' '.join(self.connect_sources())}; img-src 'self' data:; "
+            "frame-ancestors 'none'; "
             "base-uri 'none'",
         )
         self.send_header("Referrer-Policy", "no-referrer")

@@ -38,6 +38,73 @@ async function showProfile() {
   show("signed-in");
 }
 
+// Signed in: the profile, then the two-step verification panel (the reload button redraws the profile only).
+async function showAccount() {
+  await showProfile();
+  if (document.body.dataset.state === "signed-in") await showMfa();
+}
+
+// Two-step verification: its status, the enrolment (QR code, then the recovery codes once), turning it off.
+async function showMfa() {
+  const status = await auth.mfaStatus();
+  $("mfa-status").textContent = status.mfa_enabled
+    ? `On since ${new Date(status.created_at).toLocaleDateString()}; ${status.recovery_codes_left} recovery codes left.`
+    : "Off: your password alone signs you in.";
+  $("mfa-status").dataset.enabled = String(status.mfa_enabled);
+  $("mfa-enrol").hidden = status.mfa_enabled;
+  $("mfa-off").hidden = !status.mfa_enabled;
+  $("mfa-confirm").hidden = true;
+}
+
+let activationToken = null;
+let ephemeralToken = null;
+
+$("mfa-enrol").addEventListener("click", async () => {
+  try {
+    const offer = await auth.beginMfa();
+    activationToken = offer.activation_token;
+    $("mfa-qr").src = offer.qr_code_data_uri;
+    $("mfa-secret").textContent = offer.secret;
+    $("mfa-enrol").hidden = true;
+    $("mfa-confirm").hidden = false;
+  } catch (error) {
+    failed(error);
+  }
+});
+
+onSubmit("mfa-confirm", async () => {
+  const answer = await auth.confirmMfa(activationToken, $("mfa-confirm-code").value, $("mfa-confirm-password").value);
+  activationToken = null;
+  for (const id of ["mfa-confirm-code", "mfa-confirm-password"]) $(id).value = "";
+  $("mfa-secret").textContent = "";
+  $("mfa-qr").removeAttribute("src");
+  $("mfa-codes-list").replaceChildren(
+    ...answer.recovery_codes.map((code) => Object.assign(document.createElement("li"), { textContent: code })),
+  );
+  $("mfa-codes").hidden = false;
+  await showMfa();
+  show("signed-in", "", "Two-step verification is on. Your other sessions have ended.");
+});
+
+$("mfa-codes-done").addEventListener("click", () => {
+  $("mfa-codes-list").replaceChildren();
+  $("mfa-codes").hidden = true;
+});
+
+onSubmit("mfa-off", async () => {
+  await auth.deactivateMfa($("mfa-off-code").value, $("mfa-off-password").value);
+  for (const id of ["mfa-off-code", "mfa-off-password"]) $(id).value = "";
+  await showMfa();
+  show("signed-in", "", "Two-step verification is off. Your other sessions have ended.");
+});
+
+onSubmit("mfa-step", async () => {
+  await auth.verifySecondFactor(ephemeralToken, $("mfa-code").value);
+  ephemeralToken = null;
+  $("mfa-code").value = "";
+  await showAccount();
+});
+
 const describe = (error) => (error.status ? error.message : `The shop's API cannot be reached (${error.message}).`);
 
 function failed(error) {
@@ -48,9 +115,13 @@ $("login").addEventListener("submit", async (event) => {
   event.preventDefault();
   $("login-help").hidden = true;
   try {
-    await auth.login($("email").value, $("password").value);
+    const result = await auth.login($("email").value, $("password").value);
     $("password").value = "";
-    await showProfile();
+    if (result.mfaRequired) {
+      ephemeralToken = result.ephemeralToken;
+      return show("mfa");
+    }
+    await showAccount();
   } catch (error) {
     failed(error);
     // The API refuses an unconfirmed address as any wrong password (401): the help says both.
@@ -142,7 +213,7 @@ onSubmit("confirm", async () => {
   history.replaceState(null, "", "/");
   $("confirm-password").value = "";
   await auth.login(email, password);
-  await showProfile();
+  await showAccount();
 });
 
 $("reload").addEventListener("click", () => showProfile().catch(failed));
@@ -200,8 +271,12 @@ async function finishGoogleSignIn() {
   });
   const tokens = await answer.json();
   if (!answer.ok) return show("signed-out", `Sign in with Google failed (${tokens.error}).`);
-  await auth.signInWith("google", tokens.id_token);
-  await showProfile();
+  const result = await auth.signInWith("google", tokens.id_token);
+  if (result.mfaRequired) {
+    ephemeralToken = result.ephemeralToken;
+    return show("mfa");
+  }
+  await showAccount();
 }
 
 if (location.pathname === "/verify-email") show("confirm");
@@ -210,5 +285,5 @@ else if (location.pathname === "/reset-password") show("reset");
 else
   auth
     .restore()
-    .then((restored) => (restored ? showProfile() : show("signed-out")))
+    .then((restored) => (restored ? showAccount() : show("signed-out")))
     .catch(failed);

@@ -12,7 +12,7 @@
 //
 // - The account pages (sign-up, a new confirmation mail, the mail links' verification and
 //   password reset) need no session; the password change does, and its fresh refresh token
-//   replaces the cookie.
+//   replaces the cookie, as do turning two-step verification on and off.
 //
 // The API must list the page's origin in AllowedOrigins, and the page and the API must be on
 // one site (www.shop.example and api.shop.example) for the SameSite=Strict cookie.
@@ -90,21 +90,45 @@ export function createAuth({ apiUrl, refreshMarginSeconds = 60, onChange = () =>
     onChange(null);
   }
 
+  // The claims, or { mfaRequired, ephemeralToken } when the customer has two-step verification
+  // on: then verifySecondFactor(ephemeralToken, code) finishes the login (within 5 minutes).
   async function login(email, password) {
     const { answer, body } = await cookiePost("/auth/token/", { email, password });
     if (!answer.ok) throw new AuthError(answer.status, body);
+    if (body.mfa_required) return { mfaRequired: true, ephemeralToken: body.ephemeral_token };
     accept(body.access);
     return claims;
   }
 
   // Sign in with Google or Apple: the ID token the provider's script handed the page (Apple: with
-  // the raw nonce whose SHA-256 the page gave Apple). Same answer as login(): the cookie and the access token.
+  // the raw nonce whose SHA-256 the page gave Apple). Same answer as login(): the claims, or the
+  // second step's { mfaRequired, ephemeralToken } when two-step verification is on.
   async function signInWith(provider, idToken, nonce) {
     const payload = nonce ? { id_token: idToken, nonce } : { id_token: idToken };
     const { answer, body } = await cookiePost(`/auth/social/${provider}/`, payload);
     if (!answer.ok) throw new AuthError(answer.status, body);
+    if (body.mfa_required) return { mfaRequired: true, ephemeralToken: body.ephemeral_token };
     accept(body.access);
     return claims;
+  }
+
+  // The code of the authenticator app, or one of the recovery codes.
+  async function verifySecondFactor(ephemeralToken, code) {
+    const { answer, body } = await cookiePost("/auth/mfa/verify/", { ephemeral_token: ephemeralToken, code });
+    if (!answer.ok) throw new AuthError(answer.status, body);
+    accept(body.access);
+    return claims;
+  }
+
+  // A request of the session that may answer a fresh pair (MFA on or off ends every other
+  // session): its access token here, its refresh token in the cookie.
+  async function sessionRequest(path, method, payload) {
+    await refreshing?.catch(() => {});
+    const init = { ...COOKIE_POST, method, body: payload === undefined ? undefined : JSON.stringify(payload) };
+    const { answer, body } = await read(await authFetch(path, init));
+    if (!answer.ok) throw new AuthError(answer.status, body);
+    if (body && body.access) accept(body.access);
+    return body;
   }
 
   // A new access token through the cookie: true, or false when the session is over.
@@ -163,8 +187,17 @@ export function createAuth({ apiUrl, refreshMarginSeconds = 60, onChange = () =>
   return {
     login,
     signInWith,
+    verifySecondFactor,
     logout,
     changePassword,
+    // Two-step verification (TOTP): the status; a new secret and its QR code; the app's code
+    // and the password turn it on (the answer's recovery codes are shown once); a code (or a
+    // recovery code) and the password turn it off.
+    mfaStatus: () => sessionRequest("/auth/mfa/status/", "GET"),
+    beginMfa: () => sessionRequest("/auth/mfa/totp/activate/", "GET"),
+    confirmMfa: (activationToken, code, password) =>
+      sessionRequest("/auth/mfa/totp/activate/", "POST", { activation_token: activationToken, code, password }),
+    deactivateMfa: (code, password) => sessionRequest("/auth/mfa/totp/deactivate/", "POST", { code, password }),
     register: (email, password1, password2) => accountPost("/auth/registration/", { email, password1, password2 }),
     // The key and the password of the sign-up it was mailed for (a click alone installs nothing).
     verifyEmail: (key, password) => accountPost("/auth/registration/verify-email/", { key, password }),

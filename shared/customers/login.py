@@ -16,9 +16,9 @@ from shared.aws import unavailable_on_fault
 from shared.customers.login_guard import LoginGuard
 from shared.customers.opening import LoginResult, SessionOpener, WayIn
 from shared.customers.passwords import PasswordHasher, count_replaced
-from shared.customers.record import MAX_EMAIL_LENGTH
+from shared.customers.record import MAX_EMAIL_LENGTH, LoginRecord
 from shared.customers.store import CustomerStore
-from shared.errors import InvalidCredentials
+from shared.errors import InvalidCredentials, MfaRequired
 from shared.settings import Settings
 from shared.web.forms import Field, parse_body, validate_fields
 
@@ -76,8 +76,16 @@ class LoginService:
                 raise InvalidCredentials()  # the reservation stays: it is the failure's count
             self._guard.release(reservation)
             upgraded = self._passwords.hash(password) if self._passwords.needs_upgrade(login.password_hash) else None
-            result = self._opener.open(login, WayIn.PASSWORD, upgraded_hash=upgraded)
-            if upgraded is not None:
-                logger.info("password hash upgraded", extra={"customer_id": login.customer_id})
-                count_replaced(self._customers.legacy_hashes, login.password_hash)
+            try:
+                result = self._opener.open(login, WayIn.PASSWORD, upgraded_hash=upgraded)
+            except MfaRequired:  # the challenge is bound to the new hash: the upgrade was written
+                self._upgrade_written(login, upgraded)
+                raise
+            self._upgrade_written(login, upgraded)
             return result
+
+    def _upgrade_written(self, login: LoginRecord, upgraded: str | None) -> None:
+        if upgraded is None:
+            return
+        logger.info("password hash upgraded", extra={"customer_id": login.customer_id})
+        count_replaced(self._customers.legacy_hashes, login.password_hash)

@@ -39,6 +39,9 @@ class LoginRecord:
     is_staff: bool = False
     is_superuser: bool = False
     groups: tuple[str, ...] = ()
+    # TOTP MFA on (shared/mfa/): copied from the authenticator's transaction, so the opener
+    # knows whether a way in needs the second step without reading another item.
+    mfa: bool = False
 
 
 @dataclass(frozen=True)
@@ -60,6 +63,7 @@ class Customer:
     is_staff: bool = False
     is_superuser: bool = False
     groups: tuple[str, ...] = ()
+    mfa: bool = False
 
     def login_record(self) -> LoginRecord:
         """The customer as a way in other than the password login sees it."""
@@ -73,6 +77,7 @@ class Customer:
             is_staff=self.is_staff,
             is_superuser=self.is_superuser,
             groups=self.groups,
+            mfa=self.mfa,
         )
 
     @property
@@ -194,8 +199,14 @@ def login_record_from_item(email: str, item: dict[str, Any]) -> LoginRecord:
         is_active=item["is_active"]["BOOL"],
         tokens_valid_after=optional_number(item.get("tokens_valid_after")),
         email_verified=item.get("email_verified", {}).get("BOOL", True),
+        mfa=mfa_flag(item),
         **staff_fields(item),
     )
+
+
+def mfa_flag(item: dict[str, Any]) -> bool:
+    """``mfa`` (BOOL) on ``CUSTOMER#`` and ``EMAIL#``; absent means off."""
+    return bool(item.get("mfa", {}).get("BOOL", False))
 
 
 def staff_fields(item: dict[str, Any]) -> dict[str, Any]:
@@ -219,6 +230,7 @@ def customer_from_item(item: dict[str, Any]) -> Customer:
         email_verified=item.get("email_verified", {}).get("BOOL", True),
         first_name=item.get("first_name", {}).get("S", ""),
         last_name=item.get("last_name", {}).get("S", ""),
+        mfa=mfa_flag(item),
         **staff_fields(item),
     )
 

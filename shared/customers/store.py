@@ -13,8 +13,8 @@ item                   attributes                                               
                        expires_at (only while a required confirmation is awaited:
                        a registration nobody confirms disappears by TTL)
 ``EMAIL#<email>``      customer_id, password_hash, is_active, tokens_valid_after,  same transaction
-                       email_verified, expires_at, is_staff, is_superuser, groups
-                       (copies, so opening a session needs this one item)
+                       email_verified, expires_at, is_staff, is_superuser, groups,
+                       mfa (shared/mfa/store.py) (copies: opening a session reads one item)
 ``EMAILCI#<identity>`` customer_id: claims the email in lower case (expires_at     same transaction
                        too while unverified)
 ``COUNTER#customer``   next_id (N, ADD)                                            create without an id
@@ -303,6 +303,12 @@ class CustomerStore:
             customer, assignment, values, condition="password_hash = :old", claim=claim, spend=spend, revoke_now=True
         )
 
+    def set_mfa(self, customer: Customer, on: bool, writes: list[dict[str, Any]]) -> float:
+        """The ``mfa`` copy with shared/mfa/store.py's ``writes``; earlier tokens revoked; the password unchanged."""
+        values = {":on": {"BOOL": on}, ":old": {"S": customer.password_hash}}
+        update = "mfa = :on, tokens_valid_after = :revoke"
+        return self._update_both(customer, update, values, "password_hash = :old", more=writes, revoke_now=True)
+
     def set_names(self, customer_id: str, first_name: str, last_name: str) -> Customer | None:
         """first_name / last_name of an existing customer; None when it is gone."""
         try:
@@ -381,10 +387,11 @@ class CustomerStore:
         claim: str | None = None,
         spend: dict[str, Any] | None = None,
         revoke_now: bool = False,
+        more: list[dict[str, Any]] | None = None,
     ) -> float:
         """One change to both customer items; ``claim`` also updates the email claim's TTL, for
         an unverified customer (created by a registration, so it always has one); ``spend``
-        is one more item of the same transaction (a link's one-time write).
+        is one more item of the same transaction (a link's one-time write), ``more`` others.
 
         ``revoke_now`` sets ``:revoke`` to the revocation time here, right before the write:
         taken before an argon2 hash, it would let a refresh minted during the hash, in the
@@ -414,6 +421,7 @@ class CustomerStore:
             )
         if spend is not None:
             items.append(spend)
+        items.extend(more or [])
         self._transact(items)
         return revoke_at
 

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from shared.errors import TokenError, not_valid_for_any_token_type
-from shared.tokens.minting import ACCESS, TokenService
+from shared.tokens.minting import ACCESS, MFA_ENROLMENT_SCOPE, TokenService
 
 AUTH_HEADER_TYPE = "Bearer"
 
@@ -37,6 +37,14 @@ BAD_HEADER = {
 NO_USER_ID = {"detail": "Token contained no recognizable user identification", "code": "token_not_valid"}
 USER_NOT_FOUND = {"detail": "User not found", "code": "user_not_found"}
 USER_INACTIVE = {"detail": "User is inactive", "code": "user_inactive"}
+# A session that may only enrol a second factor (shared/tokens/minting.py's scope) is allowed on
+# these routes alone (resource paths of the stage, any method); every other route gets the
+# ACCESS_DENIED gateway response with this body.
+MFA_ENROLMENT_ROUTES = ("/auth/mfa/status", "/auth/mfa/totp/activate")
+MFA_ENROLMENT_REQUIRED = {
+    "detail": "Set up two-factor authentication (/auth/mfa/totp/activate/) before using this account.",
+    "code": "mfa_enrolment_required",
+}
 
 ContextValue = str | int | bool
 
@@ -85,6 +93,8 @@ class Decision:
     allowed: bool
     principal_id: str
     context: dict[str, ContextValue] = field(default_factory=dict)
+    # Resource paths an Allow covers (each with any trailing part); empty: every route.
+    only_routes: tuple[str, ...] = ()
 
     @property
     def reason(self) -> str:
@@ -105,10 +115,12 @@ def iam_policy(decision: Decision, method_arn: str) -> dict[str, Any]:
     """
     arn = method_arn.split(":")
     api_id, stage, _method, *_ = arn[5].split("/")
+    stage_arn = f"arn:aws:execute-api:{arn[3]}:{arn[4]}:{api_id}/{stage}"
+    routes = [f"{stage_arn}/*{route}*" for route in decision.only_routes] or [f"{stage_arn}/*/*"]
     statement = {
         "Action": "execute-api:Invoke",
         "Effect": "Allow" if decision.allowed else "Deny",
-        "Resource": [f"arn:aws:execute-api:{arn[3]}:{arn[4]}:{api_id}/{stage}/*/*"],
+        "Resource": routes,
     }
     policy: dict[str, Any] = {
         "principalId": decision.principal_id,
@@ -156,4 +168,11 @@ class RequestAuthorizer:
         }
         if token.iat is not None:
             context["iat"] = token.iat
+        if token.scope == MFA_ENROLMENT_SCOPE:
+            # Cached for every route like any Allow: the policy itself names the routes.
+            context["scope"] = MFA_ENROLMENT_SCOPE
+            context["body"] = json.dumps(MFA_ENROLMENT_REQUIRED)
+            return Decision(True, token.user_id, context, only_routes=MFA_ENROLMENT_ROUTES)
+        if token.scope is not None:
+            return _deny(not_valid_for_any_token_type("Token is invalid"), "unknown_scope")
         return Decision(True, token.user_id, context)

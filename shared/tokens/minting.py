@@ -42,6 +42,11 @@ REFRESH = "refresh"
 # signature has exactly one token string.
 COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 FAMILY_CLAIM = "family"
+# A session that may only enrol a second factor (staff without MFA while RequireStaffMfa is on):
+# the authorizer allows such an access token on the MFA enrolment routes alone, and a refresh
+# passes the claim on, so the restriction lasts as long as the session.
+SCOPE_CLAIM = "scope"
+MFA_ENROLMENT_SCOPE = "mfa_enrolment"
 
 
 class KeySource(Protocol):
@@ -69,6 +74,12 @@ class ValidToken:
         family = self.payload.get(FAMILY_CLAIM)
         return family if isinstance(family, str) and family else self.jti
 
+    @property
+    def scope(self) -> str | None:
+        """The restriction the session carries (``MFA_ENROLMENT_SCOPE``); None: a full session."""
+        scope = self.payload.get(SCOPE_CLAIM)
+        return scope if isinstance(scope, str) and scope else None
+
 
 class TokenService:
     """Mints and validates tokens with the container's signing key."""
@@ -86,13 +97,13 @@ class TokenService:
         self._issuer = issuer or Issuer(settings.ISSUER)
         self._lifetimes = {ACCESS: settings.ACCESS_TOKEN_LIFETIME, REFRESH: settings.REFRESH_TOKEN_LIFETIME}
 
-    def issue_pair(self, user_id: str, family: str | None = None) -> dict[str, str]:
+    def issue_pair(self, user_id: str, family: str | None = None, scope: str | None = None) -> dict[str, str]:
         """simplejwt's ``RefreshToken.for_user`` plus its ``access_token``, same instant.
 
-        A new login starts a new family; a rotation passes the old token's family on.
+        A new login starts a new family; a rotation passes the old token's family (and scope) on.
         """
         now = int(self._clock())
-        family_claim = {FAMILY_CLAIM: family or uuid.uuid4().hex}
+        family_claim = {FAMILY_CLAIM: family or uuid.uuid4().hex, **({SCOPE_CLAIM: scope} if scope else {})}
         return {
             "refresh": self._mint(REFRESH, user_id, now, family_claim),
             "access": self._mint(ACCESS, user_id, now, family_claim),
@@ -104,9 +115,10 @@ class TokenService:
         _ = self._issuer.value
         self._key.get().signing_key(self._clock())
 
-    def issue_access(self, user_id: str, family: str) -> str:
-        """An access token of the refresh token's family (refresh without rotation)."""
-        return self._mint(ACCESS, user_id, int(self._clock()), {FAMILY_CLAIM: family})
+    def issue_access(self, user_id: str, family: str, scope: str | None = None) -> str:
+        """An access token of the refresh token's family and scope (refresh without rotation)."""
+        extra = {FAMILY_CLAIM: family, **({SCOPE_CLAIM: scope} if scope else {})}
+        return self._mint(ACCESS, user_id, int(self._clock()), extra)
 
     def validate(self, token: str, expected_type: str | None) -> ValidToken:
         """Decode and check ``token`` as simplejwt's Token class does, or raise TokenError.

@@ -226,8 +226,8 @@ class SessionService:
         with unavailable_on_fault(settings):
             token, customer = self._live_refresh_token(presented)
             if not settings.ROTATE_REFRESH_TOKENS:
-                return {"access": self._tokens.issue_access(customer.customer_id, token.family)}
-            pair = self._tokens.issue_pair(customer.customer_id, token.family)
+                return {"access": self._tokens.issue_access(customer.customer_id, token.family, token.scope)}
+            pair = self._tokens.issue_pair(customer.customer_id, token.family, token.scope)
             if settings.BLACKLIST_AFTER_ROTATION:
                 earlier = self._sessions.retire(token, ROTATED)
                 if earlier is not None and not self._retry_within_grace(earlier):

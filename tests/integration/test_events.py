@@ -43,6 +43,8 @@ EXPECTED: dict[str, tuple[str, object]] = {
     "password_reset_ok": ("request_mail", 200),
     "password_reset_confirm_bad_uid": ("reset_password", 400),
     "password_change_wrong_old": ("change_password", 400),
+    "mfa_verify_missing_fields": ("mfa", 400),
+    "mfa_status": ("mfa", 200),
     "current_user_get": ("current_user", 200),
     "current_user_patch": ("current_user", 200),
     "mailer_reset": ("mailer", "no failures"),

@@ -34,6 +34,7 @@ from shared import aws, services
 from tests.conftest import FakeLambdaContext
 from tests.helpers import EMAIL, PASSWORD, REGION, TABLE_NAME, HttpAnswer, json_event, load_event
 from tests.mailbox import OTHER_STRONG, STRONG, Mailbox, Sent, account_event, register
+from tests.mfa_kit import ACTIVATE, DEACTIVATE, REGENERATE, STATUS, VERIFY, code_at, enrol, mfa_event
 from tests.social_provider import Provider, apple, google, sign_in_event, social
 from tools.gateway import read_template
 
@@ -64,6 +65,7 @@ HARMLESS_POLICY_TEMPLATES = {"AWSSecretsManagerGetSecretValuePolicy"}
 MIGRATED_EMAIL = "migrated@example.com"
 MIGRATED_PASSWORD = "correct horse battery staple"
 PENDING_EMAIL = "nora@example.com"
+MFA_EMAIL = "mfa@example.com"
 
 # The table's key prefixes per package of shared/ (a key is a prefix and a value, or a whole key).
 KEY_PREFIXES_BY_PACKAGE = {
@@ -71,6 +73,7 @@ KEY_PREFIXES_BY_PACKAGE = {
     "tokens": {"JTI#", "FAMILY#"},
     "accounts": {"VERIFY#", "RESET#", "RATE#", "MAILCAP#"},
     "social": {"SOCIAL#", "SOCIALS#"},
+    "mfa": {"MFA#", "MFASETUP#", "MFACHALLENGE#"},
 }
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 __all__ = ["apple", "google", "social"]  # fixtures of the social flows
@@ -352,18 +355,68 @@ def migrated(make_customer: Callable[..., Any], django_configured: None) -> Any:
 
 
 def test_given_login_flows_then_obtain_writes_only_what_its_policy_allows_and_uses_every_grant(
-    customer: Any, migrated: Any, run: Run
+    customer: Any, migrated: Any, make_customer: Callable[..., Any], run: Run
 ) -> None:
+    make_customer(MFA_EMAIL, customer_id="3")
+    enrol(call_function(run), caller="3")
     flow = run(
         "obtain_token",
         [
             ("obtain_token_ok", {"email": EMAIL, "password": "wrong password"}),  # counters
             ("obtain_token_ok", {"email": EMAIL, "password": PASSWORD}),  # last_login, counter cleared
             ("obtain_token_ok", {"email": MIGRATED_EMAIL, "password": MIGRATED_PASSWORD}),  # hash upgrade
+            ("obtain_token_ok", {"email": MFA_EMAIL, "password": PASSWORD}),  # the MFA challenge
         ],
     )
 
+    assert flow.bodies[3]["mfa_required"] is True
     assert_least_privilege("ObtainTokenFunction", flow)
+
+
+def call_function(run: Run) -> Callable[..., HttpAnswer]:
+    """``run`` as the ``call`` fixture's signature (one event, the decoded answer)."""
+
+    def call(function: str, event: dict[str, Any]) -> HttpAnswer:
+        [answer] = run(function, [event]).answers
+        body = answer.get("body") or ""
+        return HttpAnswer(answer["statusCode"], answer.get("headers") or {}, json.loads(body) if body else None, body)
+
+    return call
+
+
+def test_given_enrolment_logins_codes_and_deactivation_then_mfa_writes_only_what_its_policy_allows(
+    customer: Any, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MFA_MAX_CODE_FAILURES", "1")  # one wrong code ends a challenge (its delete)
+    begin = run("mfa", [mfa_event(ACTIVATE, method="GET")])
+    secret, activation = begin.bodies[0]["secret"], begin.bodies[0]["activation_token"]
+    confirm = run(
+        "mfa", [mfa_event(ACTIVATE, {"activation_token": activation, "code": code_at(secret), "password": PASSWORD})]
+    )
+    enrolled = confirm.bodies[0]
+    challenges = [
+        run("obtain_token", [("obtain_token_ok", {"email": EMAIL, "password": PASSWORD})]).bodies[0]["ephemeral_token"]
+        for _ in range(3)
+    ]
+    flow = run(
+        "mfa",
+        [
+            mfa_event(STATUS, method="GET", session=enrolled),
+            mfa_event(VERIFY, {"ephemeral_token": challenges[0], "code": "000000x"}, caller=None),  # dies
+            mfa_event(VERIFY, {"ephemeral_token": challenges[1], "code": code_at(secret, 1)}, caller=None),
+            mfa_event(VERIFY, {"ephemeral_token": challenges[2], "code": enrolled["recovery_codes"][0]}, caller=None),
+            mfa_event(REGENERATE, {"password": PASSWORD}, session=enrolled),
+            mfa_event(DEACTIVATE, {"password": PASSWORD, "code": enrolled["recovery_codes"][1]}, session=enrolled),
+        ],
+    )
+    regenerated = flow.bodies[4]["codes"]
+    off = run("mfa", [mfa_event(DEACTIVATE, {"password": PASSWORD, "code": regenerated[0]}, session=enrolled)])
+
+    assert begin.statuses + confirm.statuses == [200, 200]
+    assert flow.statuses == [200, 400, 200, 200, 200, 400]  # the last: a code the regeneration voided
+    assert off.statuses == [200]
+    calls = begin.table_calls | confirm.table_calls | flow.table_calls | off.table_calls
+    assert_least_privilege("MfaFunction", Flow(calls, flow.sends, flow.answers))
 
 
 def test_given_refresh_and_reuse_then_refresh_writes_only_what_its_policy_allows_and_uses_every_grant(
@@ -607,18 +660,22 @@ def test_given_every_kind_of_mail_job_then_the_mailer_writes_and_sends_only_what
 
 
 def test_given_sign_ins_a_take_over_a_listing_and_an_unlink_then_social_writes_only_what_its_policy_allows(
-    social: None, google: Provider, run: Run
+    social: None, google: Provider, run: Run, make_customer: Callable[..., Any]
 ) -> None:
     _, pending = services.customer_store().register(PENDING_EMAIL, "argon2$squatter", pending_until=2_000_000_000)
+    make_customer(MFA_EMAIL, customer_id="33")
+    enrol(call_function(run), caller="33")
     flow = run(
         "social",
         [
             sign_in_event("google", {"id_token": google.id_token("new-subject", "new@example.com")}),  # created
             sign_in_event("google", {"id_token": google.id_token("owner", PENDING_EMAIL)}),  # taken over
             sign_in_event("google", {"id_token": google.id_token("new-subject", "new@example.com")}),  # by subject
+            sign_in_event("google", {"id_token": google.id_token("mfa-subject", MFA_EMAIL)}),  # the MFA challenge
         ],
     )
-    [created, taken_over, again] = flow.bodies
+    [created, taken_over, again, challenged] = flow.bodies
+    assert challenged["mfa_required"] is True
     new_customer = str(jwt_claims(created["access"])["user_id"])
     assert str(jwt_claims(taken_over["access"])["user_id"]) == pending.customer_id
     assert str(jwt_claims(again["access"])["user_id"]) == new_customer
@@ -638,7 +695,7 @@ def test_given_sign_ins_a_take_over_a_listing_and_an_unlink_then_social_writes_o
         "social", [account_event("social_unlink_google", None, caller=new_customer, method="DELETE", issued_at=after)]
     )
 
-    assert flow.statuses == [200, 200, 200]
+    assert flow.statuses == [200, 200, 200, 200]
     assert listed.statuses == [200, 400, 400]
     assert removed.statuses == [204]
     all_calls = Flow(flow.table_calls | listed.table_calls | removed.table_calls, set(), [])

@@ -18,6 +18,7 @@ from shared.customers.login_guard import LoginGuard
 from shared.customers.opening import SessionOpener
 from shared.customers.passwords import PasswordHasher
 from shared.customers.record import Customer
+from shared.mfa.challenges import MfaChallenges
 from shared.settings import get_settings
 from tests.helpers import EMAIL, PASSWORD, REGION, TABLE_NAME
 from tools import authctl
@@ -35,7 +36,8 @@ def login_service(sleep: Callable[[float], None], clock: Callable[[], float] = t
     settings = get_settings()
     guard = LoginGuard(dynamodb_client(), TABLE_NAME, settings)
     store, tokens = services.customer_store(), services.token_service()
-    opener = SessionOpener(settings, store, tokens, clock=clock, sleep=sleep)
+    challenges = MfaChallenges(dynamodb_client(), TABLE_NAME, settings)
+    opener = SessionOpener(settings, store, tokens, challenges, clock=clock, sleep=sleep)
     return LoginService(settings, store, guard, PasswordHasher(settings), opener)
 
 

@@ -48,3 +48,33 @@ def test_given_a_malformed_method_arn_when_answered_then_it_raises_as_powertools
         powertools_answer(decision, method_arn)
     with pytest.raises((IndexError, ValueError)):
         iam_policy(decision, method_arn)
+
+
+def test_given_an_enrolment_only_session_then_the_policy_is_powertools_own_for_those_routes_alone() -> None:
+    decision = Decision(True, "7", {"user_id": "7"}, only_routes=("/auth/mfa/status", "/auth/mfa/totp/activate"))
+    arn = parse_api_gateway_arn(METHOD_ARN)
+    expected = APIGatewayAuthorizerResponse(
+        principal_id="7",
+        region=arn.region,
+        aws_account_id=arn.aws_account_id,
+        api_id=arn.api_id,
+        stage=arn.stage,
+        context=decision.context,
+    )
+    for route in decision.only_routes:
+        expected.allow_route("*", route + "*")
+
+    assert iam_policy(decision, METHOD_ARN) == expected.asdict()
+
+
+def test_given_a_token_with_a_scope_this_service_never_mints_then_denied() -> None:
+    from shared.settings import Settings
+    from shared.tokens.authorizer import RequestAuthorizer
+    from shared.tokens.minting import TokenService
+    from tests.helpers import SIGNING_KEY, StaticKeys, claims, mint
+
+    authorizer = RequestAuthorizer(TokenService(Settings(), StaticKeys(SIGNING_KEY)))
+
+    decision = authorizer.decide("Bearer " + mint(claims("access", scope="admin")))
+
+    assert (decision.allowed, decision.reason) == (False, "unknown_scope")
