@@ -170,8 +170,8 @@ def variants(
     return [
         service_variant("obtain_token", "obtain_token_missing_field", {"statusCode": 400}),
         service_variant("refresh_token", "refresh_token_missing_field", {"statusCode": 400}),
-        # The first request that needs AWS pays what the 400 defers: boto3, the client, the key
-        # fetch (its endpoint closed here: 503 without a round trip).
+        # The first request that needs AWS, its endpoint closed here (503 without a round trip):
+        # with the clients made at init it pays little more than the 400 (the key's second try).
         service_variant("refresh_token", "refresh_token_ok", {"statusCode": 503}, name=FIRST_AWS_CALL),
         service_variant("verify_token", "verify_token_missing_field", {"statusCode": 400}),
         service_variant("blacklist_token", "blacklist_token_missing_field", {"statusCode": 400}),
