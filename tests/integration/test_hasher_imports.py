@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -48,8 +49,14 @@ print(json.dumps({
 def test_given_a_cold_start_then_only_the_login_loads_the_hashers_and_none_loads_bcrypt(
     function: str, event: str, loaded: list[str]
 ) -> None:
+    report = run_probe(PROBE, function, event)
+    assert (report["status"], report["loaded"]) == (400, loaded)
+
+
+def run_probe(code: str, *arguments: str) -> dict[str, Any]:
+    """``code`` in a fresh interpreter with the bundles' environment: the JSON line it prints."""
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, function, event],
+        [sys.executable, "-c", code, *arguments],
         capture_output=True,
         text=True,
         env={**ENVIRONMENT, "PYTHONPATH": str(ROOT)},
@@ -58,8 +65,8 @@ def test_given_a_cold_start_then_only_the_login_loads_the_hashers_and_none_loads
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert (report["status"], report["loaded"]) == (400, loaded)
+    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return report
 
 
 INIT_PROBE = r"""
@@ -111,15 +118,5 @@ ACCOUNTS = ["dynamodb", "sqs"]
 def test_given_a_cold_start_then_init_loads_and_makes_what_every_request_of_the_function_needs_and_no_bcrypt(
     function: str, loaded: list[str], clients: list[str]
 ) -> None:
-    result = subprocess.run(
-        [sys.executable, "-c", INIT_PROBE, function],
-        capture_output=True,
-        text=True,
-        env={**ENVIRONMENT, "PYTHONPATH": str(ROOT)},
-        cwd=ROOT,
-        timeout=60,
-        check=False,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
+    report = run_probe(INIT_PROBE, function)
     assert (report["loaded"], report["clients"], report["collecting"]) == (loaded, clients, True)
