@@ -222,13 +222,16 @@ def goals(service: dict[str, Any], cold: dict[str, Any]) -> list[dict[str, Any]]
     allow = cold[coldstart.AUTHORIZER_ALLOW]
     first_allow = allow["init_and_first_event"]["median"]
     bare = cold["bare_jwt"]["init_and_first_event"]["median"]
+    first_allow_cpu = allow["init_and_first_event_cpu"]["median"]
+    bare_cpu = cold["bare_jwt"]["init_and_first_event_cpu"]["median"]
     handler, decode = (service["figures"][name]["median"] for name in ("authorizer_handler", "jwt_decode"))
     django = cold["django"]["total"]["median"]
     return [
         {
             "goal": "authorizer: import + first Allow (key through the extension) vs import jwt + jwt.decode",
             "target": f"<= {AUTHORIZER_COLD_GOAL_RATIO:.1f}x",
-            "measured": f"{first_allow:.1f} ms / {bare:.1f} ms = {first_allow / bare:.2f}x",
+            "measured": f"{first_allow:.1f} ms / {bare:.1f} ms = {first_allow / bare:.2f}x"
+            f" (CPU {first_allow_cpu:.1f} / {bare_cpu:.1f} ms = {first_allow_cpu / bare_cpu:.2f}x)",
             "met": first_allow / bare <= AUTHORIZER_COLD_GOAL_RATIO,
         },
         {
