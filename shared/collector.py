@@ -3,9 +3,9 @@
 A cold start's init allocates tens of thousands of objects (modules, classes, botocore's
 service models) that live as long as the container; the collector's passes over them during
 the imports find nothing to free and cost about a tenth of a token function's init CPU
-(bench/README.md, §7). ``resume`` (called by ``services.warm_up``) moves everything init made
-into the permanent generation (``gc.freeze``), so warm invocations' collections skip it too,
-and turns the collector back on.
+(bench/README.md, §7). ``resume`` (called by ``services.warm_up``) turns it back on. Nothing is
+frozen (``gc.freeze``): a process that builds many containers, as the tests do, would keep
+every cycle made before each freeze for good.
 """
 
 import gc
@@ -14,6 +14,5 @@ gc.disable()
 
 
 def resume() -> None:
-    """End of init: what init made is frozen out of later collections, and collection resumes."""
-    gc.freeze()
+    """End of init: collection resumes."""
     gc.enable()
