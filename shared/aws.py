@@ -7,8 +7,8 @@ no ``if local`` branch.
 Each client is a ``ContainerClient``: made on its first call, or at init by ``warm_clients``.
 The token and account functions warm theirs at init (``services.warm_up``): the SDK's import and
 a client's creation are most of their cold start, and Lambda runs init on a full vCPU but the
-request on the function's ``MemorySize`` share of one (bench/README.md, §7). The authorizer
-does not warm: with its customer check off it never loads the SDK. The clients are botocore's
+request on the function's ``MemorySize`` share of one (bench/README.md, §7). So does the
+authorizer when its customer check is on; with it off (the default) it never loads the SDK. The clients are botocore's
 own (what boto3's ``client()`` returns): importing boto3 on top, for nothing but its
 ``Session`` wrapper, would also import s3transfer and cost ~13 ms of every cold start. After a SnapStart restore
 ``renew_clients`` makes a new client for each one made before the snapshot (no connection or

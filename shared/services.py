@@ -10,7 +10,9 @@ The token and account functions call ``warm_up`` at the end of their init: boto3
 and their clients' creation run in init, on the init phase's full vCPU, not in the first
 request at the ``MemorySize`` share of one (bench/README.md, §7); with a Secrets Manager key
 source the signing key is fetched there too. What only some requests need (a legacy hasher,
-bcrypt) stays imported by those requests. The authorizer does not warm up.
+bcrypt) stays imported by those requests. The authorizer reads its key through the Lambda
+extension, which may not serve during init, so it does not warm up; with its customer check on
+it makes its DynamoDB client at init (``request_authorizer``).
 
 SnapStart (the token functions, when the template enables it) restores many containers
 from one snapshot taken after this init. Two hooks of the runtime's own registry
@@ -262,11 +264,16 @@ def request_authorizer() -> RequestAuthorizer:
     settings = get_settings()
     if not settings.AUTHORIZER_CHECK_CUSTOMER:
         return RequestAuthorizer(token_service())
+    from shared.aws import warm_clients
     from shared.tokens.customer_status import CachedCustomerStatus
 
-    return RequestAuthorizer(
+    checking = RequestAuthorizer(
         token_service(), CachedCustomerStatus(session_store(), settings.AUTHORIZER_CHECK_CACHE_SECONDS)
     )
+    # Every first decision reads the table: the SDK and its client at init, on the init phase's
+    # full vCPU, not in the first Allow at the MemorySize share of one (bench/README.md, §7).
+    warm_clients()
+    return checking
 
 
 @cache

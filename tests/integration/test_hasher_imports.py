@@ -53,13 +53,13 @@ def test_given_a_cold_start_then_only_the_login_loads_the_hashers_and_none_loads
     assert (report["status"], report["loaded"]) == (400, loaded)
 
 
-def run_probe(code: str, *arguments: str) -> dict[str, Any]:
+def run_probe(code: str, *arguments: str, environment: dict[str, str] | None = None) -> dict[str, Any]:
     """``code`` in a fresh interpreter with the bundles' environment: the JSON line it prints."""
     result = subprocess.run(
         [sys.executable, "-c", code, *arguments],
         capture_output=True,
         text=True,
-        env={**ENVIRONMENT, "PYTHONPATH": str(ROOT)},
+        env={**ENVIRONMENT, **(environment or {}), "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
         timeout=60,
         check=False,
@@ -120,3 +120,10 @@ def test_given_a_cold_start_then_init_loads_and_makes_what_every_request_of_the_
 ) -> None:
     report = run_probe(INIT_PROBE, function)
     assert (report["loaded"], report["clients"], report["collecting"]) == (loaded, clients, True)
+
+
+def test_given_the_authorizers_customer_check_then_its_init_makes_the_table_client() -> None:
+    template = {"SIGNING_KEY_SOURCE": "extension", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": "9"}
+    report = run_probe(INIT_PROBE, "authorizer", environment={**template, "AUTHORIZER_CHECK_CUSTOMER": "true"})
+
+    assert (report["loaded"], report["clients"], report["collecting"]) == (["botocore.session"], ["dynamodb"], True)
