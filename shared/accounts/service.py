@@ -35,19 +35,19 @@ from aws_lambda_powertools import Logger
 from shared.accounts import mail
 from shared.accounts.forms import collect, optional_names, require
 from shared.accounts.links import LinkTokens, digest, password_fingerprint
+from shared.accounts.password_policy import PasswordPolicy
 from shared.accounts.rate_limit import MailCap, RateLimiter
 from shared.aws import unavailable_on_fault
 from shared.customers.emails import normalize_email
 from shared.customers.opening import SessionOpener, WayIn
+from shared.customers.passwords import PasswordHasher
 from shared.customers.record import MAX_EMAIL_LENGTH, Customer, CustomerChanged, Registration
 from shared.customers.store import CustomerStore
 from shared.errors import AuthenticationFailed, NotFound, ValidationFailed
 from shared.settings import Settings
 from shared.web.forms import Field, parse_body
 
-if TYPE_CHECKING:  # the mailer builds no AccountService: it loads no hasher, no password list
-    from shared.accounts.password_policy import PasswordPolicy
-    from shared.customers.passwords import PasswordHasher
+if TYPE_CHECKING:
     from shared.tokens.authorizer import Caller
     from shared.tokens.sessions import SessionStore
 

@@ -112,7 +112,7 @@ ACCOUNTS = ["dynamodb", "sqs"]
         ("authorizer", [], []),
         ("jwks", [], []),
         ("rotate_keys", [], []),
-        ("mailer", [], []),
+        ("mailer", HASHER, []),  # AccountMailer shares shared/accounts/service.py, which imports the hasher
     ],
 )
 def test_given_a_cold_start_then_init_loads_and_makes_what_every_request_of_the_function_needs_and_no_bcrypt(
