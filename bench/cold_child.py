@@ -5,8 +5,7 @@ bench/first_request.py in a fresh interpreter of the project venv with the envir
 template gives the function. A JSON object on stdin may carry ``authorization`` (the event's
 token header: the run's own token, for a first Allow) and ``body`` (the event's body:
 credentials or a token); ``again``, an object of the same two keys, asks for a second request
-after the first (the warm one); ``preload``, module names imported at init before the handler
-(what moving an import from the first request to init gives). Every mark is taken twice: on
+after the first (the warm one). Every mark is taken twice: on
 the system-wide monotonic clock and in the process's CPU time (``time.process_time``: user +
 system, which other processes' load disturbs far less than wall time).
 
@@ -49,7 +48,6 @@ def main(function: str, event_path: str, with_cryptography: bool) -> dict[str, o
         event = json.load(file)
     given = json.loads(sys.stdin.read() or "{}")
     again = dict(event, **given.pop("again")) if "again" in given else None
-    preload = given.pop("preload", [])
     event.update(given)
     for incoming in (event, again):
         if incoming is not None and "authorization" in incoming:
@@ -64,8 +62,6 @@ def main(function: str, event_path: str, with_cryptography: bool) -> dict[str, o
             answer = {"principalId": claims["user_id"]}
         else:
             # __import__, not importlib.import_module: only the former shows in -X importtime.
-            for name in preload:
-                __import__(name)
             __import__(f"functions.{function}.app")
             module = sys.modules[f"functions.{function}.app"]
             init_done, init_done_cpu = time.monotonic_ns(), time.process_time_ns()

@@ -28,6 +28,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -64,9 +65,6 @@ FUNCTIONS = {
     "authorizer": ("AuthorizerFunction", "authorizer_allow", None),
 }
 PRICED = ("obtain_token", "refresh_token")
-# What the first request imports that init could: each priced function again, boto3 imported
-# at init (measured, not modelled: the part of the once-only work an import moves).
-PRELOAD = "boto3"
 
 
 def log(message: str) -> None:
@@ -181,11 +179,6 @@ def plan(
             expected=expected,
         )
         planned[function] = Planned(variant, stdins[function])
-        if function in PRICED:
-            preloading = f"{function} ({PRELOAD} at init)"
-            planned[preloading] = Planned(
-                dataclasses.replace(variant, name=preloading), preloaded(stdins[function], PRELOAD)
-            )
     django_environment = {**coldstart.BASE_ENVIRONMENT, "PYTHONPATH": coldstart.purelib(django_python)}
     django_inputs = {key: inputs[key] for key in ("signing_key", "email", "password", "database")}
     django_inputs["refresh"] = seeded["django_refresh"]
@@ -200,10 +193,6 @@ def plan(
             lambda: django_inputs,
         )
     return planned
-
-
-def preloaded(stdin: Callable[[], dict[str, Any]], module: str) -> Callable[[], dict[str, Any]]:
-    return lambda: {**stdin(), "preload": [module]}
 
 
 def prepare_django(django_python: Path, inputs: dict[str, Any], database: Path) -> None:
@@ -252,10 +241,12 @@ def phase_requests(requests: list[tuple[int, str]], report: dict[str, Any]) -> d
 
 
 def measure(django_python: Path, runs: int, inputs: dict[str, Any]) -> dict[str, Any]:
-    """Per variant: CPU, wall clock and round trips per phase (median, min, max over ``runs``).
+    """Per variant: CPU, wall clock and round trips per phase (median, min, max over ``runs``),
+    and the machine's 1-minute load average before and after (the machine may be shared).
 
     ``inputs``: the run's signing key, email and password and the Django PBKDF2 hash.
     """
+    load_before = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-first-") as scratch, Storage() as storage:
         pristine, database = Path(scratch) / "pristine.sqlite3", Path(scratch) / "run.sqlite3"
         inputs = {**inputs, "database": str(database), "refresh_tokens": 6 * (runs + 1) + 1}
@@ -270,7 +261,10 @@ def measure(django_python: Path, runs: int, inputs: dict[str, Any]) -> dict[str,
                     report = run_child(entry, storage, server, name)
                     if round_number:
                         entry.reports.append(report)
-    return {name: phases(entry.reports) for name, entry in planned.items()}
+    return {
+        "variants": {name: phases(entry.reports) for name, entry in planned.items()},
+        "load_average": {"before": load_before, "after": os.getloadavg()[0]},
+    }
 
 
 def run_child(entry: Planned, storage: Storage, extension: coldstart.StaticExtension, name: str) -> dict[str, Any]:
@@ -358,7 +352,8 @@ def analyse(
     """The model over the measured figures: per variant, its cold request, Django's, and prices."""
     memory = cost.memory_sizes(ROOT / "template.yaml")
     rows, prices = [], {}
-    for name, figures in measured.items():
+    variants = measured["variants"]
+    for name, figures in variants.items():
         if name.startswith("django"):
             continue
         function = name.split(" ", 1)[0]
@@ -379,7 +374,7 @@ def analyse(
             "modelled_cold_once_only_at_init": modelled(figures, memory_mb, round_trip_ms, once_only_at_init=True),
         }
         if baseline is not None:
-            django = measured[f"django {baseline}"]
+            django = variants[f"django {baseline}"]
             row["django"] = {
                 "request": baseline,
                 "init_cpu": django["init_cpu"],
@@ -387,6 +382,10 @@ def analyse(
                 "sql_statements": django["sql_statements"],
                 "wall_cold": django["wall_cold"],
                 "modelled_cold": django_modelled(django, sql_round_trip_ms),
+            }
+            row["below_django"] = {
+                "wall": row["wall_cold"]["median"] < django["wall_cold"]["median"],
+                "modelled": row["modelled_cold"]["median"] < row["django"]["modelled_cold"]["median"],
             }
         rows.append(row)
         if function in PRICED:
@@ -414,6 +413,7 @@ def analyse(
                 for size in sorted({*lambda_model.MEMORY_SIZES_TRIED, memory_mb})
             ]
     return {
+        "load_average": measured["load_average"],
         "rows": rows,
         "cost_per_million": prices,
         "model": {
@@ -433,22 +433,25 @@ def _range(figure: dict[str, Any]) -> str:
 
 def table(analysis: dict[str, Any]) -> str:
     """The printed report: per function, then prices per MemorySize."""
-    model = analysis["model"]
+    model, load = analysis["model"], analysis["load_average"]
     lines = [
         "## First successful request after a cold start, and the Lambda CPU model",
         "",
         f"model = init CPU at the init burst's full vCPU + first-request CPU x {model['mb_per_vcpu']} / MemorySize"
         f" + round trips x {model['round_trip_ms']:g} ms (assumed); Django: its CPU on a whole core"
-        f" + SQL statements x {model['sql_round_trip_ms']:g} ms (assumed). ms, median (min-max).",
+        f" + SQL statements x {model['sql_round_trip_ms']:g} ms (assumed). ms, median (min-max)."
+        f" Load average (1 min) {load['before']:.2f} before, {load['after']:.2f} after.",
         "",
         "| variant | MB | init CPU | 1st request CPU | warm CPU | round trips init/1st/warm | wall cold"
-        " | modelled cold | modelled, once-only CPU at init | Django (wall / modelled) | ratio wall / modelled |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        " | modelled cold | modelled, once-only CPU at init | Django (wall / modelled) | ratio wall / modelled"
+        " | below Django (wall / modelled) |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for row in analysis["rows"]:
         trips = row["round_trips"]
-        django, ratio = "—", "—"
+        django, ratio, below = "—", "—", "—"
         if "django" in row:
+            below = " / ".join("yes" if row["below_django"][kind] else "NO" for kind in ("wall", "modelled"))
             theirs = row["django"]
             django = (
                 f"{theirs['wall_cold']['median']:.1f} / {theirs['modelled_cold']['median']:.1f}"
@@ -463,12 +466,13 @@ def table(analysis: dict[str, Any]) -> str:
             f"| {row['variant']} | {row['memory_mb']} | {_range(row['init_cpu'])} | {_range(row['first_cpu'])}"
             f" | {_range(row['warm_cpu'])} | {trips['init']}/{trips['first']}/{trips['second']}"
             f" | {_range(row['wall_cold'])} | {_range(row['modelled_cold'])}"
-            f" | {_range(row['modelled_cold_once_only_at_init'])} | {django} | {ratio} |"
+            f" | {_range(row['modelled_cold_once_only_at_init'])} | {django} | {ratio} | {below} |"
         )
     lines += [
         "",
         "Lambda per million requests (requests + GB-s, arm64), "
-        f"{model['cold_share']:.0%} cold; warm and cold durations modelled:",
+        f"{model['cold_share']:.0%} cold; warm and cold durations modelled"
+        f" (load average {load['before']:.2f} / {load['after']:.2f}):",
         "",
         "| variant | MB | warm ms | modelled cold | modelled cold, once-only CPU at init | $ compute | $ total"
         " | $ total, once-only CPU at init |",

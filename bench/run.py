@@ -13,7 +13,9 @@ and never printed or saved. The sides never run at the same time:
 3. cold starts of both, round-robin (bench/coldstart.py);
 4. cold starts whose first request succeeds on storage really used, and the Lambda CPU model
    over them (bench/first_request.py, bench/lambda_model.py);
-5. the cost model over the measured figures (bench/cost.py).
+5. the authorizer's telemetry, Powertools' against shared/telemetry.py, at init and per call
+   (bench/telemetry_cost.py);
+6. the cost model over the measured figures (bench/cost.py).
 
 bench/README.md says what each figure measures and why some favour the baseline.
 """
@@ -45,6 +47,7 @@ import cost  # noqa: E402
 import django_venv  # noqa: E402
 import first_request  # noqa: E402
 import interleave  # noqa: E402
+import telemetry_cost  # noqa: E402
 from interleave import Side  # noqa: E402
 from tables import Row, report  # noqa: E402
 
@@ -117,10 +120,11 @@ FRESH = STUBBED + "; a never-used refresh token per call, minted outside the tim
 ROTATING_BASELINE = "TokenRefreshView, ROTATE_REFRESH_TOKENS (no blacklist app: no write)"
 CHECK_OFF = "decide(), customer check off"
 FUNCTIONS = ("obtain_token", "refresh_token", "verify_token", "blacklist_token", "authorizer", "customer_profile")
-# Issue 18's goals: the authorizer's import + first Allow within 90 ms and its warm handler
-# within 3x a bare jwt.decode; the other functions' cold starts below Django + simplejwt's.
-AUTHORIZER_FIRST_ALLOW_GOAL_MS = 90.0
-AUTHORIZER_HANDLER_GOAL_RATIO = 3.0
+# Issue 28's goals: the authorizer's import + first Allow within 1.3x a bare ``import jwt`` +
+# ``jwt.decode``, its warm handler within 1.3x a bare ``jwt.decode``; issue 18's: the other
+# functions' cold starts below Django + simplejwt's.
+AUTHORIZER_COLD_GOAL_RATIO = 1.3
+AUTHORIZER_HANDLER_GOAL_RATIO = 1.3
 # The functions template.yaml's EnableSnapStart applies to, by their template resource.
 SNAPSTART_FUNCTIONS = {
     "obtain_token": "ObtainTokenFunction",
@@ -137,7 +141,7 @@ FIGURES: list[tuple[str, str, tuple[str, ...], tuple[str, ...], str, str]] = [
     ("1 authorizer", "decide()", ("ours", "decide"), ("theirs", "authenticate"), AUTHENTICATE, ""),
     ("1 authorizer", "Lambda handler", ("ours", "authorizer_handler"), ("theirs", "authenticate"), AUTHENTICATE, ""),
     ("1 authorizer", "Lambda handler", ("ours", "authorizer_handler"), ("ours", "jwt_decode"),
-     "bare jwt.decode, same token", "goal: at most 3x"),
+     "bare jwt.decode, same token", "goal: at most 1.3x"),
     ("1 authorizer", "decide() + customer check, 5 s cache hit", ("ours", "decide_checked_cached"),
      ("theirs", "authenticate"), AUTHENTICATE, ""),
     ("1 authorizer", "decide() + customer check, cache off (BatchGetItem each)", ("ours", "decide_checked_uncached"),
@@ -155,10 +159,10 @@ FIGURES: list[tuple[str, str, tuple[str, ...], tuple[str, ...], str, str]] = [
     ("2 cold start", "refresh_token: spawn to a first answer that calls AWS",
      ("cold", coldstart.FIRST_AWS_CALL, "total"), ("cold", "django", "total"),
      "Django + simplejwt: spawn to first token answer",
-     "boto3, the client and the key fetch, deferred by a 400; endpoint closed: 503, no round trip"),
+     "clients made at init; endpoint closed: 503, no round trip"),
     ("2 cold start", "authorizer: import + first Allow (key through the extension)",
      ("cold", coldstart.AUTHORIZER_ALLOW, "init_and_first_event"), ("cold", "bare_jwt", "init_and_first_event"),
-     "import jwt + one jwt.decode, same token", "goal: at most 90 ms"),
+     "import jwt + one jwt.decode, same token", "goal: at most 1.3x"),
     ("2 cold start", "authorizer with cryptography importable", ("cold", "authorizer+cryptography", "total"),
      ("cold", "authorizer", "total"), "authorizer as bundled (no cryptography)", "what cryptography would add"),
     ("2 cold start", "authorizer with cryptography: peak RSS", ("cold", "authorizer+cryptography", "peak_rss"),
@@ -218,14 +222,17 @@ def goals(service: dict[str, Any], cold: dict[str, Any]) -> list[dict[str, Any]]
     allow = cold[coldstart.AUTHORIZER_ALLOW]
     first_allow = allow["init_and_first_event"]["median"]
     bare = cold["bare_jwt"]["init_and_first_event"]["median"]
+    first_allow_cpu = allow["init_and_first_event_cpu"]["median"]
+    bare_cpu = cold["bare_jwt"]["init_and_first_event_cpu"]["median"]
     handler, decode = (service["figures"][name]["median"] for name in ("authorizer_handler", "jwt_decode"))
     django = cold["django"]["total"]["median"]
     return [
         {
-            "goal": "authorizer: import + first Allow, key through the extension",
-            "target": f"<= {AUTHORIZER_FIRST_ALLOW_GOAL_MS:.0f} ms",
-            "measured": f"{first_allow:.1f} ms ({first_allow / bare:.2f}x import jwt + jwt.decode: {bare:.1f} ms)",
-            "met": first_allow <= AUTHORIZER_FIRST_ALLOW_GOAL_MS,
+            "goal": "authorizer: import + first Allow (key through the extension) vs import jwt + jwt.decode",
+            "target": f"<= {AUTHORIZER_COLD_GOAL_RATIO:.1f}x",
+            "measured": f"{first_allow:.1f} ms / {bare:.1f} ms = {first_allow / bare:.2f}x"
+            f" (CPU {first_allow_cpu:.1f} / {bare_cpu:.1f} ms = {first_allow_cpu / bare_cpu:.2f}x)",
+            "met": first_allow / bare <= AUTHORIZER_COLD_GOAL_RATIO,
         },
         {
             "goal": "authorizer: no boto3 loaded by its cold start",
@@ -235,7 +242,7 @@ def goals(service: dict[str, Any], cold: dict[str, Any]) -> list[dict[str, Any]]
         },
         {
             "goal": "authorizer: warm Lambda handler vs a bare jwt.decode of the same token",
-            "target": f"<= {AUTHORIZER_HANDLER_GOAL_RATIO:.0f}x",
+            "target": f"<= {AUTHORIZER_HANDLER_GOAL_RATIO:.1f}x",
             "measured": f"{handler:.1f} us / {decode:.1f} us = {handler / decode:.2f}x",
             "met": handler / decode <= AUTHORIZER_HANDLER_GOAL_RATIO,
         },
@@ -320,8 +327,8 @@ def cost_model(service: dict[str, Any], cold: dict[str, Any]) -> dict[str, Any]:
             invocations=invocations,
         )
 
-    # A first answer that needs no AWS call defers boto3, the clients and the key fetch to the
-    # first that does: a real cold start pays both, priced here as init.
+    # What a first answer that calls AWS pays beyond a 400 (little, now that the clients are
+    # made at init): a real cold start pays both, priced here as init.
     deferred = float(cold[coldstart.FIRST_AWS_CALL]["total"]["median"] - cold["refresh_token"]["total"]["median"])
 
     def cold_start_ms(function: str) -> float:
@@ -435,6 +442,8 @@ def main() -> int:
     log(f"first successful requests: {runs.cold} fresh interpreters per variant, round-robin, on a moto server")
     first_inputs = {key: inputs[key] for key in ("signing_key", "email", "password", "pbkdf2_hash")}
     first = first_request.analyse(first_request.measure(django_python, runs.cold, first_inputs))
+    log(f"telemetry: Powertools vs shared/telemetry.py, {runs.cold} fresh interpreters per variant")
+    telemetry = telemetry_cost.measure(runs.cold)
     rows = figure_rows(service, django, cold)
     results = {
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -457,12 +466,14 @@ def main() -> int:
         "log_bytes_per_invocation": service["log_bytes_per_invocation"],
         "cost": cost_model(service, cold),
         "first_successful_request": first,
+        "telemetry_cost": telemetry,
         "load_average": {"before": load_before, "after": os.getloadavg()[0]},
         "wall_seconds": time.monotonic() - started,
     }
     RESULTS.write_text(json.dumps(results, indent=2, ensure_ascii=False) + "\n")
     print(report(results, rows, RESULTS.relative_to(ROOT)), flush=True)
     print("\n" + first_request.table(first), flush=True)
+    print("\n" + telemetry_cost.table(telemetry), flush=True)
     return 0
 
 

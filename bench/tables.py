@@ -69,7 +69,7 @@ def report(results: dict[str, Any], rows: list[Row], saved_to: Path) -> str:
     return "\n\n".join(
         [
             f"ecommerce-auth benchmarks: {results['machine']['summary']}",
-            "Goals (issue 18), each from this run\n" + goals_table(results["goals"]),
+            "Goals (issues 18 and 28), each from this run\n" + goals_table(results["goals"]),
             figures_table(rows),
             "Cold starts by phase, and import self-time by package (ms under -X importtime: read as shares)\n"
             + cold_table(results["cold_start"]),

@@ -1,14 +1,18 @@
-"""boto3 clients, one per container, with retries and timeouts that fit a Lambda budget.
+"""AWS clients, one per container, with retries and timeouts that fit a Lambda budget.
 
 ``AWS_ENDPOINT_URL_DYNAMODB`` / ``AWS_ENDPOINT_URL_SECRETS_MANAGER`` (read by botocore
 itself) point the same clients at moto's server, DynamoDB Local or AWS: the domain has
 no ``if local`` branch.
 
-Each client is made on its first call (``ContainerClient``), not at import: boto3's import
-and a client's creation are most of a token function's cold start, and a request that
-needs no AWS call (a 400) should not pay them, as a Django process connects to its
-database on its first query. After a SnapStart restore ``renew_clients`` drops them, so the
-restored container makes new ones (no connection or credentials from the snapshot).
+Each client is a ``ContainerClient``: made on its first call, or at init by ``warm_clients``.
+The token and account functions warm theirs at init (``services.warm_up``): the SDK's import and
+a client's creation are most of their cold start, and Lambda runs init on a full vCPU but the
+request on the function's ``MemorySize`` share of one (bench/README.md, §7). So does the
+authorizer when its customer check is on; with it off (the default) it never loads the SDK. The clients are botocore's
+own (what boto3's ``client()`` returns): importing boto3 on top, for nothing but its
+``Session`` wrapper, would also import s3transfer and cost ~13 ms of every cold start. After a SnapStart restore
+``renew_clients`` makes a new client for each one made before the snapshot (no connection or
+credentials from the snapshot).
 """
 
 from __future__ import annotations
@@ -27,8 +31,8 @@ from shared.errors import ServiceUnavailable
 from shared.settings import Settings, get_settings
 
 if TYPE_CHECKING:
-    import boto3
     from botocore.config import Config
+    from botocore.session import Session
     from mypy_boto3_dynamodb import DynamoDBClient
     from mypy_boto3_secretsmanager import SecretsManagerClient
 
@@ -85,11 +89,11 @@ def client_config(settings: Settings) -> Config:
 
 
 @cache
-def boto3_session() -> boto3.session.Session:
+def sdk_session() -> Session:
     """One session for all of a container's clients: each new session reloads botocore's data."""
-    import boto3
+    from botocore.session import get_session
 
-    return boto3.session.Session()
+    return get_session()
 
 
 class ContainerClient:
@@ -109,21 +113,32 @@ class ContainerClient:
                 client = self._client
         return getattr(client, name)
 
-    def renew(self) -> None:
-        """Forget the client (and its connections): the next call makes a new one."""
+    def warm(self) -> None:
+        """Make the client now (at init), unless it is made already."""
         with self._lock:
-            self._client = None
+            if self._client is None:
+                self._client = self._make()
+
+    @property
+    def made(self) -> bool:
+        return self._client is not None
+
+    def renew(self) -> None:
+        """Replace a client made before (and its connections) by a new one; one never made stays lazy."""
+        with self._lock:
+            if self._client is not None:
+                self._client = self._make()
 
 
 @cache
 def dynamodb_client() -> DynamoDBClient:
-    return cast("DynamoDBClient", ContainerClient(lambda: boto3_session().client("dynamodb", config=_config())))
+    return cast("DynamoDBClient", ContainerClient(lambda: sdk_session().create_client("dynamodb", config=_config())))
 
 
 @cache
 def secretsmanager_client() -> SecretsManagerClient:
     def make() -> object:
-        return boto3_session().client("secretsmanager", config=_config())
+        return sdk_session().create_client("secretsmanager", config=_config())
 
     return cast("SecretsManagerClient", ContainerClient(make))
 
@@ -131,23 +146,36 @@ def secretsmanager_client() -> SecretsManagerClient:
 @cache
 def sqs_client() -> Any:
     """The mail queue's client (no type stubs installed for SQS: typed as Any)."""
-    return ContainerClient(lambda: boto3_session().client("sqs", config=_config()))
+    return ContainerClient(lambda: sdk_session().create_client("sqs", config=_config()))
 
 
 @cache
 def sesv2_client() -> Any:
-    return ContainerClient(lambda: boto3_session().client("sesv2", config=_config()))
+    return ContainerClient(lambda: sdk_session().create_client("sesv2", config=_config()))
 
 
 def _config() -> Config:
     return client_config(get_settings())
 
 
+CLIENT_FACTORIES = (dynamodb_client, secretsmanager_client, sqs_client, sesv2_client)
+
+
+def _requested_clients() -> list[ContainerClient]:
+    """The clients this container's services asked for (whether made yet or not)."""
+    return [cast(ContainerClient, factory()) for factory in CLIENT_FACTORIES if factory.cache_info().currsize]
+
+
+def warm_clients() -> None:
+    """Init: make every client the container's services hold, so their first request makes none."""
+    for client in _requested_clients():
+        client.warm()
+
+
 def renew_clients() -> None:
-    """After a SnapStart restore: every client made before the snapshot is made again on its next call."""
-    for factory in (dynamodb_client, secretsmanager_client, sqs_client, sesv2_client):
-        if factory.cache_info().currsize:
-            cast(ContainerClient, factory()).renew()
+    """After a SnapStart restore: every client made before the snapshot is replaced by a new one."""
+    for client in _requested_clients():
+        client.renew()
 
 
 @contextmanager

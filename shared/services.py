@@ -6,13 +6,22 @@ so a function loads only what it uses: the refresh function never imports argon2
 the authorizer imports neither boto3 nor argon2 unless its customer check is on.
 Tests call ``reset()`` to get a fresh container.
 
+The token and account functions call ``warm_up`` at the end of their init: boto3's import
+and their clients' creation run in init, on the init phase's full vCPU, not in the first
+request at the ``MemorySize`` share of one (bench/README.md, §7); with a Secrets Manager key
+source the signing key is fetched there too. What only some requests need (a legacy hasher,
+bcrypt) stays imported by those requests. The authorizer reads its key through the Lambda
+extension, which may not serve during init, so it does not warm up; with its customer check on
+it makes its DynamoDB client at init (``request_authorizer``).
+
 SnapStart (the token functions, when the template enables it) restores many containers
-from one snapshot taken after this init: ``after_restore``, registered with the runtime's
-own hook registry (``snapshot_restore_py``), makes each restored container renew its AWS
-clients and refetch the key set, so none keeps the snapshot's connections, credentials or
-key, and the key cache's monotonic clock restarts on the restored machine's clock. Unique
-values (``jti``, families, kids) are drawn from ``os.urandom`` when a token is minted,
-never at init, so restored containers never share them.
+from one snapshot taken after this init. Two hooks of the runtime's own registry
+(``snapshot_restore_py``): ``before_snapshot`` drops the key (the snapshot holds none), and
+``after_restore`` makes each restored container replace its AWS clients and fetch the key
+again, so none keeps the snapshot's connections, credentials or key, and the key cache's
+monotonic clock restarts on the restored machine's clock. Unique values (``jti``, families,
+kids) are drawn from ``os.urandom`` when a token is minted, never at init, so restored
+containers never share them.
 """
 
 from __future__ import annotations
@@ -21,7 +30,7 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from snapshot_restore_py import register_after_restore
+from snapshot_restore_py import register_after_restore, register_before_snapshot
 
 from shared.settings import HMAC_ALGORITHMS, get_settings
 from shared.tokens.keys import CachedKeySet, secrets_extension_fetcher
@@ -47,12 +56,12 @@ if TYPE_CHECKING:
 
 @cache
 def key_set() -> CachedKeySet:
-    """The container's key set, read from the source the settings name, by the first request that needs it.
+    """The container's key set, read from the source the settings name.
 
-    Not at start: a request that needs no key (a 400) does not pay for boto3 and a Secrets
-    Manager call, a SnapStart snapshot holds no key, and the Lambda extension (the
-    authorizer's source) is not guaranteed to serve during the init phase. A short key or a
-    broken key set fails that request (500, logged); a Secrets Manager fault answers 503.
+    From Secrets Manager it is read at init by ``warm_up``; through the Lambda extension (the
+    authorizer's source) by the first request that needs it, since the extension is not
+    guaranteed to serve during the init phase. A short key or a broken key set fails the
+    request that reads it (500, logged); a Secrets Manager fault answers 503.
     """
     settings = get_settings()
     if settings.SIGNING_KEY_SOURCE == "extension":
@@ -319,11 +328,16 @@ def request_authorizer() -> RequestAuthorizer:
     settings = get_settings()
     if not settings.AUTHORIZER_CHECK_CUSTOMER:
         return RequestAuthorizer(token_service())
+    from shared.aws import warm_clients
     from shared.tokens.customer_status import CachedCustomerStatus
 
-    return RequestAuthorizer(
+    checking = RequestAuthorizer(
         token_service(), CachedCustomerStatus(session_store(), settings.AUTHORIZER_CHECK_CACHE_SECONDS)
     )
+    # Every first decision reads the table: the SDK and its client at init, on the init phase's
+    # full vCPU, not in the first Allow at the MemorySize share of one (bench/README.md, §7).
+    warm_clients()
+    return checking
 
 
 @cache
@@ -362,16 +376,45 @@ def cookie_transport() -> CookieTransport:
     return CookieTransport(get_settings(), cors_policy())
 
 
-def after_restore() -> None:
-    """SnapStart: what a restored container must not keep from the snapshot is made again on first use."""
+def warm_up() -> None:
+    """Init of a token or account function: its clients made, its signing key read, and the
+    garbage collector back on (``shared.collector``, imported first by the handler).
+
+    A key that cannot be read now (Secrets Manager down, a broken secret) is left to the
+    first request that needs it, which answers as it always does (503 or 500, logged):
+    the container still starts.
+    """
+    from shared import collector
+    from shared.aws import warm_clients
+
+    warm_clients()
+    if key_set.cache_info().currsize and get_settings().SIGNING_KEY_SOURCE == "secretsmanager":
+        try:
+            key_set().get()
+        except Exception as error:  # any fault is the first request's to answer
+            from aws_lambda_powertools import Logger
+
+            Logger(child=True).warning("signing key not read at init", extra={"error_type": type(error).__name__})
+    collector.resume()
+
+
+def before_snapshot() -> None:
+    """SnapStart: the snapshot holds no key (``after_restore`` reads it again)."""
     for cached_keys in (key_set, published_key_set):
         if cached_keys.cache_info().currsize:
             cached_keys().forget()
+
+
+def after_restore() -> None:
+    """SnapStart: what a restored container must not keep from the snapshot is made again, now."""
     from shared.aws import renew_clients
 
+    before_snapshot()  # a snapshot taken without the hook (or a key read since) keeps no key either
     renew_clients()
+    warm_up()
 
 
+register_before_snapshot(before_snapshot)
 register_after_restore(after_restore)
 
 

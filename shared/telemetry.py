@@ -14,8 +14,7 @@ from __future__ import annotations
 import json
 import sys
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, Protocol
 
 LEVELS = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40, "CRITICAL": 50}
@@ -46,9 +45,9 @@ class Telemetry:
         self._cold_start = True
         self._invocation: dict[str, Any] = {}
         self._metrics: dict[str, list[float]] = {}
+        self._emf_parts: dict[tuple[tuple[str, tuple[float, ...]], ...], tuple[str, str]] = {}
 
-    @contextmanager
-    def invocation(self, context: LambdaContext) -> Iterator[None]:
+    def invocation(self, context: LambdaContext) -> Invocation:
         """One invocation: its keys on every line (``inject_lambda_context(clear_state=True)``),
         its metrics written as one EMF line at the end, even when it raises (``log_metrics``)."""
         self._invocation = {
@@ -60,11 +59,11 @@ class Telemetry:
         }
         self._cold_start = False
         self._metrics = {}
-        try:
-            yield
-        finally:
-            self._flush_metrics()
-            self._invocation = {}
+        return Invocation(self)
+
+    def _end_invocation(self) -> None:
+        self._flush_metrics()
+        self._invocation = {}
 
     def info(self, message: str, **extra: Any) -> None:
         self._log("INFO", message, extra)
@@ -98,19 +97,41 @@ class Telemetry:
     def _flush_metrics(self) -> None:
         if not self._metrics:
             return
+        # The line's constant parts (directive, service, values) are serialised once per set of
+        # metrics: an invocation writes one of a few ("Allowed": [1.0], "Denied": [1.0], ...).
+        shape = tuple((name, tuple(values)) for name, values in self._metrics.items())
+        parts = self._emf_parts.get(shape)
+        if parts is None:
+            parts = self._emf_parts[shape] = self._serialise_emf(self._metrics)
+        before, after = parts
+        sys.stdout.write(f"{before}{int(time.time() * 1000)}{after}\n")
+        self._metrics = {}
+
+    def _serialise_emf(self, metrics: dict[str, list[float]]) -> tuple[str, str]:
+        """The EMF line around its timestamp, exactly as ``json.dumps`` writes the whole line."""
         directive = {
             "Namespace": self._namespace,
             "Dimensions": [["service"]],
-            "Metrics": [{"Name": name, "Unit": "Count"} for name in self._metrics],
+            "Metrics": [{"Name": name, "Unit": "Count"} for name in metrics],
         }
-        _write(
-            {
-                "_aws": {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": [directive]},
-                "service": self._service,
-                **self._metrics,
-            }
-        )
-        self._metrics = {}
+        line = {"_aws": {"Timestamp": 0, "CloudWatchMetrics": [directive]}, "service": self._service, **metrics}
+        before, after = json.dumps(line, separators=(",", ":"), default=str).split('"Timestamp":0', 1)
+        return before + '"Timestamp":', after
+
+
+class Invocation:
+    """``Telemetry.invocation``'s context: a class, not ``@contextmanager`` (a generator per call)."""
+
+    __slots__ = ("_telemetry",)
+
+    def __init__(self, telemetry: Telemetry) -> None:
+        self._telemetry = telemetry
+
+    def __enter__(self) -> None:
+        return None
+
+    def __exit__(self, *_: object) -> None:
+        self._telemetry._end_invocation()
 
 
 def _write(line: dict[str, Any]) -> None:

@@ -6,12 +6,15 @@ HttpOnly cookie, as at login, so a page's session goes on after the change (shar
 
 from typing import Any
 
+from shared import collector  # noqa: F401 - first: no garbage collection while init loads modules
+
+# isort: split
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.services import account_service, cookie_transport, token_service, web_resolver
+from shared.services import account_service, cookie_transport, token_service, warm_up, web_resolver
 from shared.web import http
 
 PATH = "/auth/password/change/"
@@ -23,6 +26,7 @@ http.install(app, PATH, logger, metrics)
 cookies = cookie_transport()
 service = account_service()
 token_service()  # the one account function that signs: its key is fetched at cold start
+warm_up()
 
 
 @app.post(PATH)

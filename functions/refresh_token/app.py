@@ -6,12 +6,15 @@ ignored; send ``{}``) and a rotated one goes back into it (shared/web/browser.py
 
 from typing import Any
 
+from shared import collector  # noqa: F401 - first: no garbage collection while init loads modules
+
+# isort: split
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.services import cookie_transport, session_service, web_resolver
+from shared.services import cookie_transport, session_service, warm_up, web_resolver
 from shared.web import http
 
 PATH = "/auth/token/refresh/"
@@ -22,6 +25,7 @@ app = web_resolver()
 http.install(app, PATH, logger, metrics)
 service = session_service(on_reuse=lambda: metrics.add_metric(name="RefreshTokenReuse", unit=MetricUnit.Count, value=1))
 cookies = cookie_transport()
+warm_up()
 
 
 @app.post(PATH)

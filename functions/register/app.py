@@ -2,12 +2,15 @@
 
 from typing import Any
 
+from shared import collector  # noqa: F401 - first: no garbage collection while init loads modules
+
+# isort: split
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.services import account_service, web_resolver
+from shared.services import account_service, warm_up, web_resolver
 from shared.web import http
 
 PATH = "/auth/registration/"
@@ -17,6 +20,7 @@ metrics = Metrics()
 app = web_resolver()
 http.install(app, PATH, logger, metrics)
 service = account_service()
+warm_up()
 
 
 @app.post(PATH)

@@ -2,12 +2,15 @@
 
 from typing import Any
 
+from shared import collector  # noqa: F401 - first: no garbage collection while init loads modules
+
+# isort: split
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.services import account_service, web_resolver
+from shared.services import account_service, warm_up, web_resolver
 from shared.web import http
 
 RESEND_PATH = "/auth/registration/resend-email/"
@@ -19,6 +22,7 @@ app = web_resolver()
 http.install(app, RESEND_PATH, logger, metrics)
 http.install(app, RESET_PATH, logger, metrics)
 service = account_service()
+warm_up()
 
 
 @app.post(RESEND_PATH)

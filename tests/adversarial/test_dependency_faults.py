@@ -187,7 +187,9 @@ def _profile(world: World) -> Request:
 
 
 DEPENDENCIES = (
-    Dependency("obtain-reads-the-signing-key", "secretsmanager.GetSecretValue", login, no_last_login),
+    # A token function reads its key at init (3 attempts, then left to the request) and again at
+    # its first request (3 more): the container starts, the request answers 503.
+    Dependency("obtain-reads-the-signing-key", "secretsmanager.GetSecretValue", login, no_last_login, attempts=6),
     Dependency("obtain-reads-login-and-lockouts", "dynamodb.BatchGetItem", login, no_last_login),
     # A login's UpdateItems: the attempt counted on the account, then on the IP; after the right
     # password, the IP's count given back, then last_login.
@@ -206,6 +208,7 @@ DEPENDENCIES = (
         "secretsmanager.GetSecretValue",
         lambda world: _presenting(_refresh(world), world),
         _not_retired,
+        attempts=6,
     ),
     Dependency(
         "refresh-reads-the-session",
@@ -219,9 +222,11 @@ DEPENDENCIES = (
         lambda world: _presenting(_rotating_refresh(world), world),
         _not_retired,
     ),
-    Dependency("verify-reads-the-signing-key", "secretsmanager.GetSecretValue", _verify, nothing),
+    Dependency("verify-reads-the-signing-key", "secretsmanager.GetSecretValue", _verify, nothing, attempts=6),
     Dependency("verify-reads-the-session", "dynamodb.BatchGetItem", _verify, nothing),
-    Dependency("blacklist-reads-the-signing-key", "secretsmanager.GetSecretValue", _blacklist, _not_retired),
+    Dependency(
+        "blacklist-reads-the-signing-key", "secretsmanager.GetSecretValue", _blacklist, _not_retired, attempts=6
+    ),
     Dependency("refresh-revokes-the-family-on-reuse", "dynamodb.PutItem", _reused, _family_not_revoked),
     Dependency("blacklist-retires-the-token", "dynamodb.PutItem", _blacklist, _not_retired),
     Dependency(

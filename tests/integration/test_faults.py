@@ -73,11 +73,11 @@ def test_refresh_read_failing_with_500s_answers_503(
     assert_unavailable(call("refresh_token", json_event("refresh_token_ok", {"refresh": mint(claims("refresh"))})))
 
 
-def test_secrets_manager_down_at_the_first_request_answers_503(
+def test_secrets_manager_down_at_init_and_at_the_first_request_answers_503(
     customer: Any, faults: FaultInjector, call: Callable[..., HttpAnswer]
 ) -> None:
     faults.fail_always("secretsmanager.GetSecretValue", THROTTLE)
 
     assert_unavailable(call("obtain_token", json_event("obtain_token_ok", CREDENTIALS)))
-    assert faults.attempts["secretsmanager.GetSecretValue"] == 3, "the client's 3 attempts, at the request"
+    assert faults.attempts["secretsmanager.GetSecretValue"] == 6, "the client's 3 attempts at init, 3 at the request"
     assert last_login() == {"NULL": True}, "no key, no login recorded"

@@ -1,12 +1,18 @@
-"""Only the login path loads the password hashers, and bcrypt only when a bcrypt hash is met:
+"""No function imports what it does not use, and each makes at init what every request needs.
+
+Only the login path loads the password hashers, and bcrypt only when a bcrypt hash is met:
 the refresh and verify functions' cold starts load neither, the login's loads no bcrypt (an
-HS256 stack's bundles, without cryptography, whose ssh module imports bcrypt when present)."""
+HS256 stack's bundles, without cryptography, whose ssh module imports bcrypt when present).
+Per function, what its init loads and which AWS clients it makes (the endpoint closed: the
+key's fetch fails at init and is left to the first request), and that the garbage collector
+paused during init is running again."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from typing import Any
 
 import pytest
 
@@ -43,15 +49,81 @@ print(json.dumps({
 def test_given_a_cold_start_then_only_the_login_loads_the_hashers_and_none_loads_bcrypt(
     function: str, event: str, loaded: list[str]
 ) -> None:
+    report = run_probe(PROBE, function, event)
+    assert (report["status"], report["loaded"]) == (400, loaded)
+
+
+def run_probe(code: str, *arguments: str, environment: dict[str, str] | None = None) -> dict[str, Any]:
+    """``code`` in a fresh interpreter with the bundles' environment: the JSON line it prints."""
     result = subprocess.run(
-        [sys.executable, "-c", PROBE, function, event],
+        [sys.executable, "-c", code, *arguments],
         capture_output=True,
         text=True,
-        env={**ENVIRONMENT, "PYTHONPATH": str(ROOT)},
+        env={**ENVIRONMENT, **(environment or {}), "PYTHONPATH": str(ROOT)},
         cwd=ROOT,
         timeout=60,
         check=False,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    report = json.loads(result.stdout.strip().splitlines()[-1])
-    assert (report["status"], report["loaded"]) == (400, loaded)
+    report: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return report
+
+
+INIT_PROBE = r"""
+import gc, importlib, json, sys
+
+function = sys.argv[1]
+sys.modules["cryptography"] = None  # as in the HS256 bundles
+importlib.import_module(f"functions.{function}.app")
+aws = sys.modules.get("shared.aws")
+made = [] if aws is None else [
+    factory.__name__.removesuffix("_client")
+    for factory in aws.CLIENT_FACTORIES if factory.cache_info().currsize and factory().made
+]
+watched = ("boto3", "botocore.session", "argon2", "bcrypt", "shared.customers.passwords")
+print(json.dumps({
+    "loaded": [name for name in watched if sys.modules.get(name)],
+    "clients": sorted(made),
+    "collecting": gc.isenabled(),  # paused during init by shared/collector.py, never left off
+}))
+"""
+HASHER = ["argon2", "shared.customers.passwords"]
+TOKENS = ["dynamodb", "secretsmanager"]
+ACCOUNTS = ["dynamodb", "sqs"]
+
+
+@pytest.mark.parametrize(
+    ("function", "loaded", "clients"),
+    [
+        # Every request needs the table and the key: the SDK and the clients at init (on a full vCPU).
+        ("obtain_token", ["botocore.session", *HASHER], TOKENS),
+        ("refresh_token", ["botocore.session"], TOKENS),
+        ("verify_token", ["botocore.session"], TOKENS),
+        ("blacklist_token", ["botocore.session"], TOKENS),
+        ("customer_profile", ["botocore.session"], ["dynamodb"]),
+        ("register", ["botocore.session", *HASHER], ACCOUNTS),
+        ("verify_email", ["botocore.session", *HASHER], ACCOUNTS),
+        ("request_mail", ["botocore.session", *HASHER], ACCOUNTS),
+        ("reset_password", ["botocore.session", *HASHER], ACCOUNTS),
+        ("change_password", ["botocore.session", *HASHER], [*TOKENS, "sqs"]),
+        ("current_user", ["botocore.session", *HASHER], ACCOUNTS),
+        # No SDK at init: the authorizer reads its key through the extension; the others are
+        # not on a customer's request path and make theirs on first use.
+        ("authorizer", [], []),
+        ("jwks", [], []),
+        ("rotate_keys", [], []),
+        ("mailer", HASHER, []),  # AccountMailer shares shared/accounts/service.py, which imports the hasher
+    ],
+)
+def test_given_a_cold_start_then_init_loads_and_makes_what_every_request_of_the_function_needs_and_no_bcrypt(
+    function: str, loaded: list[str], clients: list[str]
+) -> None:
+    report = run_probe(INIT_PROBE, function)
+    assert (report["loaded"], report["clients"], report["collecting"]) == (loaded, clients, True)
+
+
+def test_given_the_authorizers_customer_check_then_its_init_makes_the_table_client() -> None:
+    template = {"SIGNING_KEY_SOURCE": "extension", "PARAMETERS_SECRETS_EXTENSION_HTTP_PORT": "9"}
+    report = run_probe(INIT_PROBE, "authorizer", environment={**template, "AUTHORIZER_CHECK_CUSTOMER": "true"})
+
+    assert (report["loaded"], report["clients"], report["collecting"]) == (["botocore.session"], ["dynamodb"], True)

@@ -1,7 +1,8 @@
 """SnapStart: containers restored from one snapshot keep nothing they must not share.
 
 The hooks run as Lambda's runtime runs them: every callable in ``snapshot_restore_py``'s
-after-restore registry, in registration order, with its registered arguments.
+before-snapshot registry after init, every one of its after-restore registry on the restored
+container, in registration order, with their registered arguments.
 """
 
 from __future__ import annotations
@@ -9,13 +10,16 @@ from __future__ import annotations
 import json
 import os
 import secrets
-from typing import Any
+from typing import Any, cast
 
 import boto3
 import jwt
-from snapshot_restore_py import get_after_restore
+import pytest
+from botocore.exceptions import ClientError
+from snapshot_restore_py import get_after_restore, get_before_snapshot
 
 from shared import services
+from shared.aws import ContainerClient
 from tests.helpers import REGION, SECRET_ID, SIGNING_KEY
 
 
@@ -91,3 +95,42 @@ def test_given_two_containers_restored_from_one_snapshot_then_their_tokens_share
     families = [claims["family"] for claims in minted]  # a pair's two tokens share their session
     assert len(set(jtis)) == len(jtis) == 4
     assert len(set(families)) == 2
+
+
+def run_before_snapshot_hooks() -> None:
+    """What the Lambda runtime does after init, before it takes the snapshot."""
+    for function, args, kwargs in get_before_snapshot():
+        function(*args, **kwargs)
+
+
+def test_given_a_warmed_container_when_snapshotted_then_the_snapshot_holds_no_key(aws: None) -> None:
+    tokens = services.token_service()
+    services.warm_up()
+    run_before_snapshot_hooks()
+    boto3.client("secretsmanager", region_name=REGION).delete_secret(
+        SecretId=SECRET_ID, ForceDeleteWithoutRecovery=True
+    )
+
+    with pytest.raises(ClientError, match="ResourceNotFoundException"):
+        tokens.issue_access("1", "session")
+
+
+def test_given_a_restore_then_its_hooks_make_the_clients_and_read_the_key_before_the_first_request(aws: None) -> None:
+    from shared.aws import dynamodb_client
+
+    tokens = services.token_service()
+    services.session_store()  # a token function's services: its DynamoDB client requested at init
+    services.warm_up()
+    before = dynamodb_client().meta
+    run_before_snapshot_hooks()
+    rotated = secrets.token_urlsafe(48)
+    secrets_manager = boto3.client("secretsmanager", region_name=REGION)
+    secrets_manager.put_secret_value(SecretId=SECRET_ID, SecretString=rotated)
+
+    run_after_restore_hooks()
+    secrets_manager.delete_secret(SecretId=SECRET_ID, ForceDeleteWithoutRecovery=True)  # unreadable from now
+
+    assert signing_key_of(tokens.issue_access("1", "session"), rotated) == rotated, "the key read by the hook"
+    client = cast(ContainerClient, dynamodb_client())
+    assert client.made, "the hook made the client: the first request does not"
+    assert client.meta is not before

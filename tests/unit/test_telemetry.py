@@ -166,3 +166,18 @@ def test_no_trace_header_no_trace_key_and_nothing_kept_between_invocations(
 def test_a_stack_without_a_metrics_namespace_does_not_start() -> None:
     with pytest.raises(ValueError, match="POWERTOOLS_METRICS_NAMESPACE"):
         Telemetry(SERVICE, "", "INFO", lambda: None)
+
+
+def test_each_metrics_line_carries_its_own_timestamp_and_counts(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    telemetry = Telemetry(SERVICE, NAMESPACE, "INFO", lambda: None)
+    for now, counts in ((1_000.0, 1), (2_000.5, 1), (3_000.0, 2)):
+        monkeypatch.setattr("shared.telemetry.time.time", lambda now=now: now)
+        with telemetry.invocation(CONTEXT):
+            for _ in range(counts):
+                telemetry.count("Allowed")
+
+    written = lines(capsys.readouterr().out)
+    assert [line["_aws"]["Timestamp"] for line in written] == [1_000_000, 2_000_500, 3_000_000]
+    assert [line["Allowed"] for line in written] == [[1.0], [1.0], [1.0, 1.0]]
