@@ -21,7 +21,7 @@ from shared.customers.record import LoginOutcome, LoginRecord, utc_now_iso
 from shared.customers.store import CustomerStore
 from shared.errors import InvalidCredentials
 from shared.settings import Settings
-from shared.tokens.minting import TokenService
+from shared.tokens.minting import Roles, TokenService
 
 logger = Logger(child=True)
 MAX_REVOCATION_WAIT = 1.0  # seconds a session waits for a revocation's second to pass
@@ -82,13 +82,14 @@ class SessionOpener:
         Mint first (needs the key), write second: a fault on either leaves no token out and
         no ``last_login`` for a session that never opened. The write is conditional on the
         hash and flag the way in read, so a password changed or an account deactivated since
-        then refuses the session (generic 401). ``upgraded_hash`` replaces an outdated hash
+        then refuses the session (generic 401). The pair carries the roles the way in read
+        (shared/tokens/minting.py's ``Roles``); changing them revokes it. ``upgraded_hash`` replaces an outdated hash
         in the same write. A password change's pair records no login, as in Django.
         """
         if not self.may_open(subject):
             raise InvalidCredentials()
         wait_out_revocation_second(subject.tokens_valid_after, self._clock, self._sleep)
-        tokens = self._tokens.issue_pair(subject.customer_id)
+        tokens = self._tokens.issue_pair(subject.customer_id, roles=Roles.of(subject))
         when = self._now_iso() if self._settings.UPDATE_LAST_LOGIN and way != WayIn.PASSWORD_CHANGE else None
         if upgraded_hash is not None:
             outcome = self._customers.upgrade_hash_and_record_login(subject, upgraded_hash, when)

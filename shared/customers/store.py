@@ -355,6 +355,22 @@ class CustomerStore:
         authorizer when its customer check is on)."""
         self._update_both(customer, "tokens_valid_after = :revoke", {":revoke": _number(revoke_at)})
 
+    def set_roles(
+        self, customer: Customer, is_staff: bool, is_superuser: bool, groups: tuple[str, ...], revoke_at: float
+    ) -> None:
+        """Django's staff fields on both items, and every token issued before ``revoke_at`` revoked
+        in the same transaction: tokens carry roles, so none may outlive the roles it claims."""
+        self._update_both(
+            customer,
+            "is_staff = :staff, is_superuser = :superuser, groups = :groups, tokens_valid_after = :revoke",
+            {
+                ":staff": {"BOOL": is_staff},
+                ":superuser": {"BOOL": is_superuser},
+                ":groups": {"L": [{"S": name} for name in groups]},
+                ":revoke": _number(revoke_at),
+            },
+        )
+
     def delete(self, customer: Customer) -> None:
         owned = "customer_id = :id"
         values = {":id": {"S": customer.customer_id}}

@@ -12,9 +12,18 @@ refuse deleted and inactive customers, tokens issued before ``tokens_valid_after
 tokens of a logged-out family; shared/tokens/customer_status.py caches it for a few seconds per
 container.
 
-An Allow's context carries ``user_id``, ``jti``, ``token_type``, ``exp``, ``iat`` and
-``family``: ``Caller.from_context`` reads it back in a route's function, so a route that
-reads the customer can refuse a revoked session without parsing the token again.
+An Allow's context carries ``user_id``, ``jti``, ``token_type``, ``exp``, ``iat``,
+``family`` and ``groups``: ``Caller.from_context`` reads it back in a route's function, so a
+route that reads the customer can refuse a revoked session without parsing the token again.
+``groups`` is the token's roles, comma separated (``staff``, ``superuser``, then Django's
+group names): what the shop's backend gets as ``X-Auth-Request-Groups``. The role words are
+reserved: a Django group of that name, or any name with a comma, is left out, so no group
+can pass for a role.
+
+The authorizer allows every valid token on every route and decides no permission: API
+Gateway answers every Deny with the one status of the ``ACCESS_DENIED`` gateway response
+(401, simplejwt's), and a missing permission is DRF's 403. The route's function decides it
+from ``Caller.is_staff`` and checks it again in the table (shared/staff/).
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from shared.errors import TokenError, not_valid_for_any_token_type
-from shared.tokens.minting import ACCESS, TokenService
+from shared.tokens.minting import ACCESS, STAFF_SCOPE, SUPERUSER_SCOPE, Roles, TokenService
 
 AUTH_HEADER_TYPE = "Bearer"
 
@@ -39,6 +48,15 @@ USER_NOT_FOUND = {"detail": "User not found", "code": "user_not_found"}
 USER_INACTIVE = {"detail": "User is inactive", "code": "user_inactive"}
 
 ContextValue = str | int | bool
+GROUP_SEPARATOR = ","
+ROLE_WORDS = (STAFF_SCOPE, SUPERUSER_SCOPE)
+
+
+def group_list(roles: Roles) -> str:
+    """The roles as the context's ``groups``: role words first, then the groups that cannot pass for one."""
+    words = [word for word, held in zip(ROLE_WORDS, (roles.is_staff, roles.is_superuser), strict=True) if held]
+    named = [name for name in roles.groups if name and name not in ROLE_WORDS and GROUP_SEPARATOR not in name]
+    return GROUP_SEPARATOR.join(words + named)
 
 
 class CustomerSnapshot(Protocol):
@@ -68,15 +86,23 @@ class Caller:
     user_id: str | None
     issued_at: int | None
     family: str | None
+    groups: tuple[str, ...] = ()
+
+    @property
+    def is_staff(self) -> bool:
+        """What the token claims; a staff route checks the table too."""
+        return STAFF_SCOPE in self.groups
 
     @classmethod
     def from_context(cls, context: Mapping[str, object] | None) -> Caller:
         context = context or {}
         user_id, issued_at, family = context.get("user_id"), context.get("iat"), context.get("family")
+        groups = context.get("groups")
         return cls(
             user_id=str(user_id) if user_id else None,
             issued_at=int(issued_at) if isinstance(issued_at, int | str) and str(issued_at).isdigit() else None,
             family=str(family) if family else None,
+            groups=tuple(str(groups).split(GROUP_SEPARATOR)) if groups else (),
         )
 
 
@@ -153,6 +179,7 @@ class RequestAuthorizer:
             "token_type": token.token_type,
             "exp": token.exp,
             "family": token.family,
+            "groups": group_list(token.roles),
         }
         if token.iat is not None:
             context["iat"] = token.iat

@@ -13,6 +13,11 @@ claims: the id of the login they descend from (rotation keeps it), so reuse of a
 refresh token can revoke the whole family, and a logout (which revokes the family) reaches
 the family's access tokens at verify and on routes that read the session. simplejwt ignores
 unknown claims, so its tokens and these stay interchangeable.
+
+A staff customer's tokens also carry their Django roles after ``family`` (``Roles``):
+``is_staff``, ``is_superuser``, ``groups``, each only when set, so a plain customer's
+tokens are byte for byte what they were; an asymmetric stack adds ``scope`` (space
+separated ``staff``, ``superuser``) for API Gateway's native JWT authorizers elsewhere.
 With an asymmetric algorithm, refresh tokens are addressed to the issuer instead of
 ``AUDIENCE`` (shared/tokens/oidc.py), so other services' verifiers refuse them.
 
@@ -42,6 +47,63 @@ REFRESH = "refresh"
 # signature has exactly one token string.
 COMPACT_JWS = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 FAMILY_CLAIM = "family"
+# The ``scope`` words of the roles (an HTTP API's JWT authorizer can require them per route).
+STAFF_SCOPE = "staff"
+SUPERUSER_SCOPE = "superuser"
+
+
+class RoleHolder(Protocol):
+    """What carries Django's staff fields (shared.customers.record's Customer and LoginRecord)."""
+
+    @property
+    def is_staff(self) -> bool: ...
+
+    @property
+    def is_superuser(self) -> bool: ...
+
+    @property
+    def groups(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Django's ``is_staff``, ``is_superuser`` and group names, as a token carries them."""
+
+    is_staff: bool = False
+    is_superuser: bool = False
+    groups: tuple[str, ...] = ()
+
+    def claims(self, scoped: bool) -> dict[str, Any]:
+        """The claims, none for a plain customer; ``scoped`` adds ``scope`` (asymmetric stacks)."""
+        claims: dict[str, Any] = {}
+        if self.is_staff:
+            claims["is_staff"] = True
+        if self.is_superuser:
+            claims["is_superuser"] = True
+        if self.groups:
+            claims["groups"] = list(self.groups)
+        scope = [word for word, held in ((STAFF_SCOPE, self.is_staff), (SUPERUSER_SCOPE, self.is_superuser)) if held]
+        if scoped and scope:
+            claims["scope"] = " ".join(scope)
+        return claims
+
+    @classmethod
+    def of(cls, holder: RoleHolder) -> Roles:
+        """A customer's roles as its record has them (``Customer``, ``LoginRecord``)."""
+        return cls(is_staff=holder.is_staff, is_superuser=holder.is_superuser, groups=tuple(holder.groups))
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Roles:
+        """The roles a validated token claims (anything malformed claims none)."""
+        groups = payload.get("groups")
+        return cls(
+            is_staff=payload.get("is_staff") is True,
+            is_superuser=payload.get("is_superuser") is True,
+            groups=tuple(name for name in groups if isinstance(name, str)) if isinstance(groups, list) else (),
+        )
+
+
+PLAIN = Roles()
 
 
 class KeySource(Protocol):
@@ -62,6 +124,10 @@ class ValidToken:
     jti: str
     user_id: str | None
     payload: dict[str, Any]
+
+    @property
+    def roles(self) -> Roles:
+        return Roles.from_payload(self.payload)
 
     @property
     def family(self) -> str:
@@ -86,13 +152,14 @@ class TokenService:
         self._issuer = issuer or Issuer(settings.ISSUER)
         self._lifetimes = {ACCESS: settings.ACCESS_TOKEN_LIFETIME, REFRESH: settings.REFRESH_TOKEN_LIFETIME}
 
-    def issue_pair(self, user_id: str, family: str | None = None) -> dict[str, str]:
+    def issue_pair(self, user_id: str, family: str | None = None, roles: Roles = PLAIN) -> dict[str, str]:
         """simplejwt's ``RefreshToken.for_user`` plus its ``access_token``, same instant.
 
-        A new login starts a new family; a rotation passes the old token's family on.
+        A new login starts a new family; a rotation passes the old token's family on. Both
+        tokens carry the roles, as simplejwt's access token copies its refresh token's claims.
         """
         now = int(self._clock())
-        family_claim = {FAMILY_CLAIM: family or uuid.uuid4().hex}
+        family_claim = {FAMILY_CLAIM: family or uuid.uuid4().hex, **self._role_claims(roles)}
         return {
             "refresh": self._mint(REFRESH, user_id, now, family_claim),
             "access": self._mint(ACCESS, user_id, now, family_claim),
@@ -104,9 +171,12 @@ class TokenService:
         _ = self._issuer.value
         self._key.get().signing_key(self._clock())
 
-    def issue_access(self, user_id: str, family: str) -> str:
+    def issue_access(self, user_id: str, family: str, roles: Roles = PLAIN) -> str:
         """An access token of the refresh token's family (refresh without rotation)."""
-        return self._mint(ACCESS, user_id, int(self._clock()), {FAMILY_CLAIM: family})
+        return self._mint(ACCESS, user_id, int(self._clock()), {FAMILY_CLAIM: family, **self._role_claims(roles)})
+
+    def _role_claims(self, roles: Roles) -> dict[str, Any]:
+        return roles.claims(scoped=self._settings.ALGORITHM not in HMAC_ALGORITHMS)
 
     def validate(self, token: str, expected_type: str | None) -> ValidToken:
         """Decode and check ``token`` as simplejwt's Token class does, or raise TokenError.
@@ -213,7 +283,7 @@ class TokenService:
             raise TokenError("Token is invalid")
         return key
 
-    def _mint(self, token_type: str, user_id: str, now: int, extra: dict[str, str] | None = None) -> str:
+    def _mint(self, token_type: str, user_id: str, now: int, extra: dict[str, Any] | None = None) -> str:
         settings = self._settings
         payload: dict[str, Any] = {
             settings.TOKEN_TYPE_CLAIM: token_type,
