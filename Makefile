@@ -153,6 +153,8 @@ build-AuthorizerFunction:
 	$(call lambda_bundle,authorizer)
 build-CustomerProfileFunction:
 	$(call lambda_bundle,customer_profile)
+build-StaffFunction:
+	$(call lambda_bundle,staff)
 build-RegisterFunction:
 	$(call lambda_bundle,register)
 	$(call common_password_list)

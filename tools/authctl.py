@@ -134,6 +134,12 @@ def _parser() -> argparse.ArgumentParser:
         "give every customer created before case-insensitive email claims existed its claim (safe to rerun)",
         by_email=False,
     )
+    command(
+        "index-customers",
+        _index_customers,
+        "put every customer created before staff's list of customers existed on it (safe to rerun)",
+        by_email=False,
+    )
     load = command("import-django", _import_django, "import a Django dumpdata JSON of customers", by_email=False)
     load.add_argument(
         "file",
@@ -286,7 +292,7 @@ def _revoke_staff(args: argparse.Namespace) -> int:
 def _set_groups(args: argparse.Namespace) -> int:
     reserved = [name for name in args.groups if not name or name in ROLE_WORDS or GROUP_SEPARATOR in name]
     if reserved:
-        raise UsageError(f"group names cannot be empty, {' or '.join(ROLE_WORDS)}, or hold a comma: {reserved}")
+        raise UsageError(f"group names cannot be empty, {', '.join(ROLE_WORDS)}, or hold a comma: {reserved}")
     return _set_roles(args, groups=tuple(dict.fromkeys(args.groups)))
 
 
@@ -352,6 +358,17 @@ def _claim_emails(args: argparse.Namespace) -> int:
             conflicting_ids.append(public_id(customer.customer_id))
     report = {name: outcomes[name] for name in ("claimed", "present", "unverified", "conflict")}
     _print_json({**report, "conflicting_ids": sorted(conflicting_ids, key=str)[:20]})
+    return 0
+
+
+def _index_customers(args: argparse.Namespace) -> int:
+    """Backfill the listing index's keys (``GET /api/v1/customers/`` lists only indexed customers)."""
+    migration = _customer_import(_settings(args))
+    indexed = 0
+    for customer in migration.customers():
+        migration.add_to_listing(customer)
+        indexed += 1
+    _print_json({"indexed": indexed})
     return 0
 
 

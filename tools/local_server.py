@@ -365,6 +365,7 @@ def create_resources(model: gateway.ApiModel, environment: dict[str, str], rotat
             AttributeDefinitions=table["AttributeDefinitions"],
             KeySchema=table["KeySchema"],
             BillingMode=table["BillingMode"],
+            GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"],
         )
     secrets_client = boto3.client("secretsmanager", region_name=REGION)
     signing, verification = environment["SIGNING_KEY_SECRET_ID"], rotation["VERIFICATION_KEY_SECRET_ID"]

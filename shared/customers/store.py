@@ -62,6 +62,7 @@ from shared.customers.record import (
     EMAIL_IDENTITY_PREFIX,
     EMAIL_PREFIX,
     MAX_EMAIL_LENGTH,
+    ROLE_ASSIGNMENT,
     Customer,
     CustomerChanged,
     DuplicateCustomer,
@@ -74,6 +75,7 @@ from shared.customers.record import (
     identity_item,
     login_record_from_item,
     pending_item,
+    role_values,
     utc_now_iso,
 )
 from shared.table import cancelled_by_condition, condition_failed, error_code, key
@@ -358,18 +360,9 @@ class CustomerStore:
     def set_roles(
         self, customer: Customer, is_staff: bool, is_superuser: bool, groups: tuple[str, ...], revoke_at: float
     ) -> None:
-        """Django's staff fields on both items, and every token issued before ``revoke_at`` revoked
-        in the same transaction: tokens carry roles, so none may outlive the roles it claims."""
-        self._update_both(
-            customer,
-            "is_staff = :staff, is_superuser = :superuser, groups = :groups, tokens_valid_after = :revoke",
-            {
-                ":staff": {"BOOL": is_staff},
-                ":superuser": {"BOOL": is_superuser},
-                ":groups": {"L": [{"S": name} for name in groups]},
-                ":revoke": _number(revoke_at),
-            },
-        )
+        """The staff fields on both items, in one write with a revocation: no token outlives its roles."""
+        values = {**role_values(is_staff, is_superuser, groups), ":revoke": _number(revoke_at)}
+        self._update_both(customer, f"{ROLE_ASSIGNMENT}, tokens_valid_after = :revoke", values)
 
     def delete(self, customer: Customer) -> None:
         owned = "customer_id = :id"

@@ -15,10 +15,11 @@ container.
 An Allow's context carries ``user_id``, ``jti``, ``token_type``, ``exp``, ``iat``,
 ``family`` and ``groups``: ``Caller.from_context`` reads it back in a route's function, so a
 route that reads the customer can refuse a revoked session without parsing the token again.
-``groups`` is the token's roles, comma separated (``staff``, ``superuser``, then Django's
-group names): what the shop's backend gets as ``X-Auth-Request-Groups``. The role words are
-reserved: a Django group of that name, or any name with a comma, is left out, so no group
-can pass for a role.
+``groups`` is the token's roles, comma separated (``staff``, ``superuser``, or ``customer``
+for neither, then Django's group names): what the shop's backend gets as
+``X-Auth-Request-Groups``. Never empty, so the gateway's mapping always has a value to put in
+place of a client's copy of the header. The role words are reserved: a Django group of that
+name, or any name with a comma, is left out, so no group can pass for a role.
 
 The authorizer allows every valid token on every route and decides no permission: API
 Gateway answers every Deny with the one status of the ``ACCESS_DENIED`` gateway response
@@ -49,14 +50,16 @@ USER_INACTIVE = {"detail": "User is inactive", "code": "user_inactive"}
 
 ContextValue = str | int | bool
 GROUP_SEPARATOR = ","
-ROLE_WORDS = (STAFF_SCOPE, SUPERUSER_SCOPE)
+CUSTOMER_WORD = "customer"  # neither staff nor superuser
+ROLE_WORDS = (STAFF_SCOPE, SUPERUSER_SCOPE, CUSTOMER_WORD)
 
 
 def group_list(roles: Roles) -> str:
-    """The roles as the context's ``groups``: role words first, then the groups that cannot pass for one."""
-    words = [word for word, held in zip(ROLE_WORDS, (roles.is_staff, roles.is_superuser), strict=True) if held]
+    """The roles as the context's ``groups``: role words first (``customer`` when no role, so the
+    list is never empty), then the groups that cannot pass for a role word."""
+    words = [word for word, held in ((STAFF_SCOPE, roles.is_staff), (SUPERUSER_SCOPE, roles.is_superuser)) if held]
     named = [name for name in roles.groups if name and name not in ROLE_WORDS and GROUP_SEPARATOR not in name]
-    return GROUP_SEPARATOR.join(words + named)
+    return GROUP_SEPARATOR.join((words or [CUSTOMER_WORD]) + named)
 
 
 class CustomerSnapshot(Protocol):

@@ -147,11 +147,13 @@ class Stack:
         authorization: str | None = None,
         content_type: str = "application/json",
         source_ip: str | None = None,
+        query: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> HttpAnswer:
         """``method path`` through the template's gateway (its route, the authorizer where the route
         has one, the function): what a client sees. ``bytes`` and ``str`` bodies go as they are,
         anything else as JSON; each request comes from its own source IP unless told."""
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", **(headers or {})}
         if authorization is not None:
             headers["Authorization"] = authorization
         raw = b""
@@ -169,7 +171,16 @@ class Stack:
                 return HttpAnswer(decision.status, answer_headers, json.loads(decision.body), decision.body)
             allowed = decision
         event = gateway.proxy_event(
-            route, params, self.model.stage, method, path, headers, {}, raw, source_ip or self.source_ip(), allowed
+            route,
+            params,
+            self.model.stage,
+            method,
+            path,
+            headers,
+            query or {},
+            raw,
+            source_ip or self.source_ip(),
+            allowed,
         )
         return self.invoke(self.model.code_dirs[route.function].rsplit("/", 1)[1], event)
 
@@ -228,7 +239,7 @@ def warm_stack(secret: str = SIGNING_KEY, **settings: str) -> Iterator[Stack]:
         boto3.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity=ENVIRONMENT["MAIL_FROM"])
         extension = SecretsExtensionServer(0, session_token="testing", region=REGION).start()
         try:
-            functions = (*TOKEN_FUNCTIONS, "customer_profile", "jwks", *ACCOUNT_FUNCTIONS, "mailer")
+            functions = (*TOKEN_FUNCTIONS, "customer_profile", "staff", "jwks", *ACCOUNT_FUNCTIONS, "mailer")
             handlers = {function: cold_start(function) for function in functions}
             with patch.context() as authorizer_environment:
                 authorizer_environment.setenv("SIGNING_KEY_SOURCE", "extension")

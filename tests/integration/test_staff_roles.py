@@ -146,7 +146,7 @@ def test_given_revoke_staff_then_the_staff_token_is_refused_and_the_next_login_c
     assert (stored.is_staff, stored.is_superuser) == (False, False)
 
 
-@pytest.mark.parametrize("name", ["staff", "superuser", "a,b", ""])
+@pytest.mark.parametrize("name", ["staff", "superuser", "customer", "a,b", ""])
 def test_set_groups_refuses_a_name_that_could_pass_for_a_role(
     customer: Customer, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, name: str
 ) -> None:
