@@ -170,6 +170,13 @@ class Stack:
                 answer_headers = {name.lower(): value for name, value in decision.headers.items()}
                 return HttpAnswer(decision.status, answer_headers, json.loads(decision.body), decision.body)
             allowed = decision
+        if route.backend is not None and allowed is not None:
+            forwarded = gateway.forward(route, params, method, query or {}, headers, raw, allowed)
+            assert forwarded is not None, "the backend did not answer"
+            answer_headers = {name.lower(): value for name, value in forwarded.headers.items()}
+            is_json = answer_headers.get("content-type") == "application/json"
+            body = json.loads(forwarded.body) if is_json else None
+            return HttpAnswer(forwarded.status, answer_headers, body, forwarded.body)
         event = gateway.proxy_event(
             route,
             params,
