@@ -1,8 +1,9 @@
 """The demo storefront (examples/storefront/) on its own origin, for `make local`.
 
 Static files as a shop's web server would send them, plus ``config.js`` naming the API's
-URL, the page itself at the mail links' paths (``/verify-email``, ``/reset-password``), and a
-Content-Security-Policy that lets the page's scripts talk to that API only.
+URL, the page itself at the mail links' paths (``/verify-email``, ``/reset-password``), the
+staff page at ``/staff``, and a Content-Security-Policy that lets the page's scripts talk to
+that API only.
 A different port is a different origin: the API answers the page only because `make local`
 lists this origin in ``AllowedOrigins``.
 """
@@ -18,6 +19,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent / "examples" / "storefront"
 # Where the account mails' links land (StorefrontUrl + these paths): the page reads the query.
 MAIL_LINK_PATHS = ("/verify-email", "/reset-password")
+STAFF_PATH = "/staff"  # the staff page (staff.html): Django admin's customer tasks
 
 
 class _Handler(SimpleHTTPRequestHandler):
@@ -27,6 +29,8 @@ class _Handler(SimpleHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path in MAIL_LINK_PATHS:
             self.path = "/index.html"
+        elif path == STAFF_PATH:
+            self.path = "/staff.html"
         elif path == "/config.js":
             payload = f"export const API_URL = {self.api_url!r};\n".encode()
             self.send_response(200)
