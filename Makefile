@@ -14,7 +14,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 STAMP := $(VENV)/.installed
 
-.PHONY: help install chromium test lint format template build check-build local bench bench-first-request bench-login-timing bench-account-timing bench-load deploy clean
+.PHONY: help install chromium test lint format template build check-build local bench bench-first-request bench-authorizer bench-login-timing bench-account-timing bench-load deploy clean
 
 # `make help` prints every target's `## ` comment, in this file's order: document a target there.
 help: ## this list
@@ -182,6 +182,10 @@ bench: install ## benchmarks next to Django + simplejwt (never part of make test
 # The Lambda CPU model alone (also part of make bench); RUNS= cold starts per variant (default 11).
 bench-first-request: install ## cold starts whose first request succeeds on moto, modelled on Lambda's CPU, next to Django's
 	$(BIN)/python bench/first_request.py $(if $(RUNS),--runs $(RUNS))
+
+# BASE= the commit to compare with (default main); ROUNDS= fresh interpreters per tree (default 15).
+bench-authorizer: install ## the authorizer's cold start and warm decision, this tree next to BASE, interleaved
+	$(BIN)/python bench/authorizer_versions.py --base $(or $(BASE),main) $(if $(ROUNDS),--rounds $(ROUNDS))
 
 bench-login-timing: install ## login timing: wrong password vs unknown email vs locked
 	$(BIN)/python bench/login_timing.py
