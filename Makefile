@@ -178,14 +178,15 @@ build-MailerFunction:
 
 bench: install ## benchmarks next to Django + simplejwt (never part of make test)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/authorizer_versions.py
 
 # The Lambda CPU model alone (also part of make bench); RUNS= cold starts per variant (default 11).
 bench-first-request: install ## cold starts whose first request succeeds on moto, modelled on Lambda's CPU, next to Django's
 	$(BIN)/python bench/first_request.py $(if $(RUNS),--runs $(RUNS))
 
-# BASE= the commit to compare with (default main); ROUNDS= fresh interpreters per tree (default 15).
-bench-authorizer: install ## the authorizer's cold start and warm decision, this tree next to BASE, interleaved
-	$(BIN)/python bench/authorizer_versions.py --base $(or $(BASE),main) $(if $(ROUNDS),--rounds $(ROUNDS))
+# BASE= the commit to compare with (default: the last before issue 25's roles); ROUNDS= per tree (default 15).
+bench-authorizer: install ## the authorizer's cold start and warm decision, this tree next to BASE, interleaved (also in make bench)
+	$(BIN)/python bench/authorizer_versions.py $(if $(BASE),--base $(BASE)) $(if $(ROUNDS),--rounds $(ROUNDS))
 
 bench-login-timing: install ## login timing: wrong password vs unknown email vs locked
 	$(BIN)/python bench/login_timing.py

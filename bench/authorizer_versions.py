@@ -1,6 +1,6 @@
 """The authorizer of this tree next to the one of an earlier commit, interleaved (``make bench-authorizer``).
 
-Usage: python bench/authorizer_versions.py [--base main] [--rounds 15] [--calls 2000]
+Usage: python bench/authorizer_versions.py [--base COMMIT] [--rounds 15] [--calls 2000]
 
 Roles in the token (issue 25) add claims to staff tokens and ``groups`` to every Allow's
 context; this measures what that costs where it is paid on every request. The base commit
@@ -42,6 +42,8 @@ sys.path.insert(1, str(BENCH))
 from coldstart import SERVICE_ENVIRONMENT, static_extension  # noqa: E402
 
 GIT = shutil.which("git") or "git"
+# The last commit before issue 25 put roles in the token and groups in the authorizer's context.
+BEFORE_ROLES = "e0d2571"
 CHILD = r"""
 import json, os, statistics, sys, time
 inputs = json.loads(sys.stdin.read())
@@ -108,7 +110,9 @@ def measure(tree: Path, inputs: dict[str, Any], port: int) -> dict[str, Any]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--base", default="main", help="the commit to compare with (default: main)")
+    parser.add_argument(
+        "--base", default=BEFORE_ROLES, help=f"the commit to compare with (default: {BEFORE_ROLES}, before roles)"
+    )
     parser.add_argument("--rounds", type=int, default=15, help="fresh interpreters per tree (default: 15)")
     parser.add_argument("--calls", type=int, default=2000, help="warm invocations per interpreter (default: 2000)")
     args = parser.parse_args()
