@@ -21,7 +21,7 @@ from shared.customers.listing import CustomerListing
 from shared.customers.profiles import profile_body
 from shared.customers.record import Customer
 from shared.customers.store import CustomerStore
-from shared.errors import ApiError, NotFound, PermissionDenied
+from shared.errors import InvalidPage, NotFound, PermissionDenied
 from shared.settings import Settings
 from shared.staff.gate import MAX_CUSTOMER_ID, StaffGate, audit
 from shared.tokens.authorizer import Caller
@@ -29,15 +29,6 @@ from shared.tokens.authorizer import Caller
 LAST_PAGE = "last"  # DRF's last_page_strings
 RESET_SENT = {"detail": "Password reset e-mail has been sent."}
 SESSIONS_ENDED = {"detail": "Every session of the customer has ended."}
-
-
-class InvalidPage(ApiError):
-    """DRF's PageNumberPagination: a page that is not a number, or out of range."""
-
-    status = 404
-
-    def __init__(self) -> None:
-        super().__init__("Invalid page.")
 
 
 class StaffService:
