@@ -14,7 +14,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 STAMP := $(VENV)/.installed
 
-.PHONY: help install chromium test lint format template build check-build local bench bench-first-request bench-cold-against bench-login-timing bench-account-timing bench-load deploy clean dashboard
+.PHONY: help install chromium test lint format template build check-build local bench bench-first-request bench-cold-against bench-authorizer bench-login-timing bench-account-timing bench-load deploy clean dashboard
 
 # `make help` prints every target's `## ` comment, in this file's order: document a target there.
 help: ## this list
@@ -157,6 +157,8 @@ build-AuthorizerFunction:
 	$(call lambda_bundle,authorizer)
 build-CustomerProfileFunction:
 	$(call lambda_bundle,customer_profile)
+build-StaffFunction:
+	$(call lambda_bundle,staff)
 build-RegisterFunction:
 	$(call lambda_bundle,register)
 	$(call common_password_list)
@@ -184,6 +186,7 @@ build-MailerFunction:
 
 bench: install ## benchmarks next to Django + simplejwt (never part of make test)
 	$(BIN)/python bench/run.py
+	$(BIN)/python bench/authorizer_versions.py
 
 # The Lambda CPU model alone (also part of make bench); RUNS= cold starts per variant (default 11).
 bench-first-request: install ## cold starts whose first request succeeds on moto, modelled on Lambda's CPU, next to Django's
@@ -192,6 +195,10 @@ bench-first-request: install ## cold starts whose first request succeeds on moto
 # Another checkout's token functions next to this one's, interleaved (OTHER=, e.g. a worktree of main).
 bench-cold-against: install ## cold starts of the token functions here and in OTHER= (a checkout), interleaved; RUNS=
 	cd bench && ../$(BIN)/python coldstart_against.py $(OTHER) $(if $(RUNS),--runs $(RUNS))
+
+# BASE= the commit to compare with (default: the last before issue 25's roles); ROUNDS= per tree (default 15).
+bench-authorizer: install ## the authorizer's cold start and warm decision, this tree next to BASE, interleaved (also in make bench)
+	$(BIN)/python bench/authorizer_versions.py $(if $(BASE),--base $(BASE)) $(if $(ROUNDS),--rounds $(ROUNDS))
 
 bench-login-timing: install ## login timing: wrong password vs unknown email vs locked
 	$(BIN)/python bench/login_timing.py

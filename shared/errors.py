@@ -69,6 +69,15 @@ class NotFound(ApiError):
         super().__init__("Not found.")
 
 
+class InvalidPage(ApiError):
+    """DRF's PageNumberPagination: a page that is not a number, or out of range."""
+
+    status = 404
+
+    def __init__(self) -> None:
+        super().__init__("Invalid page.")
+
+
 class MethodNotAllowed(ApiError):
     """DRF's 405, with its ``Allow`` header (e.g. ``POST, OPTIONS``)."""
 

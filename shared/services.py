@@ -46,6 +46,8 @@ if TYPE_CHECKING:
     from shared.customers.store import CustomerStore
     from shared.mfa.service import MfaService
     from shared.social.service import SocialService
+    from shared.staff.gate import StaffGate
+    from shared.staff.service import StaffService
     from shared.telemetry import Telemetry
     from shared.tokens.authorizer import RequestAuthorizer
     from shared.tokens.rotation import KeyRotation
@@ -186,7 +188,31 @@ def session_service(on_reuse: Callable[[], None] = lambda: None) -> SessionServi
 def profile_service() -> ProfileService:
     from shared.customers.profiles import ProfileService
 
-    return ProfileService(get_settings(), session_store())
+    return ProfileService(get_settings(), session_store(), customer_store(), staff_gate())
+
+
+@cache
+def staff_gate() -> StaffGate:
+    from shared.staff.gate import StaffGate
+
+    return StaffGate(get_settings(), session_store())
+
+
+@cache
+def staff_service() -> StaffService:
+    from shared.accounts.mail import MailQueue
+    from shared.aws import dynamodb_client, sqs_client
+    from shared.customers.listing import CustomerListing
+    from shared.staff.service import StaffService
+
+    settings = get_settings()
+    return StaffService(
+        settings,
+        staff_gate(),
+        customer_store(),
+        CustomerListing(dynamodb_client(), settings.TABLE_NAME),
+        MailQueue(sqs_client(), settings.MAIL_QUEUE_URL),
+    )
 
 
 @cache

@@ -221,6 +221,9 @@ class Settings:
     # the handlers strip it before routing, and the cookie's Path starts with it.
     BASE_PATH: str = Field(default="", pattern=r"/?([A-Za-z0-9._~-]+(/[A-Za-z0-9._~-]+)*)?/?")
 
+    # Staff's list of customers (GET /api/v1/customers/): DRF's PAGE_SIZE, at most one BatchGetItem.
+    STAFF_PAGE_SIZE: int = Field(default=50, ge=1, le=100)
+
     # Powertools' own variables (template: POWERTOOLS_*), for shared/telemetry.py.
     POWERTOOLS_SERVICE_NAME: str = "service_undefined"
     POWERTOOLS_METRICS_NAMESPACE: str = ""

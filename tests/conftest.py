@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import functools
 import importlib
 import json
 import os
@@ -99,13 +100,23 @@ def environment(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 
 def create_table(table_name: str = TABLE_NAME) -> None:
-    client = boto3.client("dynamodb", region_name=REGION)
-    client.create_table(
+    """The table as template.yaml defines it: its key and its index."""
+    table = template_table()
+    boto3.client("dynamodb", region_name=REGION).create_table(
         TableName=table_name,
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=table["AttributeDefinitions"],
+        KeySchema=table["KeySchema"],
+        GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"],
         BillingMode="PAY_PER_REQUEST",
     )
+
+
+@functools.cache
+def template_table() -> dict[str, Any]:
+    from tools.gateway import read_template
+
+    resource: dict[str, Any] = read_template()["Resources"]["CustomerTable"]["Properties"]
+    return resource
 
 
 @pytest.fixture

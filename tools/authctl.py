@@ -54,6 +54,7 @@ from shared.mfa.imports import ImportedMfa, UnreadableAuthenticator, read_row
 from shared.settings import Settings
 from shared.social.identity import Provider as SocialProvider
 from shared.social.links import SocialLinks
+from shared.tokens.authorizer import GROUP_SEPARATOR, ROLE_WORDS
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
@@ -110,6 +111,11 @@ def _parser() -> argparse.ArgumentParser:
     command("activate", _activate, "allow the customer again")
     command("delete", _delete, "delete the customer and their email")
     command("revoke-sessions", _revoke_sessions, "end every session: tokens issued before now stop working")
+    staff = command("grant-staff", _grant_staff, "make the customer staff (Django's is_staff); revoke their sessions")
+    staff.add_argument("--superuser", action="store_true", help="a superuser too (Django's is_superuser)")
+    command("revoke-staff", _revoke_staff, "make the customer a plain customer again; revoke their sessions")
+    groups = command("set-groups", _set_groups, "replace the customer's Django groups; revoke their sessions")
+    groups.add_argument("groups", nargs="*", help="group names (none: no group)")
     keys = command(
         "rotate-keys",
         _rotate_keys,
@@ -136,6 +142,12 @@ def _parser() -> argparse.ArgumentParser:
         by_email=False,
     )
     _mfa_commands(command)
+    command(
+        "index-customers",
+        _index_customers,
+        "put every customer created before staff's list of customers existed on it (safe to rerun)",
+        by_email=False,
+    )
     load = command("import-django", _import_django, "import a Django dumpdata JSON of customers", by_email=False)
     load.add_argument(
         "file",
@@ -279,6 +291,43 @@ def _revoke_sessions(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grant_staff(args: argparse.Namespace) -> int:
+    return _set_roles(args, is_staff=True, is_superuser=args.superuser)
+
+
+def _revoke_staff(args: argparse.Namespace) -> int:
+    return _set_roles(args, is_staff=False, is_superuser=False)
+
+
+def _set_groups(args: argparse.Namespace) -> int:
+    reserved = [name for name in args.groups if not name or name in ROLE_WORDS or GROUP_SEPARATOR in name]
+    if reserved:
+        raise UsageError(f"group names cannot be empty, {', '.join(ROLE_WORDS)}, or hold a comma: {reserved}")
+    return _set_roles(args, groups=tuple(dict.fromkeys(args.groups)))
+
+
+def _set_roles(
+    args: argparse.Namespace,
+    is_staff: bool | None = None,
+    is_superuser: bool | None = None,
+    groups: tuple[str, ...] | None = None,
+) -> int:
+    """One transaction on both items: the roles, and every token that claimed the old ones revoked."""
+    store = _store(_settings(args))
+    customer = _customer(store, args.email)
+    roles = (
+        customer.is_staff if is_staff is None else is_staff,
+        customer.is_superuser if is_superuser is None else is_superuser,
+        customer.groups if groups is None else groups,
+    )
+    _apply_change(lambda: store.set_roles(customer, *roles, revoke_at=store.revocation_time()))
+    print(
+        f"customer {customer.customer_id}: is_staff={str(roles[0]).lower()} is_superuser={str(roles[1]).lower()} "
+        f"groups={list(roles[2])}; their sessions are revoked"
+    )
+    return 0
+
+
 def _rotate_keys(args: argparse.Namespace) -> int:
     from shared.tokens.rotation import KeyRotation, RotationConflict
 
@@ -322,6 +371,17 @@ def _claim_emails(args: argparse.Namespace) -> int:
     return 0
 
 
+def _index_customers(args: argparse.Namespace) -> int:
+    """Backfill the listing index's keys (``GET /api/v1/customers/`` lists only indexed customers)."""
+    migration = _customer_import(_settings(args))
+    indexed = 0
+    for customer in migration.customers():
+        migration.add_to_listing(customer)
+        indexed += 1
+    _print_json({"indexed": indexed})
+    return 0
+
+
 def _apply_change(change: Any) -> None:
     try:
         change()
@@ -338,6 +398,9 @@ def _public(customer: Customer) -> dict[str, Any]:
         "last_login": drf_datetime(customer.last_login),
         "date_joined": drf_datetime(customer.date_joined),
         "tokens_valid_after": _iso(customer.tokens_valid_after),
+        "is_staff": customer.is_staff,
+        "is_superuser": customer.is_superuser,
+        "groups": list(customer.groups),
         "password": customer.password_hash.split("$", 1)[0] + "$...",
     }
 

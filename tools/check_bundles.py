@@ -27,6 +27,8 @@ PROBES = {
     "VerifyTokenFunction": ("verify_token_missing_field", "statusCode", 400),
     "BlacklistTokenFunction": ("blacklist_token_missing_field", "statusCode", 400),
     "CustomerProfileFunction": ("customer_profile_other", "statusCode", 403),
+    # Staff's list reads the caller first: nothing listens, so 503.
+    "StaffFunction": ("staff_customers", "statusCode", 503),
     "JwksFunction": ("jwks", "statusCode", 503),
     "AuthorizerFunction": ("authorizer_malformed_header", "principalId", "anonymous"),
     # The account functions read the bundled common-password list at start: a bundle without

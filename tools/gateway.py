@@ -24,12 +24,15 @@ import fnmatch
 import json
 import re
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 import yaml
 
@@ -81,16 +84,30 @@ _CfnLoader.add_multi_constructor("!", _construct_tag)
 
 
 @dataclass(frozen=True)
+class HttpProxy:
+    """An ``http_proxy`` integration of the API's DefinitionBody: where it sends the request and
+    the headers the gateway sets (``integration.request.header.<name>`` -> its source)."""
+
+    uri: str  # e.g. https://backend.example.com/{proxy}
+    headers: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
 class Route:
     method: str
-    path: str  # API Gateway resource path, e.g. /api/v1/customers/{id}
-    function: str  # logical id
+    path: str  # API Gateway resource path, e.g. /api/v1/customers/{id}, /{proxy+}
+    function: str  # logical id ("" for an HTTP proxy)
     public: bool  # Auth: Authorizer: NONE
+    backend: HttpProxy | None = None
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         if self.method not in ("ANY", method):
             return None
-        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", re.escape(self.path.rstrip("/")))
+        pattern = re.escape(self.path.rstrip("/"))
+        pattern = re.sub(
+            r"\\\{(\w+)\\\+\\\}", r"(?P<\1>.+)", pattern
+        )  # {proxy+}: one or more segments, a trailing slash kept
+        pattern = re.sub(r"\\\{(\w+)\\\}", r"(?P<\1>[^/]+)", pattern)
         found = re.fullmatch(pattern + "/?", path)
         return found.groupdict() if found else None
 
@@ -344,9 +361,11 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
                     public=event_props.get("Auth", {}).get("Authorizer") == "NONE",
                 )
             )
-    # Fixed paths before parameterised ones and a method before ANY, as API Gateway prefers the most
-    # specific (a public OPTIONS beside an ANY behind the authorizer answers the preflight).
-    routes.sort(key=lambda route: (route.path.count("{"), route.method == "ANY"))
+    routes += definition_routes(resolve(api_props.get("DefinitionBody", {})))
+    # Fixed paths before parameterised ones, a greedy {proxy+} last, and a method before ANY, as API
+    # Gateway prefers the most specific (a public OPTIONS beside an ANY behind the authorizer
+    # answers the preflight).
+    routes.sort(key=lambda route: (route.path.count("+}"), route.path.count("{"), route.method == "ANY"))
     table = next(res["Properties"] for res in resources.values() if res["Type"] == "AWS::DynamoDB::Table")
     mapped = [
         resolve(res["Properties"].get("BasePath"))
@@ -357,6 +376,83 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
     model = ApiModel(stage, routes, authorizer, responses, environments, code_dirs, resolve(table), base_path)
     model.queue_consumers = consumers
     return model
+
+
+ANY_METHOD = "x-amazon-apigateway-any-method"
+INTEGRATION = "x-amazon-apigateway-integration"
+HEADER_TARGET = "integration.request.header."
+
+
+def definition_routes(body: dict[str, Any]) -> list[Route]:
+    """The ``http_proxy`` methods of the API's DefinitionBody (the rest of it comes from the functions'
+    events, which SAM merges in): behind the DefaultAuthorizer, as SAM puts them."""
+    routes = []
+    for path, methods in (body.get("paths") or {}).items():
+        for method, operation in (methods or {}).items():
+            integration = (operation or {}).get(INTEGRATION, {})
+            if integration.get("type") != "http_proxy":
+                continue
+            mapped = integration.get("requestParameters", {})
+            headers = tuple(
+                (target.removeprefix(HEADER_TARGET), source)
+                for target, source in mapped.items()
+                if target.startswith(HEADER_TARGET)
+            )
+            verb = "ANY" if method == ANY_METHOD else method.upper()
+            routes.append(Route(verb, path, "", public=False, backend=HttpProxy(integration["uri"], headers)))
+    return routes
+
+
+# Hop-by-hop headers and the ones the HTTP client writes itself: never copied to the backend.
+NOT_FORWARDED = {"host", "connection", "content-length", "transfer-encoding", "keep-alive", "upgrade", "te"}
+CONTEXT_SOURCE = "context.authorizer."
+
+
+class _KeepRedirects(urllib.request.HTTPRedirectHandler):
+    """API Gateway hands a backend's redirect to the client; it never follows it."""
+
+    def redirect_request(self, *_: Any) -> None:
+        return None
+
+
+_BACKEND = urllib.request.build_opener(_KeepRedirects)
+
+
+def forward(
+    route: Route,
+    params: dict[str, str],
+    method: str,
+    query: dict[str, list[str]],
+    headers: dict[str, str],
+    body: bytes,
+    authorizer: dict[str, Any],
+    timeout: float = 29,
+) -> Answer | None:
+    """An HTTP_PROXY integration: the method, the path (``{proxy}``), the query and the body to the
+    backend with the client's headers, less any copy of a header the gateway sets, which it then
+    sets from the authorizer's context. None when the backend cannot be reached (API Gateway's 5xx)."""
+    assert route.backend is not None
+    url = route.backend.uri
+    for name, value in params.items():
+        url = url.replace("{" + name + "}", value)
+    if query:
+        url += "?" + urlencode(query, doseq=True)
+    mapped = {name.lower() for name, _ in route.backend.headers}
+    sent = {name: value for name, value in headers.items() if name.lower() not in NOT_FORWARDED | mapped}
+    for name, source in route.backend.headers:
+        if source.startswith(CONTEXT_SOURCE):
+            sent[name] = str(authorizer.get(source.removeprefix(CONTEXT_SOURCE), ""))
+    # BackendUrl's AllowedPattern admits http(s) URLs only.
+    request = urllib.request.Request(url, data=body or None, headers=sent, method=method)  # noqa: S310
+    try:
+        with _BACKEND.open(request, timeout=timeout) as response:
+            status, answer_headers, raw = response.status, response.headers, response.read()
+    except urllib.error.HTTPError as error:  # 3xx, 4xx and 5xx are the backend's answers
+        status, answer_headers, raw = error.code, error.headers, error.read()
+    except OSError:
+        return None
+    kept = {name: value for name, value in answer_headers.items() if name.lower() not in NOT_FORWARDED}
+    return Answer(status, kept, raw.decode("utf-8", errors="replace"))
 
 
 class _Resolver:

@@ -270,7 +270,9 @@ class _Handler(BaseHTTPRequestHandler):
         started = time.perf_counter()
         url = urlsplit(self.path)
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        headers = dict(self.headers.items())
+        # API Gateway's own X-Forwarded-Proto, not the client's (https there, http here).
+        headers = {name: value for name, value in self.headers.items() if name.lower() != "x-forwarded-proto"}
+        headers["X-Forwarded-Proto"] = "http"
         answer = self._answer(url.path, parse_qs(url.query, keep_blank_values=True), headers, body)
         payload = answer.body.encode()
         # Printed before the answer leaves: whoever holds an answer finds its line in the log.
@@ -299,6 +301,10 @@ class _Handler(BaseHTTPRequestHandler):
             if isinstance(decision, gateway.Answer):
                 return decision
             authorizer_context = decision
+        if route.backend is not None:
+            assert authorizer_context is not None  # SAM puts every DefinitionBody method behind it
+            forwarded = gateway.forward(route, params, method, query, headers, body, authorizer_context)
+            return forwarded or model.gateway_response("DEFAULT_5XX", request_headers=headers)
         event = gateway.proxy_event(
             route, params, model.stage, method, path, headers, query, body, self.client_address[0], authorizer_context
         )
@@ -369,6 +375,7 @@ def create_resources(model: gateway.ApiModel, environment: dict[str, str], rotat
             AttributeDefinitions=table["AttributeDefinitions"],
             KeySchema=table["KeySchema"],
             BillingMode=table["BillingMode"],
+            GlobalSecondaryIndexes=table["GlobalSecondaryIndexes"],
         )
     secrets_client = boto3.client("secretsmanager", region_name=REGION)
     signing, verification = environment["SIGNING_KEY_SECRET_ID"], rotation["VERIFICATION_KEY_SECRET_ID"]

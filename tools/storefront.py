@@ -2,8 +2,9 @@
 
 Static files as a shop's web server would send them, plus ``config.js`` naming the API's
 URL (and the local "Google" when `make local` runs one), the page itself at the mail links'
-paths (``/verify-email``, ``/reset-password``) and at the local "Google"'s callback, and a
-Content-Security-Policy that lets the page's scripts talk to that API (and that provider) only.
+paths (``/verify-email``, ``/reset-password``) and at the local "Google"'s callback, the staff
+page at ``/staff``, and a Content-Security-Policy that lets the page's scripts talk to that API
+(and that provider) only.
 A different port is a different origin: the API answers the page only because `make local`
 lists this origin in ``AllowedOrigins``.
 """
@@ -25,6 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent / "examples" / "storefront"
 MAIL_LINK_PATHS = ("/verify-email", "/reset-password")
 # Where the local "Google" sends the browser back with its code (tools/local_oidc.py).
 GOOGLE_CALLBACK_PATH = "/google-callback"
+STAFF_PATH = "/staff"  # the staff page (staff.html): Django admin's customer tasks
 
 
 class _Handler(SimpleHTTPRequestHandler):
@@ -35,6 +37,8 @@ class _Handler(SimpleHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path in (*MAIL_LINK_PATHS, GOOGLE_CALLBACK_PATH):
             self.path = "/index.html"
+        elif path == STAFF_PATH:
+            self.path = "/staff.html"
         elif path == "/config.js":
             payload = (
                 f"export const API_URL = {self.api_url!r};\nexport const LOCAL_GOOGLE = {json.dumps(self.google)};\n"

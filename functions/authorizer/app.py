@@ -1,7 +1,8 @@
 """API Gateway TOKEN authorizer: ``Authorization: Bearer <access>`` in front of every route.
 
 Allow: the whole stage (``allow_all_routes``, so a policy cached for one route never
-denies another), principal = customer id, context = user_id, jti, token_type, exp, iat, family.
+denies another), principal = customer id, context = user_id, jti, token_type, exp, iat, family,
+groups (the roles, shared/tokens/authorizer.py).
 Deny: the simplejwt body in ``context.body`` for the ACCESS_DENIED gateway response.
 Anything unexpected fails closed: the function errors, API Gateway answers
 AUTHORIZER_FAILURE, which the template renders as a JSON 503.

@@ -1,4 +1,4 @@
-"""GET /api/v1/customers/{id}/ — a protected route, consuming the authorizer's context."""
+"""GET /api/v1/customers/{id}/ — the caller's own profile, or any customer's to staff (the authorizer's context)."""
 
 from typing import Any
 
@@ -26,7 +26,7 @@ warm_up()
 @app.get(PATH)
 def get_customer(customer_id: str) -> Response[str]:
     caller = http.caller(app.current_event)
-    profile = service.own_profile(caller, customer_id)
+    profile = service.profile(caller, customer_id)
     metrics.add_metric(name="ProfileReads", unit=MetricUnit.Count, value=1)
     return http.json_response(200, profile)
 

@@ -1,4 +1,4 @@
-"""A customer base moving in from Django (authctl import-django, claim-emails): writes that do
+"""A customer base moving in from Django (authctl import-django, claim-emails, index-customers): writes that do
 not race a customer's own requests, so they skip the store's transactions.
 
 The same items as shared/customers/store.py (``CUSTOMER#``, ``EMAIL#``, ``EMAILCI#``,
@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from shared.customers.emails import email_identity
+from shared.customers.ids import COUNTER_KEY
 from shared.customers.record import (
     CUSTOMER_PREFIX,
     EMAIL_IDENTITY_PREFIX,
@@ -23,9 +24,9 @@ from shared.customers.record import (
     customer_item,
     email_item,
     identity_item,
+    listing_attributes,
     pending_item,
 )
-from shared.customers.store import COUNTER_KEY
 from shared.table import condition_failed, key
 
 if TYPE_CHECKING:
@@ -100,6 +101,21 @@ class CustomerImport:
         if owner is None:
             return "claimed"
         return "present" if owner == customer.customer_id else "conflict"
+
+    def add_to_listing(self, customer: Customer) -> None:
+        """Give a customer from before staff's list existed its index entry; safe to run again."""
+        attributes = listing_attributes(customer.customer_id, customer.date_joined)
+        try:
+            self._client.update_item(
+                TableName=self._table,
+                Key=key(CUSTOMER_PREFIX + customer.customer_id),
+                UpdateExpression="SET listing = :listing, joined = :joined",
+                ConditionExpression="attribute_exists(pk)",
+                ExpressionAttributeValues={":listing": attributes["listing"], ":joined": attributes["joined"]},
+            )
+        except ClientError as error:
+            if not condition_failed(error):  # deleted since the scan read it
+                raise
 
     def reserve_ids_up_to(self, largest_id: int) -> None:
         """Move the id counter past ``largest_id`` (imported ids) so new ids never collide."""

@@ -36,7 +36,7 @@ from shared.customers.record import LoginOutcome, LoginRecord, utc_now_iso
 from shared.customers.store import CustomerStore
 from shared.errors import InvalidCredentials, MfaRequired
 from shared.settings import Settings
-from shared.tokens.minting import MFA_ENROLMENT_SCOPE, TokenService
+from shared.tokens.minting import MFA_ENROLMENT_SCOPE, Roles, TokenService
 
 logger = Logger(child=True)
 MAX_REVOCATION_WAIT = 1.0  # seconds a session waits for a revocation's second to pass
@@ -114,7 +114,8 @@ class SessionOpener:
         Mint first (needs the key), write second: a fault on either leaves no token out and
         no ``last_login`` for a session that never opened. The write is conditional on the
         hash and flag the way in read, so a password changed or an account deactivated since
-        then refuses the session (generic 401). ``upgraded_hash`` replaces an outdated hash
+        then refuses the session (generic 401). The pair carries the roles the way in read
+        (shared/tokens/minting.py's ``Roles``); changing them revokes it. ``upgraded_hash`` replaces an outdated hash
         in the same write. A password change's pair records no login, as in Django.
 
         MfaRequired (after the account rules, so only a caller who proved the first factor
@@ -126,7 +127,7 @@ class SessionOpener:
             raise MfaRequired(self._challenges.issue(self._upgraded(subject, upgraded_hash), str(way)))
         scope = MFA_ENROLMENT_SCOPE if self.enrolment_only(subject, way) else None
         wait_out_revocation_second(subject.tokens_valid_after, self._clock, self._sleep)
-        tokens = self._tokens.issue_pair(subject.customer_id, scope=scope)
+        tokens = self._tokens.issue_pair(subject.customer_id, roles=Roles.of(subject), restriction=scope)
         when = self._now_iso() if self._settings.UPDATE_LAST_LOGIN and way not in CONTINUATIONS else None
         if upgraded_hash is not None:
             outcome = self._customers.upgrade_hash_and_record_login(subject, upgraded_hash, when)

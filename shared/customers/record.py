@@ -18,6 +18,10 @@ from shared.customers.emails import email_identity
 CUSTOMER_PREFIX = "CUSTOMER#"
 EMAIL_PREFIX = "EMAIL#"
 EMAIL_IDENTITY_PREFIX = "EMAILCI#"
+# Every CUSTOMER# item carries this value as ``listing`` and a sortable ``joined``: the
+# partition and sort key of the CUSTOMERS_INDEX, staff's list of customers, newest first.
+LISTING_KEY = "LIST#customer"
+CUSTOMERS_INDEX = "customers-newest"
 # Django's AbstractBaseUser email field; longer values cannot belong to a customer.
 MAX_EMAIL_LENGTH = 254
 # Django's set_unusable_password(): "!" and 40 random characters, which no hasher verifies
@@ -162,7 +166,13 @@ def customer_item(customer: Customer) -> dict[str, Any]:
         **({"first_name": {"S": customer.first_name}} if customer.first_name else {}),
         **({"last_name": {"S": customer.last_name}} if customer.last_name else {}),
         **staff_attributes(customer),
+        **listing_attributes(customer.customer_id, customer.date_joined),
     }
+
+
+def listing_attributes(customer_id: str, date_joined: str) -> dict[str, Any]:
+    """The index entry: ``joined`` orders by date joined, then by id (digits padded: 9 before 10)."""
+    return {"listing": {"S": LISTING_KEY}, "joined": {"S": f"{date_joined}#{customer_id:0>20}"}}
 
 
 def staff_attributes(customer: Customer) -> dict[str, Any]:
@@ -171,6 +181,18 @@ def staff_attributes(customer: Customer) -> dict[str, Any]:
         **({"is_staff": {"BOOL": True}} if customer.is_staff else {}),
         **({"is_superuser": {"BOOL": True}} if customer.is_superuser else {}),
         **({"groups": {"L": [{"S": name} for name in customer.groups]}} if customer.groups else {}),
+    }
+
+
+ROLE_ASSIGNMENT = "is_staff = :staff, is_superuser = :superuser, groups = :groups"
+
+
+def role_values(is_staff: bool, is_superuser: bool, groups: tuple[str, ...]) -> dict[str, Any]:
+    """The values of ``ROLE_ASSIGNMENT``: the staff fields as an update writes them on both items."""
+    return {
+        ":staff": {"BOOL": is_staff},
+        ":superuser": {"BOOL": is_superuser},
+        ":groups": {"L": [{"S": name} for name in groups]},
     }
 
 

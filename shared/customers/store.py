@@ -56,12 +56,14 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 
 from shared.customers.emails import email_identity
+from shared.customers.ids import COUNTER_KEY, CustomerIds
 from shared.customers.legacy_hashes import LegacyHashes
 from shared.customers.record import (
     CUSTOMER_PREFIX,
     EMAIL_IDENTITY_PREFIX,
     EMAIL_PREFIX,
     MAX_EMAIL_LENGTH,
+    ROLE_ASSIGNMENT,
     Customer,
     CustomerChanged,
     DuplicateCustomer,
@@ -74,14 +76,13 @@ from shared.customers.record import (
     identity_item,
     login_record_from_item,
     pending_item,
+    role_values,
     utc_now_iso,
 )
 from shared.table import cancelled_by_condition, condition_failed, error_code, key
 
 if TYPE_CHECKING:
     from mypy_boto3_dynamodb import DynamoDBClient
-
-COUNTER_KEY = "COUNTER#customer"
 
 
 class CustomerStore:
@@ -92,6 +93,7 @@ class CustomerStore:
         self._table = table_name
         self._clock = clock
         self.legacy_hashes = LegacyHashes(client, table_name)
+        self._ids = CustomerIds(client, table_name)
 
     def find_login(self, email: str) -> LoginRecord | None:
         if not email or len(email) > MAX_EMAIL_LENGTH:
@@ -189,7 +191,7 @@ class CustomerStore:
         """Create a customer and its email item atomically; DuplicateCustomer if either exists."""
         if not email or len(email) > MAX_EMAIL_LENGTH:
             raise ValueError("email must be 1 to 254 characters")
-        allocated = None if customer_id else self._next_id()
+        allocated = None if customer_id else self._ids.next()
         customer = Customer(
             customer_id=customer_id or str(allocated),
             email=email,
@@ -229,7 +231,7 @@ class CustomerStore:
             if error_code(error) == "TransactionCanceledException" and cancelled_by_condition(error):
                 id_taken = cancelled_by_condition(error, index=0)
                 if allocated is not None and not id_taken:  # an id held by another customer stays used
-                    self._give_back_id(allocated)
+                    self._ids.give_back(allocated)
                 raise DuplicateCustomer("id" if id_taken else "email", customer_id or email) from None
             raise
         return customer
@@ -361,6 +363,13 @@ class CustomerStore:
         authorizer when its customer check is on)."""
         self._update_both(customer, "tokens_valid_after = :revoke", {":revoke": _number(revoke_at)})
 
+    def set_roles(
+        self, customer: Customer, is_staff: bool, is_superuser: bool, groups: tuple[str, ...], revoke_at: float
+    ) -> None:
+        """The staff fields on both items, in one write with a revocation: no token outlives its roles."""
+        values = {**role_values(is_staff, is_superuser, groups), ":revoke": _number(revoke_at)}
+        self._update_both(customer, f"{ROLE_ASSIGNMENT}, tokens_valid_after = :revoke", values)
+
     def delete(self, customer: Customer) -> None:
         owned = "customer_id = :id"
         values = {":id": {"S": customer.customer_id}}
@@ -467,31 +476,6 @@ class CustomerStore:
         if date:
             return parsedate_to_datetime(date).timestamp() + 1
         return float(math.ceil(time.time()))
-
-    def _next_id(self) -> int:
-        response = self._client.update_item(
-            TableName=self._table,
-            Key=key(COUNTER_KEY),
-            UpdateExpression="ADD next_id :one",
-            ExpressionAttributeValues={":one": {"N": "1"}},
-            ReturnValues="UPDATED_NEW",
-        )
-        return int(response["Attributes"]["next_id"]["N"])
-
-    def _give_back_id(self, allocated: int) -> None:
-        """Undo ``_next_id`` after a refused create, unless a later create took an id since:
-        a duplicate must not leave a gap in the ids."""
-        try:
-            self._client.update_item(
-                TableName=self._table,
-                Key=key(COUNTER_KEY),
-                UpdateExpression="SET next_id = :previous",
-                ConditionExpression="next_id = :allocated",
-                ExpressionAttributeValues={":previous": {"N": str(allocated - 1)}, ":allocated": {"N": str(allocated)}},
-            )
-        except ClientError as error:
-            if not condition_failed(error):
-                raise
 
 
 def _number(value: float) -> dict[str, str]:

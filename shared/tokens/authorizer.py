@@ -12,9 +12,19 @@ refuse deleted and inactive customers, tokens issued before ``tokens_valid_after
 tokens of a logged-out family; shared/tokens/customer_status.py caches it for a few seconds per
 container.
 
-An Allow's context carries ``user_id``, ``jti``, ``token_type``, ``exp``, ``iat`` and
-``family``: ``Caller.from_context`` reads it back in a route's function, so a route that
-reads the customer can refuse a revoked session without parsing the token again.
+An Allow's context carries ``user_id``, ``jti``, ``token_type``, ``exp``, ``iat``,
+``family`` and ``groups``: ``Caller.from_context`` reads it back in a route's function, so a
+route that reads the customer can refuse a revoked session without parsing the token again.
+``groups`` is the token's roles, comma separated (``staff``, ``superuser``, or ``customer``
+for neither, then Django's group names): what the shop's backend gets as
+``X-Auth-Request-Groups``. Never empty, so the gateway's mapping always has a value to put in
+place of a client's copy of the header. The role words are reserved: a Django group of that
+name, or any name with a comma, is left out, so no group can pass for a role.
+
+The authorizer allows every valid token on every route and decides no permission: API
+Gateway answers every Deny with the one status of the ``ACCESS_DENIED`` gateway response
+(401, simplejwt's), and a missing permission is DRF's 403. The route's function decides it
+from ``Caller.is_staff`` and checks it again in the table (shared/staff/).
 """
 
 from __future__ import annotations
@@ -25,7 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from shared.errors import TokenError, not_valid_for_any_token_type
-from shared.tokens.minting import ACCESS, MFA_ENROLMENT_SCOPE, TokenService
+from shared.tokens.minting import ACCESS, MFA_ENROLMENT_SCOPE, STAFF_SCOPE, SUPERUSER_SCOPE, Roles, TokenService
 
 AUTH_HEADER_TYPE = "Bearer"
 
@@ -47,6 +57,18 @@ MFA_ENROLMENT_REQUIRED = {
 }
 
 ContextValue = str | int | bool
+GROUP_SEPARATOR = ","
+CUSTOMER_WORD = "customer"  # neither staff nor superuser
+ROLE_WORDS = (STAFF_SCOPE, SUPERUSER_SCOPE, CUSTOMER_WORD)
+ROLE_SCOPES = frozenset((STAFF_SCOPE, SUPERUSER_SCOPE))  # the scope words of a full session
+
+
+def group_list(roles: Roles) -> str:
+    """The roles as the context's ``groups``: role words first (``customer`` when no role, so the
+    list is never empty), then the groups that cannot pass for a role word."""
+    words = [word for word, held in ((STAFF_SCOPE, roles.is_staff), (SUPERUSER_SCOPE, roles.is_superuser)) if held]
+    named = [name for name in roles.groups if name and name not in ROLE_WORDS and GROUP_SEPARATOR not in name]
+    return GROUP_SEPARATOR.join((words or [CUSTOMER_WORD]) + named)
 
 
 class CustomerSnapshot(Protocol):
@@ -76,15 +98,23 @@ class Caller:
     user_id: str | None
     issued_at: int | None
     family: str | None
+    groups: tuple[str, ...] = ()
+
+    @property
+    def is_staff(self) -> bool:
+        """What the token claims; a staff route checks the table too."""
+        return STAFF_SCOPE in self.groups
 
     @classmethod
     def from_context(cls, context: Mapping[str, object] | None) -> Caller:
         context = context or {}
         user_id, issued_at, family = context.get("user_id"), context.get("iat"), context.get("family")
+        groups = context.get("groups")
         return cls(
             user_id=str(user_id) if user_id else None,
             issued_at=int(issued_at) if isinstance(issued_at, int | str) and str(issued_at).isdigit() else None,
             family=str(family) if family else None,
+            groups=tuple(str(groups).split(GROUP_SEPARATOR)) if groups else (),
         )
 
 
@@ -165,14 +195,15 @@ class RequestAuthorizer:
             "token_type": token.token_type,
             "exp": token.exp,
             "family": token.family,
+            "groups": group_list(token.roles),
         }
         if token.iat is not None:
             context["iat"] = token.iat
-        if token.scope == MFA_ENROLMENT_SCOPE:
+        if token.restriction == MFA_ENROLMENT_SCOPE:
             # Cached for every route like any Allow: the policy itself names the routes.
             context["scope"] = MFA_ENROLMENT_SCOPE
             context["body"] = json.dumps(MFA_ENROLMENT_REQUIRED)
             return Decision(True, token.user_id, context, only_routes=MFA_ENROLMENT_ROUTES)
-        if token.scope is not None:
+        if token.scope - ROLE_SCOPES:
             return _deny(not_valid_for_any_token_type("Token is invalid"), "unknown_scope")
         return Decision(True, token.user_id, context)

@@ -13,6 +13,11 @@ claims: the id of the login they descend from (rotation keeps it), so reuse of a
 refresh token can revoke the whole family, and a logout (which revokes the family) reaches
 the family's access tokens at verify and on routes that read the session. simplejwt ignores
 unknown claims, so its tokens and these stay interchangeable.
+
+A staff customer's tokens also carry their Django roles after ``family`` (``Roles``):
+``is_staff``, ``is_superuser``, ``groups``, each only when set, so a plain customer's
+tokens are byte for byte what they were; an asymmetric stack adds ``scope`` (space
+separated ``staff``, ``superuser``) for API Gateway's native JWT authorizers elsewhere.
 With an asymmetric algorithm, refresh tokens are addressed to the issuer instead of
 ``AUDIENCE`` (shared/tokens/oidc.py), so other services' verifiers refuse them.
 
@@ -47,6 +52,69 @@ FAMILY_CLAIM = "family"
 # passes the claim on, so the restriction lasts as long as the session.
 SCOPE_CLAIM = "scope"
 MFA_ENROLMENT_SCOPE = "mfa_enrolment"
+# The ``scope`` words of the roles (an HTTP API's JWT authorizer can require them per route).
+STAFF_SCOPE = "staff"
+SUPERUSER_SCOPE = "superuser"
+
+
+class RoleHolder(Protocol):
+    """What carries Django's staff fields (shared.customers.record's Customer and LoginRecord)."""
+
+    @property
+    def is_staff(self) -> bool: ...
+
+    @property
+    def is_superuser(self) -> bool: ...
+
+    @property
+    def groups(self) -> tuple[str, ...]: ...
+
+
+@dataclass(frozen=True)
+class Roles:
+    """Django's ``is_staff``, ``is_superuser`` and group names, as a token carries them."""
+
+    is_staff: bool = False
+    is_superuser: bool = False
+    groups: tuple[str, ...] = ()
+
+    def claims(self, scoped: bool, restriction: str | None = None) -> dict[str, Any]:
+        """The claims, none for a plain customer; ``scoped`` adds ``scope`` (asymmetric stacks).
+
+        A restricted session's ``scope`` is its restriction alone, on every stack: it must
+        never satisfy a route's role requirement (a JWT authorizer's required scopes).
+        """
+        claims: dict[str, Any] = {}
+        if self.is_staff:
+            claims["is_staff"] = True
+        if self.is_superuser:
+            claims["is_superuser"] = True
+        if self.groups:
+            claims["groups"] = list(self.groups)
+        scope = [word for word, held in ((STAFF_SCOPE, self.is_staff), (SUPERUSER_SCOPE, self.is_superuser)) if held]
+        if restriction:
+            claims[SCOPE_CLAIM] = restriction
+        elif scoped and scope:
+            claims[SCOPE_CLAIM] = " ".join(scope)
+        return claims
+
+    @classmethod
+    def of(cls, holder: RoleHolder) -> Roles:
+        """A customer's roles as its record has them (``Customer``, ``LoginRecord``)."""
+        return cls(is_staff=holder.is_staff, is_superuser=holder.is_superuser, groups=tuple(holder.groups))
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> Roles:
+        """The roles a validated token claims (anything malformed claims none)."""
+        groups = payload.get("groups")
+        return cls(
+            is_staff=payload.get("is_staff") is True,
+            is_superuser=payload.get("is_superuser") is True,
+            groups=tuple(name for name in groups if isinstance(name, str)) if isinstance(groups, list) else (),
+        )
+
+
+PLAIN = Roles()
 
 
 class KeySource(Protocol):
@@ -69,16 +137,25 @@ class ValidToken:
     payload: dict[str, Any]
 
     @property
+    def roles(self) -> Roles:
+        return Roles.from_payload(self.payload)
+
+    @property
     def family(self) -> str:
         """The login this token descends from; a token without the claim is its own root."""
         family = self.payload.get(FAMILY_CLAIM)
         return family if isinstance(family, str) and family else self.jti
 
     @property
-    def scope(self) -> str | None:
-        """The restriction the session carries (``MFA_ENROLMENT_SCOPE``); None: a full session."""
+    def scope(self) -> frozenset[str]:
+        """The words of the ``scope`` claim (roles, or a restriction); none when absent."""
         scope = self.payload.get(SCOPE_CLAIM)
-        return scope if isinstance(scope, str) and scope else None
+        return frozenset(scope.split()) if isinstance(scope, str) else frozenset()
+
+    @property
+    def restriction(self) -> str | None:
+        """The restriction the session carries (``MFA_ENROLMENT_SCOPE``); None: a full session."""
+        return MFA_ENROLMENT_SCOPE if MFA_ENROLMENT_SCOPE in self.scope else None
 
 
 class TokenService:
@@ -97,13 +174,17 @@ class TokenService:
         self._issuer = issuer or Issuer(settings.ISSUER)
         self._lifetimes = {ACCESS: settings.ACCESS_TOKEN_LIFETIME, REFRESH: settings.REFRESH_TOKEN_LIFETIME}
 
-    def issue_pair(self, user_id: str, family: str | None = None, scope: str | None = None) -> dict[str, str]:
+    def issue_pair(
+        self, user_id: str, family: str | None = None, roles: Roles = PLAIN, restriction: str | None = None
+    ) -> dict[str, str]:
         """simplejwt's ``RefreshToken.for_user`` plus its ``access_token``, same instant.
 
-        A new login starts a new family; a rotation passes the old token's family (and scope) on.
+        A new login starts a new family; a rotation passes the old token's family (and
+        restriction) on. Both tokens carry the roles, as simplejwt's access token copies its
+        refresh token's claims.
         """
         now = int(self._clock())
-        family_claim = {FAMILY_CLAIM: family or uuid.uuid4().hex, **({SCOPE_CLAIM: scope} if scope else {})}
+        family_claim = {FAMILY_CLAIM: family or uuid.uuid4().hex, **self._role_claims(roles, restriction)}
         return {
             "refresh": self._mint(REFRESH, user_id, now, family_claim),
             "access": self._mint(ACCESS, user_id, now, family_claim),
@@ -115,10 +196,13 @@ class TokenService:
         _ = self._issuer.value
         self._key.get().signing_key(self._clock())
 
-    def issue_access(self, user_id: str, family: str, scope: str | None = None) -> str:
-        """An access token of the refresh token's family and scope (refresh without rotation)."""
-        extra = {FAMILY_CLAIM: family, **({SCOPE_CLAIM: scope} if scope else {})}
+    def issue_access(self, user_id: str, family: str, roles: Roles = PLAIN, restriction: str | None = None) -> str:
+        """An access token of the refresh token's family and restriction (refresh without rotation)."""
+        extra = {FAMILY_CLAIM: family, **self._role_claims(roles, restriction)}
         return self._mint(ACCESS, user_id, int(self._clock()), extra)
+
+    def _role_claims(self, roles: Roles, restriction: str | None) -> dict[str, Any]:
+        return roles.claims(scoped=self._settings.ALGORITHM not in HMAC_ALGORITHMS, restriction=restriction)
 
     def validate(self, token: str, expected_type: str | None) -> ValidToken:
         """Decode and check ``token`` as simplejwt's Token class does, or raise TokenError.
@@ -225,7 +309,7 @@ class TokenService:
             raise TokenError("Token is invalid")
         return key
 
-    def _mint(self, token_type: str, user_id: str, now: int, extra: dict[str, str] | None = None) -> str:
+    def _mint(self, token_type: str, user_id: str, now: int, extra: dict[str, Any] | None = None) -> str:
         settings = self._settings
         payload: dict[str, Any] = {
             settings.TOKEN_TYPE_CLAIM: token_type,

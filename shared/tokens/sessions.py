@@ -46,7 +46,7 @@ from shared.customers.record import CUSTOMER_PREFIX, Customer, customer_from_ite
 from shared.errors import AccessTokenRevoked, AuthenticationFailed, NoActiveAccount, TokenError, ValidationFailed
 from shared.settings import Settings
 from shared.table import batch_get, condition_failed
-from shared.tokens.minting import REFRESH, TokenService, ValidToken
+from shared.tokens.minting import REFRESH, Roles, TokenService, ValidToken
 from shared.web.forms import Field, parse_body, validate_fields
 
 if TYPE_CHECKING:
@@ -226,8 +226,11 @@ class SessionService:
         with unavailable_on_fault(settings):
             token, customer = self._live_refresh_token(presented)
             if not settings.ROTATE_REFRESH_TOKENS:
-                return {"access": self._tokens.issue_access(customer.customer_id, token.family, token.scope)}
-            pair = self._tokens.issue_pair(customer.customer_id, token.family, token.scope)
+                roles = Roles.of(customer)
+                return {
+                    "access": self._tokens.issue_access(customer.customer_id, token.family, roles, token.restriction)
+                }
+            pair = self._tokens.issue_pair(customer.customer_id, token.family, Roles.of(customer), token.restriction)
             if settings.BLACKLIST_AFTER_ROTATION:
                 earlier = self._sessions.retire(token, ROTATED)
                 if earlier is not None and not self._retry_within_grace(earlier):

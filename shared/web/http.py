@@ -147,6 +147,18 @@ def install(
         app.use([append_slash])
 
 
+def absolute_url(event: APIGatewayProxyEvent) -> str:
+    """The URL the client asked for, without its query (Django's ``build_absolute_uri`` before the
+    query): ``requestContext.path`` holds the stage or the custom domain's base path, as the
+    client's URL does; without a ``Host`` (no client sends none), the absolute path."""
+    path = "/" + (event.request_context.path or event.path).lstrip("/")
+    host = event.headers.get("host")
+    if not host:
+        return path
+    scheme = event.headers.get("x-forwarded-proto") or "https"
+    return f"{scheme}://{host}{path}"
+
+
 def source_ip(event: APIGatewayProxyEvent) -> str:
     return event.request_context.identity.source_ip or "unknown"
 

@@ -39,6 +39,8 @@ from tests.conftest import FakeLambdaContext, create_table
 from tests.helpers import (
     EMAIL,
     MAIL_QUEUE,
+    MFA_KEY_RING,
+    MFA_KEY_SECRET_ID,
     PASSWORD,
     REGION,
     SECRET_ID,
@@ -147,11 +149,13 @@ class Stack:
         authorization: str | None = None,
         content_type: str = "application/json",
         source_ip: str | None = None,
+        query: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
     ) -> HttpAnswer:
         """``method path`` through the template's gateway (its route, the authorizer where the route
         has one, the function): what a client sees. ``bytes`` and ``str`` bodies go as they are,
         anything else as JSON; each request comes from its own source IP unless told."""
-        headers = {"Accept": "application/json"}
+        headers = {"Accept": "application/json", **(headers or {})}
         if authorization is not None:
             headers["Authorization"] = authorization
         raw = b""
@@ -168,8 +172,24 @@ class Stack:
                 answer_headers = {name.lower(): value for name, value in decision.headers.items()}
                 return HttpAnswer(decision.status, answer_headers, json.loads(decision.body), decision.body)
             allowed = decision
+        if route.backend is not None and allowed is not None:
+            forwarded = gateway.forward(route, params, method, query or {}, headers, raw, allowed)
+            assert forwarded is not None, "the backend did not answer"
+            answer_headers = {name.lower(): value for name, value in forwarded.headers.items()}
+            is_json = answer_headers.get("content-type") == "application/json"
+            body = json.loads(forwarded.body) if is_json else None
+            return HttpAnswer(forwarded.status, answer_headers, body, forwarded.body)
         event = gateway.proxy_event(
-            route, params, self.model.stage, method, path, headers, {}, raw, source_ip or self.source_ip(), allowed
+            route,
+            params,
+            self.model.stage,
+            method,
+            path,
+            headers,
+            query or {},
+            raw,
+            source_ip or self.source_ip(),
+            allowed,
         )
         return self.invoke(self.model.code_dirs[route.function].rsplit("/", 1)[1], event)
 
@@ -224,11 +244,14 @@ def warm_stack(secret: str = SIGNING_KEY, **settings: str) -> Iterator[Stack]:
             patch.setenv(name, value)
         create_table()
         boto3.client("secretsmanager", region_name=REGION).create_secret(Name=SECRET_ID, SecretString=secret)
+        boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name=MFA_KEY_SECRET_ID, SecretString=MFA_KEY_RING
+        )
         boto3.client("sqs", region_name=REGION).create_queue(QueueName=MAIL_QUEUE)
         boto3.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity=ENVIRONMENT["MAIL_FROM"])
         extension = SecretsExtensionServer(0, session_token="testing", region=REGION).start()
         try:
-            functions = (*TOKEN_FUNCTIONS, "customer_profile", "jwks", *ACCOUNT_FUNCTIONS, "mailer")
+            functions = (*TOKEN_FUNCTIONS, "customer_profile", "staff", "mfa", "jwks", *ACCOUNT_FUNCTIONS, "mailer")
             handlers = {function: cold_start(function) for function in functions}
             with patch.context() as authorizer_environment:
                 authorizer_environment.setenv("SIGNING_KEY_SOURCE", "extension")

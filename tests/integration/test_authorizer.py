@@ -34,8 +34,8 @@ def test_allow_event_with_a_live_token_allows_every_route_of_the_stage(authorize
     assert statement["Effect"] == "Allow"
     assert statement["Resource"] == ["arn:aws:execute-api:us-east-1:123456789012:abc123def4/prod/*/*"]
     context = policy["context"]
-    assert set(context) == {"user_id", "jti", "token_type", "exp", "iat", "family"}
-    assert (context["user_id"], context["token_type"]) == ("1", "access")
+    assert set(context) == {"user_id", "jti", "token_type", "exp", "iat", "family", "groups"}
+    assert (context["user_id"], context["token_type"], context["groups"]) == ("1", "access", "customer")
     assert all(isinstance(value, str | int | bool) for value in context.values())
 
 
@@ -179,3 +179,24 @@ def test_given_the_checks_cache_when_a_session_logs_out_then_the_check_sees_it_o
     assert not check("1", "other").revoked(issued_at), "each session has its own entry"
     monotonic[0] += 0.1
     assert check("1", "logged-out").revoked(issued_at)
+
+
+def test_given_a_staff_token_then_the_context_lists_its_roles_and_groups_that_cannot_pass_for_a_role_are_left_out(
+    authorizer: Authorizer,
+) -> None:
+    groups = ["editors", "staff", "a,b", "superuser", "customer", "support desk"]
+    access = mint(claims("access", user_id="7", is_staff=True, is_superuser=True, groups=groups))
+
+    context = authorizer(token_event(f"Bearer {access}"))["context"]
+
+    assert context["groups"] == "staff,superuser,editors,support desk"
+
+
+def test_given_a_customer_token_claiming_a_group_named_staff_then_the_context_does_not_make_it_staff(
+    authorizer: Authorizer,
+) -> None:
+    access = mint(claims("access", user_id="7", groups=["staff", "editors"], is_staff="true"))
+
+    context = authorizer(token_event(f"Bearer {access}"))["context"]
+
+    assert context["groups"] == "customer,editors"

@@ -83,6 +83,9 @@ def test_given_rs256_and_the_default_issuer_when_every_route_is_called_then_none
     assert client("PUT", "/auth/user/", {"first_name": "Ada", "last_name": "L"}, access=access)[0] == 200
     assert client("PATCH", "/auth/user/", {"last_name": "Lovelace"}, access=access)[0] == 200
     assert client("GET", "/api/v1/customers/1/", access=access)[0] == 200
+    assert client("GET", "/api/v1/customers/", access=access)[0] == 403  # staff only
+    for action in ("deactivate", "activate", "revoke-sessions", "password-reset"):
+        assert client("POST", f"/api/v1/customers/1/{action}/", access=access)[0] == 403
 
     password = {"password1": OTHER_STRONG, "password2": OTHER_STRONG}
     assert client("POST", "/auth/registration/", {"email": "new@example.com", **password})[0] == 201

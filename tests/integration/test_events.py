@@ -33,6 +33,7 @@ EXPECTED: dict[str, tuple[str, object]] = {
     "jwks_openid_configuration": ("jwks", 404),  # an HMAC stack is no OIDC issuer
     "customer_profile_other": ("customer_profile", 403),
     "customer_profile_preflight": ("customer_profile", 204),
+    "staff_customers": ("staff", 403),  # customer "1" of the fixture is no staff
     "authorizer_allow": ("authorizer", "Allow"),
     "authorizer_deny_expired": ("authorizer", "Deny"),
     "authorizer_malformed_header": ("authorizer", "Deny"),

@@ -69,7 +69,16 @@ MFA_EMAIL = "mfa@example.com"
 
 # The table's key prefixes per package of shared/ (a key is a prefix and a value, or a whole key).
 KEY_PREFIXES_BY_PACKAGE = {
-    "customers": {"CUSTOMER#", "EMAIL#", "EMAILCI#", "COUNTER#customer", "COUNTER#legacy", "FAIL#", "FAILIP#"},
+    "customers": {
+        "CUSTOMER#",
+        "EMAIL#",
+        "EMAILCI#",
+        "COUNTER#customer",
+        "COUNTER#legacy",
+        "FAIL#",
+        "FAILIP#",
+        "LIST#customer",
+    },
     "tokens": {"JTI#", "FAMILY#"},
     "accounts": {"VERIFY#", "RESET#", "RATE#", "MAILCAP#"},
     "social": {"SOCIAL#", "SOCIALS#"},
@@ -234,6 +243,7 @@ def test_only_the_mailer_may_send_mail_and_only_the_functions_that_queue_mail_ma
     assert {function: grants for function in functions if (grants := mail_grants(function))} == {
         "RegisterFunction": {"sqs:SendMessage": {"MailQueue"}},
         "RequestMailFunction": {"sqs:SendMessage": {"MailQueue"}},
+        "StaffFunction": {"sqs:SendMessage": {"MailQueue"}},
         "MailerFunction": {"ses:SendEmail": {"MailFrom"}, RAW_SEND: {"MailFrom"}},
     }
     mail_queue_readers = {
@@ -269,9 +279,10 @@ class Recorder:
         elif name == "BatchGetItem":
             for request in params["RequestItems"].values():
                 self.table_calls.update((name, str(key["pk"]["S"])) for key in request["Keys"])
-        elif name in ("Query", "Scan"):
-            # No single key: no LeadingKeys pattern allows "", so a flow that queries fails here
-            # until this test reads its key condition.
+        elif name == "Query":
+            self.table_calls.add((name, _partition_value(params)))
+        elif name == "Scan":
+            # No key: no LeadingKeys pattern allows "", so a flow that scans fails here.
             self.table_calls.add((name, ""))
         elif name in WRITE_ACTIONS | READ_ACTIONS:
             self.table_calls.add((name, _pk(params)))
@@ -281,6 +292,12 @@ class Recorder:
         self.sends.add((action, params[target]))
         if action == "ses:SendEmail" and "Raw" in params.get("Content", {}):
             self.sends.add((RAW_SEND, params[target]))
+
+
+def _partition_value(params: dict[str, Any]) -> str:
+    """The partition key value a Query's ``name = :value`` condition names (its LeadingKeys)."""
+    placeholder = params["KeyConditionExpression"].split("=", 1)[1].split()[0]
+    return str(params["ExpressionAttributeValues"][placeholder]["S"])
 
 
 def _pk(spec: dict[str, Any]) -> str:
@@ -458,11 +475,62 @@ def test_given_a_live_and_a_logged_out_token_then_verify_reads_only_what_its_pol
     assert_least_privilege("VerifyTokenFunction", flow)
 
 
-def test_given_a_profile_read_then_the_profile_reads_only_what_its_policy_allows(customer: Any, run: Run) -> None:
-    flow = run("customer_profile", [account_event("customer_profile_own", None, caller="1", method="GET")])
+def staff_event(method: str, path: str, caller: str, query: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """events/staff_customers.json aimed at ``path``, from ``caller`` with a token that claims staff."""
+    event = load_event("staff_customers")
+    event.update(httpMethod=method, path=path, multiValueQueryStringParameters=query)
+    event["queryStringParameters"] = {name: values[-1] for name, values in query.items()} if query else None
+    event["requestContext"].update(httpMethod=method, path=f"/prod{path}")
+    event["requestContext"]["authorizer"].update(principalId=caller, user_id=caller, iat=int(time.time()))
+    return event
 
-    assert flow.statuses == [200]
+
+def test_given_a_profile_read_and_staff_reading_another_then_the_profile_reads_only_what_its_policy_allows(
+    customer: Any, make_customer: Callable[..., Any], run: Run
+) -> None:
+    staff = make_customer("staff@example.com", customer_id="2")
+    services.customer_store().set_roles(staff, True, False, (), revoke_at=0.0)
+
+    flow = run(
+        "customer_profile",
+        [
+            account_event("customer_profile_own", None, caller="1", method="GET"),
+            staff_event("GET", "/api/v1/customers/1/", caller="2"),
+        ],
+    )
+
+    assert flow.statuses == [200, 200]
     assert_least_privilege("CustomerProfileFunction", flow)
+
+
+def test_given_every_staff_route_then_the_staff_function_writes_only_what_its_policy_allows(
+    customer: Any, make_customer: Callable[..., Any], run: Run
+) -> None:
+    staff = make_customer("staff@example.com", customer_id="2")
+    services.customer_store().set_roles(staff, True, False, (), revoke_at=0.0)
+    actions = ("deactivate", "activate", "revoke-sessions", "password-reset")
+
+    flow = run(
+        "staff",
+        [
+            staff_event("GET", "/api/v1/customers/", caller="2"),
+            staff_event("GET", "/api/v1/customers/", caller="2", query={"email": [EMAIL.upper()]}),
+            *(staff_event("POST", f"/api/v1/customers/1/{action}/", caller="2") for action in actions),
+        ],
+    )
+
+    assert flow.statuses == [200] * 6
+    assert_least_privilege("StaffFunction", flow)
+
+
+def test_the_staff_functions_query_is_granted_on_its_index_only() -> None:
+    [query] = [
+        statement
+        for statement in statements(function_properties("StaffFunction")["Policies"])
+        if "dynamodb:Query" in actions_of(statement)
+    ]
+
+    assert query["Resource"] == {"Fn::Sub": "${CustomerTable.Arn}/index/customers-newest"}
 
 
 def test_given_the_customer_check_then_the_authorizer_reads_only_what_its_policy_allows(
