@@ -173,6 +173,8 @@ build-CurrentUserFunction:
 	$(call common_password_list)
 build-MailerFunction:
 	$(call lambda_bundle,mailer)
+build-PasskeysFunction:
+	$(call lambda_bundle,passkeys)
 
 bench: install ## benchmarks next to Django + simplejwt (never part of make test)
 	$(BIN)/python bench/run.py
