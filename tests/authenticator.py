@@ -80,8 +80,10 @@ class SoftwareAuthenticator:
         rp_id: str | None = None,
         user_verified: bool = True,
         client_type: str = "webauthn.create",
+        credential_id: bytes | None = None,
     ) -> dict[str, Any]:
-        """``navigator.credentials.create({publicKey: options})``, as ``toJSON()`` gives it."""
+        """``navigator.credentials.create({publicKey: options})``, as ``toJSON()`` gives it
+        (``credential_id``: the id to claim, another authenticator's for instance)."""
         public_key = options["publicKey"]
         key: ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey = (
             ec.generate_private_key(ec.SECP256R1())
@@ -89,7 +91,7 @@ class SoftwareAuthenticator:
             else rsa.generate_private_key(public_exponent=65537, key_size=2048)
         )
         credential = Credential(
-            os.urandom(32), key, rp_id or public_key["rp"]["id"], unb64url(public_key["user"]["id"])
+            credential_id or os.urandom(32), key, rp_id or public_key["rp"]["id"], unb64url(public_key["user"]["id"])
         )
         self.credentials[credential.id] = credential
         attested = (
