@@ -104,18 +104,9 @@ class SoftwareAuthenticator:
         auth_data = self._auth_data(credential, flags) + attested
         client_data = self._client_data(client_type, public_key["challenge"], origin)
         attestation = cbor2.dumps({"fmt": "none", "attStmt": {}, "authData": auth_data})
-        return {
-            "id": credential.id,
-            "rawId": credential.id,
-            "type": "public-key",
-            "authenticatorAttachment": "platform",
-            "clientExtensionResults": {},
-            "response": {
-                "clientDataJSON": b64url(client_data),
-                "attestationObject": b64url(attestation),
-                "transports": ["internal"],
-            },
-        }
+        return _public_key_credential(
+            credential, client_data, attestationObject=b64url(attestation), transports=["internal"]
+        )
 
     def get(
         self,
@@ -141,19 +132,13 @@ class SoftwareAuthenticator:
         auth_data = self._auth_data(credential, flags, rp_id)
         client_data = self._client_data(client_type, public_key["challenge"], origin)
         signature = credential.sign(auth_data + hashlib.sha256(client_data).digest())
-        return {
-            "id": credential.id,
-            "rawId": credential.id,
-            "type": "public-key",
-            "authenticatorAttachment": "platform",
-            "clientExtensionResults": {},
-            "response": {
-                "clientDataJSON": b64url(client_data),
-                "authenticatorData": b64url(auth_data),
-                "signature": b64url(signature),
-                "userHandle": b64url(credential.user_handle if user_handle is None else user_handle),
-            },
-        }
+        return _public_key_credential(
+            credential,
+            client_data,
+            authenticatorData=b64url(auth_data),
+            signature=b64url(signature),
+            userHandle=b64url(credential.user_handle if user_handle is None else user_handle),
+        )
 
     @staticmethod
     def _auth_data(credential: Credential, flags: int, rp_id: str | None = None) -> bytes:
@@ -164,3 +149,15 @@ class SoftwareAuthenticator:
     def _client_data(client_type: str, challenge: str, origin: str) -> bytes:
         data = {"type": client_type, "challenge": challenge, "origin": origin, "crossOrigin": False}
         return json.dumps(data, separators=(",", ":")).encode()
+
+
+def _public_key_credential(credential: Credential, client_data: bytes, **response: Any) -> dict[str, Any]:
+    """``PublicKeyCredential.toJSON()`` of a platform authenticator's answer."""
+    return {
+        "id": credential.id,
+        "rawId": credential.id,
+        "type": "public-key",
+        "authenticatorAttachment": "platform",
+        "clientExtensionResults": {},
+        "response": {"clientDataJSON": b64url(client_data), **response},
+    }

@@ -12,6 +12,8 @@ so no fault of ours can surface there.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -118,53 +120,48 @@ class RelyingParty:
         return options_to_json_dict(options)
 
     def verify_registration(self, attestation: Attestation) -> NewCredential:
-        try:
+        with _refused_on_error():
             verified = verify_registration_response(
                 credential=attestation.parsed,
-                expected_challenge=attestation.challenge,
-                expected_rp_id=self._rp_id,
-                expected_origin=self._origins,
-                require_user_verification=True,
                 supported_pub_key_algs=ALGORITHMS,
+                **self._expected(attestation.challenge),
             )
-        except Exception as error:  # the client's bytes: see the module's docstring
-            raise ResponseRefused(_reason(error)) from None
         return NewCredential(attestation.parsed.id, verified.credential_public_key, verified.sign_count)
 
     def verify_assertion(self, assertion: Assertion, public_key: bytes, sign_count: int) -> int:
         """The authenticator's new sign count, once every check passed (a count not above the
         stored one is refused, unless both are 0: authenticators that keep no count)."""
-        try:
+        with _refused_on_error():
             verified = verify_authentication_response(
                 credential=assertion.parsed,
-                expected_challenge=assertion.challenge,
-                expected_rp_id=self._rp_id,
-                expected_origin=self._origins,
                 credential_public_key=public_key,
                 credential_current_sign_count=sign_count,
-                require_user_verification=True,
+                **self._expected(assertion.challenge),
             )
-        except Exception as error:  # the client's bytes: see the module's docstring
-            raise ResponseRefused(_reason(error)) from None
         return int(verified.new_sign_count)
+
+    def _expected(self, challenge: bytes) -> dict[str, Any]:
+        """What both ceremonies check alike: the challenge, this rp id, an allowed origin, user verification."""
+        return {
+            "expected_challenge": challenge,
+            "expected_rp_id": self._rp_id,
+            "expected_origin": self._origins,
+            "require_user_verification": True,
+        }
 
 
 def parse_attestation(credential: dict[str, Any]) -> Attestation:
     """The registration response as ``PublicKeyCredential.toJSON()`` gives it, and its challenge."""
-    try:
+    with _refused_on_error():
         parsed = parse_registration_credential_json(credential)
         return Attestation(parsed, _challenge(parsed.response.client_data_json, parsed.id))
-    except Exception as error:  # the client's bytes: see the module's docstring
-        raise ResponseRefused(_reason(error)) from None
 
 
 def parse_assertion(credential: dict[str, Any]) -> Assertion:
     """The sign-in response as ``PublicKeyCredential.toJSON()`` gives it, and its challenge."""
-    try:
+    with _refused_on_error():
         parsed = parse_authentication_credential_json(credential)
         return Assertion(parsed, _challenge(parsed.response.client_data_json, parsed.id))
-    except Exception as error:  # the client's bytes: see the module's docstring
-        raise ResponseRefused(_reason(error)) from None
 
 
 def _challenge(client_data_json: bytes, credential_id: str) -> bytes:
@@ -173,6 +170,11 @@ def _challenge(client_data_json: bytes, credential_id: str) -> bytes:
     return bytes(parse_client_data_json(client_data_json).challenge)
 
 
-def _reason(error: Exception) -> str:
-    """What the log says about a refusal: the library's words (no key, no secret), or the type."""
-    return f"{type(error).__name__}: {error}"[:300]
+@contextmanager
+def _refused_on_error() -> Iterator[None]:
+    """Any exception while reading or checking the client's bytes is a ResponseRefused (see the
+    module's docstring), its reason the library's words (no key, no secret) for the log."""
+    try:
+        yield
+    except Exception as error:
+        raise ResponseRefused(f"{type(error).__name__}: {error}"[:300]) from None
