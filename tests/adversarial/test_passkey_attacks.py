@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 
 from shared import services
 from shared.passkeys.challenges import ChallengeStore
+from shared.passkeys.store import PasskeyStore
 from tests.authenticator import SoftwareAuthenticator, b64url, unb64url
 from tests.helpers import EMAIL, PASSWORD, REGION, TABLE_NAME, json_event
 from tests.passkeys import FOREIGN_ORIGIN, ORIGIN, Passkeys, Session, challenge_item
@@ -133,6 +134,30 @@ def test_two_sign_ins_racing_on_one_challenge_let_exactly_one_through(
 
     assert sorted(answer.status for answer in answers) == [200, 401]
     assert [answer.body for answer in answers if answer.status == 401] == [CHALLENGE_INVALID]
+
+
+def test_two_sign_ins_racing_on_one_passkeys_count_let_one_through_and_the_count_never_goes_back(
+    passkeys: Passkeys, atomic_requests: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    passkeys.enrol()
+    responses = [{"credential": passkeys.assertion()} for _ in range(2)]  # counts 1 and 2, own challenges
+    both_checked = threading.Barrier(2, timeout=10)
+    record_use = PasskeyStore.record_use
+
+    def record_together(self: PasskeyStore, *args: Any, **kwargs: Any) -> bool:
+        both_checked.wait()  # both verified against the stored count 0: the conditional write decides
+        return record_use(self, *args, **kwargs)
+
+    monkeypatch.setattr(PasskeyStore, "record_use", record_together)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        answers = list(pool.map(passkeys.login, responses))
+
+    assert sorted(answer.status for answer in answers) == [200, 401]
+    stored = boto3.client("dynamodb", region_name=REGION).get_item(
+        TableName=TABLE_NAME, Key={"pk": {"S": "PASSKEY#" + next(iter(passkeys.authenticator.credentials))}}
+    )["Item"]["sign_count"]["N"]
+    winner = [index + 1 for index, answer in enumerate(answers) if answer.status == 200]
+    assert [int(stored)] == winner
 
 
 # The response itself: sign count, origin, rp id, user verification.
@@ -300,6 +325,17 @@ def test_registration_options_are_throttled_per_customer(passkeys: Passkeys, mon
     statuses = [passkeys.registration_options("1").status for _ in range(3)]
 
     assert statuses == [200, 200, 429]
+
+
+def test_a_customer_keeps_at_most_twenty_passkeys(passkeys: Passkeys, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PASSKEY_REGISTRATION_LIMIT", "100")  # the throttle would stop the enrolments first
+    services.reset()
+    for _ in range(20):
+        assert passkeys.enrol().status == 201
+
+    refused = passkeys.registration_options("1")
+
+    assert refusal(refused) == (400, {"non_field_errors": ["A customer may register at most 20 passkeys."]})
 
 
 # Malformed input: 400 in DRF's shapes, before anything is counted; never a 500.
