@@ -23,8 +23,10 @@ function show(state, message = "", notice = "") {
   $("error").textContent = message;
   $("notice").hidden = !notice;
   $("notice").textContent = notice;
-  if (state === "signed-out") offerPasskeyAutofill();
-  else passkeyAutofill?.abort();
+  if (state === "signed-out") {
+    $("passkey-list").replaceChildren(); // nothing of the last customer's stays in the page
+    offerPasskeyAutofill();
+  } else passkeyAutofill?.abort();
 }
 
 async function showProfile() {
@@ -38,7 +40,12 @@ async function showProfile() {
   $("profile-joined").textContent = new Date(profile.date_joined).toLocaleString();
   $("profile-last-login").textContent = profile.last_login ? new Date(profile.last_login).toLocaleString() : "never";
   show("signed-in");
-  await showPasskeys();
+}
+
+// After a sign-in: the profile, then the customer's passkeys ("Reload profile" reads the profile only).
+async function showAccount() {
+  await showProfile();
+  if (document.body.dataset.state === "signed-in") await showPasskeys();
 }
 
 const describe = (error) => {
@@ -56,7 +63,7 @@ $("login").addEventListener("submit", async (event) => {
   try {
     await auth.login($("email").value, $("password").value);
     $("password").value = "";
-    await showProfile();
+    await showAccount();
   } catch (error) {
     failed(error);
     // The API refuses an unconfirmed address as any wrong password (401): the help says both.
@@ -148,7 +155,7 @@ onSubmit("confirm", async () => {
   history.replaceState(null, "", "/");
   $("confirm-password").value = "";
   await auth.login(email, password);
-  await showProfile();
+  await showAccount();
 });
 
 $("reload").addEventListener("click", () => showProfile().catch(failed));
@@ -156,28 +163,29 @@ $("reload").addEventListener("click", () => showProfile().catch(failed));
 // Passkeys: the list with a delete button each, adding one, and signing in with one (the
 // browser's autofill on the email field while the login form shows, or the button).
 async function showPasskeys() {
-  const list = $("passkey-list");
-  list.replaceChildren();
-  for (const passkey of await auth.listPasskeys()) {
-    const item = document.createElement("li");
-    item.dataset.id = passkey.id;
-    item.textContent = `${passkey.name}, added ${new Date(passkey.created).toLocaleString()} `;
-    const remove = document.createElement("button");
-    remove.type = "button";
-    remove.className = "link";
-    remove.textContent = "Delete";
-    remove.addEventListener("click", async () => {
-      try {
-        await auth.deletePasskey(passkey.id);
-        show("signed-in", "", `Passkey "${passkey.name}" deleted.`);
-        await showPasskeys();
-      } catch (error) {
-        failed(error);
-      }
-    });
-    item.append(remove);
-    list.append(item);
-  }
+  const passkeys = await auth.listPasskeys(); // read first, then redraw at once: two reads in flight draw one list
+  $("passkey-list").replaceChildren(...passkeys.map(passkeyItem));
+}
+
+function passkeyItem(passkey) {
+  const item = document.createElement("li");
+  item.dataset.id = passkey.id;
+  item.textContent = `${passkey.name}, added ${new Date(passkey.created).toLocaleString()} `;
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "link";
+  remove.textContent = "Delete";
+  remove.addEventListener("click", async () => {
+    try {
+      await auth.deletePasskey(passkey.id);
+      show("signed-in", "", `Passkey "${passkey.name}" deleted.`);
+      await showPasskeys();
+    } catch (error) {
+      failed(error);
+    }
+  });
+  item.append(remove);
+  return item;
 }
 
 onSubmit("passkey-add", async () => {
@@ -198,7 +206,7 @@ async function offerPasskeyAutofill() {
   try {
     if (!(await PublicKeyCredential.isConditionalMediationAvailable?.())) return;
     await auth.passkeyLogin({ conditional: true, signal: pending.signal });
-    await showProfile();
+    await showAccount();
   } catch (error) {
     if (error.name !== "AbortError") failed(error);
   } finally {
@@ -211,7 +219,7 @@ $("passkey-login").addEventListener("click", async () => {
   passkeyAutofill = null;
   try {
     await auth.passkeyLogin();
-    await showProfile();
+    await showAccount();
   } catch (error) {
     failed(error);
   }
@@ -228,5 +236,5 @@ else if (location.pathname === "/reset-password") show("reset");
 else
   auth
     .restore()
-    .then((restored) => (restored ? showProfile() : show("signed-out")))
+    .then((restored) => (restored ? showAccount() : show("signed-out")))
     .catch(failed);
