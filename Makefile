@@ -183,6 +183,8 @@ build-MfaFunction:
 	$(call lambda_bundle,mfa)
 build-MailerFunction:
 	$(call lambda_bundle,mailer)
+build-PasskeysFunction:
+	$(call lambda_bundle,passkeys)
 
 bench: install ## benchmarks next to Django + simplejwt (never part of make test)
 	$(BIN)/python bench/run.py

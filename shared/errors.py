@@ -226,5 +226,23 @@ class ServiceUnavailable(RetryLater):
         super().__init__("Service temporarily unavailable, try again later.", "service_unavailable", retry_after)
 
 
+# Passkeys (shared/passkeys/service.py): a sign-in refused after its attempt was counted.
+PASSKEY_CHALLENGE_SPENT = "This passkey request has expired or was already used. Ask for new options."
+
+
+class PasskeyRefused(AuthenticationFailed):
+    """A sign-in the passkey does not prove: unknown or deleted credential, a failed check."""
+
+    def __init__(self) -> None:
+        super().__init__("This passkey could not sign you in.", "passkey_invalid")
+
+
+class PasskeyChallengeRefused(AuthenticationFailed):
+    """A sign-in answering a challenge that is unknown, spent, expired or of a registration."""
+
+    def __init__(self) -> None:
+        super().__init__(PASSKEY_CHALLENGE_SPENT, "passkey_challenge_invalid")
+
+
 class SigningKeyTooShort(RuntimeError):
     """Raised when the key is read (a function's first request): an HMAC key under 32 bytes makes tokens forgeable."""

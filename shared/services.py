@@ -45,6 +45,9 @@ if TYPE_CHECKING:
     from shared.customers.profiles import ProfileService
     from shared.customers.store import CustomerStore
     from shared.mfa.service import MfaService
+    from shared.passkeys.relying_party import RelyingParty
+    from shared.passkeys.service import PasskeyService
+    from shared.passkeys.store import PasskeyStore
     from shared.social.service import SocialService
     from shared.staff.gate import StaffGate
     from shared.staff.service import StaffService
@@ -272,6 +275,7 @@ def social_service() -> SocialService:
         session_store(),
         account_rate_limiter(),
         session_opener,
+        lambda customer_id: passkey_store().count(customer_id),
     )
 
 
@@ -422,6 +426,53 @@ def warm_up() -> None:
 
             Logger(child=True).warning("signing key not read at init", extra={"error_type": type(error).__name__})
     collector.resume()
+
+
+# Passkeys (shared/passkeys/): one function serves every passkey route.
+
+
+@cache
+def passkey_store() -> PasskeyStore:
+    """The passkeys' items; ``passkey_store().count(customer_id)`` tells how many a customer has."""
+    from shared.aws import dynamodb_client
+    from shared.passkeys.store import PasskeyStore
+
+    return PasskeyStore(dynamodb_client(), get_settings().TABLE_NAME)
+
+
+@cache
+def relying_party() -> RelyingParty:
+    """py_webauthn, imported by the first request that makes options or verifies (not at start)."""
+    from shared.passkeys.relying_party import RelyingParty
+
+    settings = get_settings()
+    origins = sorted(settings.allowed_origins)
+    return RelyingParty(settings.passkey_rp_id, origins, settings.PASSKEY_CHALLENGE_LIFETIME)
+
+
+@cache
+def passkey_service() -> PasskeyService:
+    from shared.accounts.rate_limit import RateLimiter
+    from shared.aws import dynamodb_client
+    from shared.customers.login_guard import LoginGuard
+    from shared.passkeys.challenges import ChallengeStore
+    from shared.passkeys.service import PasskeyService
+
+    settings = get_settings()
+    client, table = dynamodb_client(), settings.TABLE_NAME
+    return PasskeyService(
+        settings,
+        passkey_store(),
+        ChallengeStore(client, table, settings.PASSKEY_CHALLENGE_LIFETIME),
+        session_store(),
+        customer_store(),
+        RateLimiter(
+            client, table, settings.PASSKEY_REGISTRATION_LIMIT, settings.ACCOUNT_IP_LIMIT, settings.ACCOUNT_LIMIT_WINDOW
+        ),
+        LoginGuard(client, table, settings),
+        session_opener(),
+        relying_party,
+    )
 
 
 def before_snapshot() -> None:

@@ -224,6 +224,12 @@ class Settings:
     # Staff's list of customers (GET /api/v1/customers/): DRF's PAGE_SIZE, at most one BatchGetItem.
     STAFF_PAGE_SIZE: int = Field(default=50, ge=1, le=100)
 
+    # Passkeys (shared/passkeys/): the relying party is the storefront (rp id: STOREFRONT_URL's
+    # host; origins: ALLOWED_ORIGINS). A ceremony's challenge lives this long; each customer may
+    # ask for this many registration challenges per ACCOUNT_LIMIT_WINDOW.
+    PASSKEY_CHALLENGE_LIFETIME: int = Field(default=300, ge=30, le=900)
+    PASSKEY_REGISTRATION_LIMIT: int = Field(default=10, ge=1)
+
     # Powertools' own variables (template: POWERTOOLS_*), for shared/telemetry.py.
     POWERTOOLS_SERVICE_NAME: str = "service_undefined"
     POWERTOOLS_METRICS_NAMESPACE: str = ""
@@ -294,6 +300,13 @@ class Settings:
     @property
     def apple_client_ids(self) -> tuple[str, ...]:
         return tuple(_split(self.APPLE_CLIENT_IDS))
+
+    @property
+    def passkey_rp_id(self) -> str:
+        """The WebAuthn relying party id: the storefront's host (the page that calls WebAuthn)."""
+        from urllib.parse import urlsplit  # passkey requests only: the authorizer never pays for it
+
+        return urlsplit(self.STOREFRONT_URL).hostname or ""
 
     @property
     def base_path(self) -> str:

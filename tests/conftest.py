@@ -41,6 +41,7 @@ from tests.helpers import (
 )
 from tests.local_api import children, command_line
 from tests.mailbox import Mailbox
+from tests.passkeys import PASSKEY_ENVIRONMENT, Passkeys
 from tools.secrets_extension import SecretsExtensionServer
 
 PR_SET_CHILD_SUBREAPER = 36  # linux/prctl.h
@@ -294,3 +295,13 @@ def authorizer(
 def mailbox(aws: None, load_handler: Callable[[str], ModuleType], lambda_context: FakeLambdaContext) -> Mailbox:
     """The mail queue drained through the real mailer, and what it sent through (moto's) SES."""
     return Mailbox(load_handler, lambda_context)
+
+
+@pytest.fixture
+def passkeys(call: Callable[..., HttpAnswer], monkeypatch: pytest.MonkeyPatch, customer: Customer) -> Passkeys:
+    """The passkey routes (tests/passkeys.py) with the storefront's origin allowed, the demo customer
+    (id "1") and a software authenticator."""
+    for name, value in PASSKEY_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    services.reset()
+    return Passkeys(call)

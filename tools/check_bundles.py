@@ -47,6 +47,9 @@ PROBES = {
         "batchItemFailures",
         [{"itemIdentifier": "059f36b4-87a3-44ab-83d2-661975830a7d"}],
     ),
+    # py_webauthn's parser refuses a malformed sign-in before any read: the bundle must hold the
+    # library and its native dependencies (cryptography, pyOpenSSL's).
+    "PasskeysFunction": ("passkeys_login_malformed", "statusCode", 400),
 }
 SERVE = """
 import json, sys

@@ -697,11 +697,12 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
             environment["MAIL_QUEUE_URL"] = queue_urls[environment["MAIL_QUEUE_URL"]]
         if function in model.queue_consumers:
             environment.update(MAIL_SENDER="directory", MAIL_DIRECTORY=str(args.mail_directory))
-            if "StorefrontUrl" not in overrides:  # the demo storefront this server serves, else the API
-                served = args.storefront_port is not None
-                environment["STOREFRONT_URL"] = (
-                    f"http://localhost:{args.storefront_port}" if served else f"http://127.0.0.1:{args.port}"
-                )
+        # The mailer's links and the passkeys' relying party: the demo storefront this server serves, else the API.
+        if "STOREFRONT_URL" in environment and "StorefrontUrl" not in overrides:
+            served = args.storefront_port is not None
+            environment["STOREFRONT_URL"] = (
+                f"http://localhost:{args.storefront_port}" if served else f"http://127.0.0.1:{args.port}"
+            )
         workers[function] = FunctionPool(function, code_dir, environment, args.max_containers, extension)
         running.callback(workers[function].stop)
     # Runs before the stops above: every container gets SIGTERM at once, so a stop under load

@@ -23,6 +23,10 @@ function show(state, message = "", notice = "") {
   $("error").textContent = message;
   $("notice").hidden = !notice;
   $("notice").textContent = notice;
+  if (state === "signed-out") {
+    $("passkey-list").replaceChildren(); // nothing of the last customer's stays in the page
+    offerPasskeyAutofill();
+  } else passkeyAutofill?.abort();
 }
 
 async function showProfile() {
@@ -38,10 +42,13 @@ async function showProfile() {
   show("signed-in");
 }
 
-// Signed in: the profile, then the two-step verification panel (the reload button redraws the profile only).
+// Signed in: the profile, then the two-step verification panel and the customer's passkeys
+// (the reload button redraws the profile only).
 async function showAccount() {
   await showProfile();
-  if (document.body.dataset.state === "signed-in") await showMfa();
+  if (document.body.dataset.state !== "signed-in") return;
+  await showMfa();
+  await showPasskeys();
 }
 
 // Two-step verification: its status, the enrolment (QR code, then the recovery codes once), turning it off.
@@ -105,7 +112,10 @@ onSubmit("mfa-step", async () => {
   await showAccount();
 });
 
-const describe = (error) => (error.status ? error.message : `The shop's API cannot be reached (${error.message}).`);
+const describe = (error) => {
+  if (error instanceof DOMException) return `No passkey was used (${error.message}).`; // WebAuthn's own errors
+  return error.status ? error.message : `The shop's API cannot be reached (${error.message}).`;
+};
 
 function failed(error) {
   show(auth.claims ? "signed-in" : "signed-out", describe(error));
@@ -217,6 +227,71 @@ onSubmit("confirm", async () => {
 });
 
 $("reload").addEventListener("click", () => showProfile().catch(failed));
+
+// Passkeys: the list with a delete button each, adding one, and signing in with one (the
+// browser's autofill on the email field while the login form shows, or the button).
+async function showPasskeys() {
+  const passkeys = await auth.listPasskeys(); // read first, then redraw at once: two reads in flight draw one list
+  $("passkey-list").replaceChildren(...passkeys.map(passkeyItem));
+}
+
+function passkeyItem(passkey) {
+  const item = document.createElement("li");
+  item.dataset.id = passkey.id;
+  item.textContent = `${passkey.name}, added ${new Date(passkey.created).toLocaleString()} `;
+  const remove = document.createElement("button");
+  remove.type = "button";
+  remove.className = "link";
+  remove.textContent = "Delete";
+  remove.addEventListener("click", async () => {
+    try {
+      await auth.deletePasskey(passkey.id);
+      show("signed-in", "", `Passkey "${passkey.name}" deleted.`);
+      await showPasskeys();
+    } catch (error) {
+      failed(error);
+    }
+  });
+  item.append(remove);
+  return item;
+}
+
+onSubmit("passkey-add", async () => {
+  const added = await auth.registerPasskey($("passkey-name").value);
+  $("passkey-name").value = "";
+  show("signed-in", "", `Passkey "${added.name}" added: you can sign in with it, no email needed.`);
+  await showPasskeys();
+});
+
+let passkeyAutofill = null; // the conditional request waiting on the email field's autofill
+
+// Claimed before any await: the page shows "signed-out" twice on load (the failed restore
+// forgets the session, then says so), and a second request left running would block the next.
+async function offerPasskeyAutofill() {
+  if (passkeyAutofill) return;
+  const pending = new AbortController();
+  passkeyAutofill = pending;
+  try {
+    if (!(await PublicKeyCredential.isConditionalMediationAvailable?.())) return;
+    await auth.passkeyLogin({ conditional: true, signal: pending.signal });
+    await showAccount();
+  } catch (error) {
+    if (error.name !== "AbortError") failed(error);
+  } finally {
+    if (passkeyAutofill === pending) passkeyAutofill = null;
+  }
+}
+
+$("passkey-login").addEventListener("click", async () => {
+  passkeyAutofill?.abort(); // one WebAuthn request at a time
+  passkeyAutofill = null;
+  try {
+    await auth.passkeyLogin();
+    await showAccount();
+  } catch (error) {
+    failed(error);
+  }
+});
 
 $("logout").addEventListener("click", async () => {
   $("who").textContent = "";

@@ -14,6 +14,10 @@
 //   password reset) need no session; the password change does, and its fresh refresh token
 //   replaces the cookie, as do turning two-step verification on and off.
 //
+// - Passkeys: a signed-in customer registers, lists and deletes them; anyone signs in with one
+//   and no email, into the same cookie session as a password login. The page's host is the
+//   relying party (the API's StorefrontUrl), so a passkey made here works only here.
+//
 // The API must list the page's origin in AllowedOrigins, and the page and the API must be on
 // one site (www.shop.example and api.shop.example) for the SameSite=Strict cookie.
 
@@ -184,6 +188,52 @@ export function createAuth({ apiUrl, refreshMarginSeconds = 60, onChange = () =>
     return body.detail;
   }
 
+  // Passkeys. The API's options are WebAuthn's JSON forms: the browser parses them and
+  // serialises its answer (PublicKeyCredential.parse*OptionsFromJSON and toJSON()).
+  async function apiPost(path, payload) {
+    const { answer, body } = await read(
+      await authFetch(path, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(payload),
+      }),
+    );
+    if (!answer.ok) throw new AuthError(answer.status, body);
+    return body;
+  }
+
+  async function registerPasskey(name) {
+    const options = await apiPost("/auth/passkeys/registration/options/", {});
+    const publicKey = PublicKeyCredential.parseCreationOptionsFromJSON(options.publicKey);
+    const credential = await navigator.credentials.create({ publicKey });
+    return apiPost("/auth/passkeys/registration/", { credential: credential.toJSON(), name });
+  }
+
+  async function listPasskeys() {
+    const { answer, body } = await read(await authFetch("/auth/passkeys/"));
+    if (!answer.ok) throw new AuthError(answer.status, body);
+    return body;
+  }
+
+  async function deletePasskey(id) {
+    const answer = await authFetch(`/auth/passkeys/${encodeURIComponent(id)}/`, { method: "DELETE" });
+    if (!answer.ok) throw new AuthError(answer.status, (await read(answer)).body);
+  }
+
+  // Sign in with a passkey, naming no account. conditional: the browser offers the passkeys in
+  // the username field's autofill (an input with autocomplete="username webauthn") and this
+  // resolves only when the customer picks one; abort it with signal before a modal request.
+  async function passkeyLogin({ conditional = false, signal } = {}) {
+    const { answer: optionsAnswer, body: options } = await cookiePost("/auth/passkeys/login/options/", {});
+    if (!optionsAnswer.ok) throw new AuthError(optionsAnswer.status, options);
+    const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(options.publicKey);
+    const credential = await navigator.credentials.get({ publicKey, signal, ...(conditional ? { mediation: "conditional" } : {}) });
+    const { answer, body } = await cookiePost("/auth/passkeys/login/", { credential: credential.toJSON() });
+    if (!answer.ok) throw new AuthError(answer.status, body);
+    accept(body.access);
+    return claims;
+  }
+
   return {
     login,
     signInWith,
@@ -207,6 +257,10 @@ export function createAuth({ apiUrl, refreshMarginSeconds = 60, onChange = () =>
     resetPassword: (uid, token, newPassword1, newPassword2) =>
       accountPost("/auth/password/reset/confirm/", { uid, token, new_password1: newPassword1, new_password2: newPassword2 }),
     restore: refresh, // on page load: true when the cookie still holds a session
+    registerPasskey,
+    listPasskeys,
+    deletePasskey,
+    passkeyLogin,
     fetch: authFetch,
     get claims() {
       return claims;

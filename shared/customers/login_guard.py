@@ -164,22 +164,39 @@ class LoginGuard:
     def release(self, reservation: Reservation) -> None:
         """A success: clear the account's counter, give the IP its attempt back (same window only)."""
         self._client.delete_item(TableName=self._table, Key=key(reservation.attempt.account.pk))
+        self._give_back(reservation.ip)
+
+    def _give_back(self, ip: Counter) -> None:
         try:
             self._client.update_item(
                 TableName=self._table,
-                Key=key(reservation.ip.pk),
+                Key=key(ip.pk),
                 UpdateExpression="ADD #count :minus_one",
                 ConditionExpression="window_start = :window AND #count > :zero",
                 ExpressionAttributeNames={"#count": "count"},
                 ExpressionAttributeValues={
                     ":minus_one": {"N": "-1"},
                     ":zero": {"N": "0"},
-                    ":window": {"N": reservation.ip.window_start},
+                    ":window": {"N": ip.window_start},
                 },
             )
         except ClientError as error:
             if not condition_failed(error):
                 raise  # a new window has started since: the attempt is no longer counted
+
+    # Ways in that name no email (a passkey): the attempt is counted on its source alone.
+
+    def reserve_source(self, source_ip: str) -> Counter:
+        """Count an attempt on the source IP before it is checked; LoginLocked while the IP is
+        locked. The counter as it is afterwards: at its limit, this failure starts the lock."""
+        pk = IP_PREFIX + source_ip
+        found = batch_get(self._client, self._table, {pk})
+        counter = Counter.from_item(pk, self._settings.LOGIN_IP_MAX_FAILURES, found.get(pk))
+        return self._reserve(counter)
+
+    def release_source(self, counter: Counter) -> None:
+        """A success gives the source its attempt back, as a password login's does."""
+        self._give_back(counter)
 
     def _reserve(self, counter: Counter) -> Counter:
         """One conditional UpdateItem counting an attempt; the counter as it is afterwards."""

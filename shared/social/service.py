@@ -81,6 +81,7 @@ class SocialService:
         sessions: SessionStore,
         limiter: RateLimiter,
         opener: Callable[[], SessionOpener],
+        passkeys: Callable[[str], int],
         now_iso: Callable[[], str] = utc_now_iso,
     ) -> None:
         self._settings = settings
@@ -89,6 +90,7 @@ class SocialService:
         self._links = links
         self._sessions = sessions
         self._limiter = limiter
+        self._passkeys = passkeys  # how many a customer has (shared/passkeys/store.py)
         self._opener = opener
         self._now_iso = now_iso
 
@@ -138,7 +140,9 @@ class SocialService:
 
     def _may_unlink(self, customer: Customer, links: CustomerLinks) -> bool:
         return leaves_a_way_in_after_unlinking(
-            usable_passwords=1 if customer.has_usable_password else 0, linked_providers=len(links.links)
+            usable_passwords=1 if customer.has_usable_password else 0,
+            linked_providers=len(links.links),
+            passkeys=self._passkeys(customer.customer_id),
         )
 
     def _verifier(self, provider_name: str) -> IdTokenVerifier:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 
-def leaves_a_way_in_after_unlinking(*, usable_passwords: int, linked_providers: int) -> bool:
-    """Whether removing one of ``linked_providers`` leaves the customer a way to sign in.
+def leaves_a_way_in_after_unlinking(*, usable_passwords: int, linked_providers: int, passkeys: int) -> bool:
+    """Whether removing one of ``linked_providers`` leaves the customer a way to sign in: a
+    usable password, another provider, or a passkey.
 
-    Counts, so that each new kind of way in adds its own (passkeys: one more keyword argument).
+    Counts, so that each new kind of way in adds its own keyword argument.
     """
-    return usable_passwords + linked_providers - 1 > 0
+    return usable_passwords + linked_providers - 1 + passkeys > 0

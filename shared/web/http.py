@@ -63,7 +63,10 @@ def slash_redirect(event: APIGatewayProxyEvent) -> Response[str]:
 
 
 def json_response(
-    status: int, body: dict[str, Any], headers: dict[str, str] | None = None, cookies: list[Cookie] | None = None
+    status: int,
+    body: dict[str, Any] | list[Any],
+    headers: dict[str, str] | None = None,
+    cookies: list[Cookie] | None = None,
 ) -> Response[str]:
     return Response(
         status_code=status,

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from tests.authenticator import SoftwareAuthenticator
 from tests.helpers import EMAIL, PASSWORD
 from tests.local_api import local_api
 from tests.mailbox import OTHER_STRONG
@@ -94,6 +95,19 @@ def test_given_rs256_and_the_default_issuer_when_every_route_is_called_then_none
     assert client("POST", "/auth/password/reset/", {"email": EMAIL})[0] == 200
     unknown_link = {"uid": "x", "token": "y", "new_password1": OTHER_STRONG, "new_password2": OTHER_STRONG}
     assert client("POST", "/auth/password/reset/confirm/", unknown_link)[0] == 400
+
+    authenticator = SoftwareAuthenticator()  # the relying party is StorefrontUrl's host: 127.0.0.1 here
+    status, options = client("POST", "/auth/passkeys/registration/options/", {}, access=access)
+    assert status == 200
+    created = {"credential": authenticator.create(options, ORIGIN)}
+    status, passkey = client("POST", "/auth/passkeys/registration/", created, access=access)
+    assert status == 201, passkey
+    assert client("GET", "/auth/passkeys/", access=access) == (200, [passkey])
+    status, options = client("POST", "/auth/passkeys/login/options/", {})
+    assert status == 200
+    status, signed_in = client("POST", "/auth/passkeys/login/", {"credential": authenticator.get(options, ORIGIN)})
+    assert (status, list(signed_in)) == (200, ["refresh", "access"])
+    assert client("DELETE", f"/auth/passkeys/{passkey['id']}/", access=access) == (204, None)
 
     change = {"old_password": PASSWORD, "new_password1": OTHER_STRONG, "new_password2": OTHER_STRONG}
     status, changed = client("POST", "/auth/password/change/", change, access=access)

@@ -52,6 +52,12 @@ EXPECTED: dict[str, tuple[str, object]] = {
     "social_google_sign_in": ("social", 404),  # no GoogleClientIds: Sign in with Google is off
     "social_linked_get": ("social", 200),
     "social_unlink_google": ("social", 404),  # nothing linked
+    "passkeys_registration_options": ("passkeys", 200),
+    "passkeys_registration_malformed": ("passkeys", 400),
+    "passkeys_list": ("passkeys", 200),
+    "passkeys_delete_unknown": ("passkeys", 404),
+    "passkeys_login_options": ("passkeys", 200),
+    "passkeys_login_malformed": ("passkeys", 400),
 }
 
 

@@ -83,6 +83,7 @@ KEY_PREFIXES_BY_PACKAGE = {
     "accounts": {"VERIFY#", "RESET#", "RATE#", "MAILCAP#"},
     "social": {"SOCIAL#", "SOCIALS#"},
     "mfa": {"MFA#", "MFASETUP#", "MFACHALLENGE#"},
+    "passkeys": {"PASSKEY#", "PASSKEYS#", "WEBAUTHN#"},
 }
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 __all__ = ["apple", "google", "social"]  # fixtures of the social flows
@@ -775,3 +776,44 @@ def jwt_claims(token: str) -> dict[str, Any]:
 
     claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
     return claims
+
+
+# Passkeys: one function, every ceremony. Registration (options, the credential, the list), a
+# sign-in (the source's counter, the challenge, the credential, its owner, last_login), deletion.
+
+
+def test_given_every_passkey_ceremony_then_the_passkeys_function_writes_only_what_its_policy_allows(
+    customer: Any, run: Run, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.authenticator import SoftwareAuthenticator
+    from tests.passkeys import ORIGIN, PASSKEY_ENVIRONMENT
+
+    for name, value in PASSKEY_ENVIRONMENT.items():
+        monkeypatch.setenv(name, value)
+    authenticator = SoftwareAuthenticator()
+
+    def bearer(name: str, body: Any, method: str = "POST") -> dict[str, Any]:
+        return dict(account_event(name, body, caller=customer.customer_id, method=method))
+
+    registration = run("passkeys", [bearer("passkeys_registration_options", {})])
+    credential = authenticator.create(registration.bodies[0], ORIGIN)
+    enrolment = run(
+        "passkeys",
+        [
+            bearer("passkeys_registration_malformed", {"credential": credential, "name": "Laptop"}),
+            bearer("passkeys_list", None, "GET"),
+            ("passkeys_login_options", {}),
+        ],
+    )
+    assertion = authenticator.get(enrolment.bodies[2], ORIGIN)
+    sign_in = run("passkeys", [("passkeys_login_malformed", {"credential": assertion})])
+    deletion = bearer("passkeys_delete_unknown", None, "DELETE")
+    deletion["path"], deletion["pathParameters"] = f"/auth/passkeys/{credential['id']}/", {"id": credential["id"]}
+    removal = run("passkeys", [deletion])
+    flows = (registration, enrolment, sign_in, removal)
+
+    assert [flow.statuses for flow in flows] == [[200], [201, 200, 200], [200], [204]]
+    assert_least_privilege(
+        "PasskeysFunction",
+        Flow(set().union(*(flow.table_calls for flow in flows)), set(), [a for flow in flows for a in flow.answers]),
+    )

@@ -1,0 +1,1 @@
+"""Passkeys (WebAuthn): registration, usernameless sign-in, the customer's list; their items and challenges."""
