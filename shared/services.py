@@ -6,22 +6,12 @@ so a function loads only what it uses: the refresh function never imports argon2
 the authorizer imports neither boto3 nor argon2 unless its customer check is on.
 Tests call ``reset()`` to get a fresh container.
 
-The token and account functions call ``warm_up`` at the end of their init: boto3's import
-and their clients' creation run in init, on the init phase's full vCPU, not in the first
-request at the ``MemorySize`` share of one (bench/README.md, §7); with a Secrets Manager key
-source the signing key is fetched there too. What only some requests need (a legacy hasher,
-bcrypt) stays imported by those requests. The authorizer reads its key through the Lambda
-extension, which may not serve during init, so it does not warm up; with its customer check on
-it makes its DynamoDB client at init (``request_authorizer``).
-
-SnapStart (the token functions, when the template enables it) restores many containers
-from one snapshot taken after this init. Two hooks of the runtime's own registry
-(``snapshot_restore_py``): ``before_snapshot`` drops the key (the snapshot holds none), and
-``after_restore`` makes each restored container replace its AWS clients and fetch the key
-again, so none keeps the snapshot's connections, credentials or key, and the key cache's
-monotonic clock restarts on the restored machine's clock. Unique values (``jti``, families,
-kids) are drawn from ``os.urandom`` when a token is minted, never at init, so restored
-containers never share them.
+Init work every request needs (clients, a Secrets Manager key) runs in ``warm_up`` at the end
+of init, on the init phase's full vCPU (bench/README.md, §7); what only some requests need
+stays with them. The authorizer's key comes through the Lambda extension, which may not serve
+during init. SnapStart: ``before_snapshot`` drops the key, ``after_restore`` replaces the
+clients and reads the key again, so no restored container keeps the snapshot's connections,
+credentials or key. Unique values (``jti``, families, kids) are drawn when a token is minted.
 """
 
 from __future__ import annotations

@@ -23,6 +23,7 @@ from tests.authenticator import SoftwareAuthenticator
 from tests.helpers import EMAIL, PASSWORD
 from tests.local_api import local_api
 from tests.mailbox import OTHER_STRONG
+from tests.mfa_kit import code_at
 from tools import gateway
 
 OVERRIDES = {"Algorithm": "RS256"}
@@ -113,7 +114,29 @@ def test_given_rs256_and_the_default_issuer_when_every_route_is_called_then_none
     status, changed = client("POST", "/auth/password/change/", change, access=access)
     assert status == 200, changed
     assert client("GET", "/auth/user/", access=changed["access"])[0] == 200
-    assert client("POST", "/auth/token/blacklist/", {"refresh": changed["refresh"]}) == (200, {})
+
+    # Sign in with Google / Apple: no client ids configured, so the provider is off (404).
+    assert client("POST", "/auth/social/google/", {"id_token": "x.y.z"})[0] == 404
+    assert client("GET", "/auth/social/", access=changed["access"]) == (200, [])
+    assert client("DELETE", "/auth/social/google/", access=changed["access"])[0] == 404
+
+    # TOTP MFA: enrol, read, regenerate, a bad second step, turn it off (each change a fresh pair).
+    assert client("GET", "/auth/mfa/status/", access=changed["access"])[0] == 200
+    status, offer = client("GET", "/auth/mfa/totp/activate/", access=changed["access"])
+    assert status == 200, offer
+    enrol = {"activation_token": offer["activation_token"], "code": code_at(offer["secret"]), "password": OTHER_STRONG}
+    status, enrolled = client("POST", "/auth/mfa/totp/activate/", enrol, access=changed["access"])
+    assert status == 200, enrolled
+    assert client("POST", "/auth/mfa/recovery-codes/", {}, access=enrolled["access"])[0] == 200
+    regenerated = client(
+        "POST", "/auth/mfa/recovery-codes/regenerate/", {"password": OTHER_STRONG}, access=enrolled["access"]
+    )
+    assert regenerated[0] == 200, regenerated
+    assert client("POST", "/auth/mfa/verify/", {"ephemeral_token": "unknown", "code": "123456"})[0] in (400, 401)
+    off = {"code": regenerated[1]["codes"][0], "password": OTHER_STRONG}
+    status, deactivated = client("POST", "/auth/mfa/totp/deactivate/", off, access=enrolled["access"])
+    assert status == 200, deactivated
+    assert client("POST", "/auth/token/blacklist/", {"refresh": deactivated["refresh"]}) == (200, {})
 
     assert [answer for answer in client.answers if answer[2] >= 500] == []
     assert set(client.model.routes) - client.called == set(), "routes this test did not call"
