@@ -23,7 +23,7 @@ from tools.gateway import TEMPLATE, read_template
 OUTPUT = Path(__file__).resolve().parent.parent / "docs" / "dashboard.svg"
 COLUMN, ROW, HEADER = 50, 40, 64  # pixels per grid column and row; the header band above the grid
 PADDING, LEGEND_LINE = 10, 14
-# CloudWatch's own line colours, in its order.
+# CloudWatch's own line colours, in its order (repeated after the sixteenth line, as CloudWatch does).
 PALETTE = (
     "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f",
     "#bcbd22", "#17becf", "#aec7e8", "#ffbb78", "#98df8a", "#ff9896", "#c5b0d5", "#c49c94",
@@ -133,7 +133,7 @@ def _metric_widget(widget: Widget, series: list[Series]) -> str:
             caption = f"{label}: {_number(level)}"
             parts.append(_tag("text", caption, x=right, y=level_y - 3, text_anchor="end", fill=ALARM))
     for number, line in enumerate(series):
-        parts.extend(_polyline([point(i, v) if v is not None else None for i, v in enumerate(line)], PALETTE[number]))
+        parts.extend(_polyline([point(i, v) if v is not None else None for i, v in enumerate(line)], PALETTE[number % len(PALETTE)]))
     parts.append(_legend(widget, series, x + PADDING, plot_top + plot_height + 30, w - 2 * PADDING, top))
     return "<g>" + "".join(parts) + "</g>"
 
@@ -174,7 +174,7 @@ def _legend(widget: Widget, series: list[Series], x: int, y: float, width: int, 
         left, line_y = x + (number % columns) * column_width, y + (number // columns) * LEGEND_LINE
         called = any(value is not None for value in line)
         label = metric.label if called else f"{metric.label} (not called)"
-        parts.append(_tag("rect", x=left, y=line_y - 8, width=9, height=9, fill=PALETTE[number]))
+        parts.append(_tag("rect", x=left, y=line_y - 8, width=9, height=9, fill=PALETTE[number % len(PALETTE)]))
         parts.append(_tag("text", label, x=left + 13, y=line_y, fill="#16191f" if called else "#879596"))
     if widget.thresholds:
         above = [f"{label} {_number(level)}" for label, level in widget.thresholds if level > top]
