@@ -88,7 +88,7 @@ template: install $(SAM) ## cfn-lint (seven regions), sam validate --lint and th
 	$(SAM) validate --lint --region us-east-1
 	$(SAM) validate --lint --region eu-west-1
 	$(SAM) validate --lint --region us-east-1 --template examples/downstream/template.yaml
-	$(SAM_VENV)/bin/python tools/count_resources.py template.yaml examples/downstream/template.yaml
+	$(SAM_VENV)/bin/python -m tools.count_resources template.yaml examples/downstream/template.yaml
 
 $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)

@@ -3,7 +3,8 @@
 Each function with its routes becomes many resources (role, permissions per route, methods,
 log group, alarms): a new capability is counted here before a deploy would refuse it.
 Conditional resources are all counted (the worst case: every option on). Run with the SAM
-CLI's interpreter (it carries samtranslator): ``make template`` does.
+CLI's interpreter (it carries samtranslator and PyYAML, all that tools/gateway.py's template reader
+needs) from the project's root: ``make template`` runs ``python -m tools.count_resources``.
 """
 
 from __future__ import annotations
@@ -12,39 +13,19 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any
 
-import yaml
 from samtranslator.parser import parser
 from samtranslator.translator.translator import Translator
+
+from tools.gateway import read_template
 
 STACK_LIMIT = 500
 HEADROOM = 50  # warn when a capability or two more would reach the limit
 CODE_LOCATIONS = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}
 
 
-class _Loader(yaml.SafeLoader):
-    """YAML with CloudFormation's short tags (!Ref, !Sub...) read as their long forms."""
-
-
-def _intrinsic(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
-    if isinstance(node, yaml.ScalarNode):
-        value: Any = loader.construct_scalar(node)
-        if suffix == "GetAtt" and isinstance(value, str):
-            value = value.split(".", 1)
-    elif isinstance(node, yaml.SequenceNode):
-        value = loader.construct_sequence(node, deep=True)
-    else:
-        value = loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-    return {name: value}
-
-
-_Loader.add_multi_constructor("!", _intrinsic)
-
-
 def transformed_resources(template_path: Path) -> int:
-    template = yaml.load(template_path.read_text(), Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+    template = read_template(template_path)
     for resource in template["Resources"].values():
         location = CODE_LOCATIONS.get(resource.get("Type", ""))
         if location:  # the transform wants an uploaded artifact; where it is changes no count

@@ -133,7 +133,11 @@ def _metric_widget(widget: Widget, series: list[Series]) -> str:
             caption = f"{label}: {_number(level)}"
             parts.append(_tag("text", caption, x=right, y=level_y - 3, text_anchor="end", fill=ALARM))
     for number, line in enumerate(series):
-        parts.extend(_polyline([point(i, v) if v is not None else None for i, v in enumerate(line)], PALETTE[number % len(PALETTE)]))
+        parts.extend(
+            _polyline(
+                [point(i, v) if v is not None else None for i, v in enumerate(line)], PALETTE[number % len(PALETTE)]
+            )
+        )
     parts.append(_legend(widget, series, x + PADDING, plot_top + plot_height + 30, w - 2 * PADDING, top))
     return "<g>" + "".join(parts) + "</g>"
 
