@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.virtual_authenticator import Protocol, Transport, VirtualAuthenticatorOptions
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -35,7 +36,19 @@ def browser() -> Iterator[WebDriver]:
 
 
 def passkey_names(driver: WebDriver) -> list[str]:
-    return [item.get_attribute("data-id") or "" for item in driver.find_elements(By.CSS_SELECTOR, "#passkey-list li")]
+    """The listed passkeys' ids, read in one script: the page redraws the list whole (after a
+    sign-in, an add, a delete), so elements found one call earlier may be gone by the next."""
+    script = "return [...document.querySelectorAll('#passkey-list li')].map((item) => item.dataset.id)"
+    return [str(name) for name in driver.execute_script(script)]
+
+
+def delete_first_passkey(driver: WebDriver) -> bool:
+    """Click the first Delete; False when the list was redrawn under the click (try again)."""
+    try:
+        driver.find_element(By.CSS_SELECTOR, "#passkey-list li button").click()
+    except StaleElementReferenceException:
+        return False
+    return True
 
 
 def log_out(driver: WebDriver) -> None:
@@ -71,7 +84,7 @@ def test_given_a_registered_passkey_when_signing_in_with_it_then_no_email_is_nee
     assert text(browser, "profile-id") == "1"
     wait_for(lambda: passkey_names(browser), "the list, emptied at the log-out, drawn again")
 
-    browser.find_element(By.CSS_SELECTOR, "#passkey-list li button").click()
+    wait_for(lambda: delete_first_passkey(browser), "a click on the passkey's Delete")
     wait_for(lambda: not passkey_names(browser), "the list without the deleted passkey")
     assert "deleted" in text(browser, "notice")
 

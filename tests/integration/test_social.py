@@ -148,8 +148,8 @@ def test_made_up_kids_refetch_the_provider_keys_at_most_once_per_interval(
         pytest.param({"iss": APPLE_ISSUER}, id="another provider's issuer"),
         pytest.param({"aud": "someone-elses-client"}, id="another client"),
         pytest.param({"aud": [GOOGLE_CLIENT_ID, "someone-elses-client"]}, id="two audiences"),
-        pytest.param({"exp": int(time.time()) - 5}, id="expired"),
-        pytest.param({"iat": int(time.time()) + 600}, id="issued in the future"),
+        pytest.param({"exp": -5}, id="expired"),  # seconds from the moment the token is made
+        pytest.param({"iat": 600}, id="issued in the future"),
         pytest.param({"sub": None}, id="no sub"),
         pytest.param({"sub": ""}, id="empty sub"),
         pytest.param({"sub": "x" * 256}, id="sub too long"),
@@ -162,7 +162,13 @@ def test_made_up_kids_refetch_the_provider_keys_at_most_once_per_interval(
 def test_each_claim_check_refuses_a_token_that_fails_it(
     social: None, call: Call, google: Provider, changes: dict[str, Any]
 ) -> None:
-    answer = sign_in(call, "google", {"id_token": google.id_token(SUBJECT, EMAIL, **changes)})
+    # A time is an offset from now, read when the test runs (not when pytest collected it, which
+    # in a whole suite is many minutes earlier: "in the future" would have passed by then).
+    now = int(time.time())
+    claims = {
+        name: now + value if name in ("exp", "iat") and value is not None else value for name, value in changes.items()
+    }
+    answer = sign_in(call, "google", {"id_token": google.id_token(SUBJECT, EMAIL, **claims)})
 
     assert (answer.status, answer.body) == (401, INVALID_ID_TOKEN)
 
