@@ -72,7 +72,7 @@ chromium: ## Debian's chromium and chromium-driver for the browser tests, instal
 # without AREA, everything (CI). Only the browser area needs Chromium.
 AREAS := unit contract adversarial integration client oidc browser
 AREA ?=
-test: install $(if $(filter-out browser,$(AREA)),,chromium) ## the test suite, about 13 minutes on 2 cores (AREA=unit, contract, adversarial, integration, client, oidc or browser: one part)
+test: install $(if $(filter-out browser,$(AREA)),,chromium) ## the test suite, about 25 minutes on 2 cores (AREA=unit, contract, adversarial, integration, client, oidc or browser: one part)
 	$(if $(AREA),$(if $(filter-out $(AREAS),$(AREA)),$(error AREA=$(AREA) is not one of: $(AREAS))))
 	$(BIN)/python -m pytest $(addprefix tests/,$(AREA))
 

@@ -17,7 +17,10 @@ from pathlib import Path
 from tests.helpers import ROOT
 
 READY = "Ctrl-C stops everything"
-STOP_TIMEOUT = 20
+# A stop takes about a second on a quiet machine; once, at the end of a 28-minute fresh-clone CI
+# run on 2 loaded cores, one took over 20 s (cause not found: every container is sent SIGTERM at
+# once). A clean stop is still asserted; the margin only keeps a slow one from counting as unclean.
+STOP_TIMEOUT = 60
 
 
 def free_port() -> int:
