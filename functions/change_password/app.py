@@ -37,9 +37,7 @@ def change_password() -> Response[str]:
         http.caller(event), http.raw_body(event), http.content_type(event), http.source_ip(event)
     )
     metrics.add_metric(name="PasswordChanges", unit=MetricUnit.Count, value=1)
-    if in_cookie:
-        return cookies.tokens_answer(body)
-    return http.json_response(200, body)
+    return cookies.login_answer(body, in_cookie)
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)

@@ -45,7 +45,7 @@ token_service()  # verify, activation and deactivation sign: the key is fetched 
 
 def secret_answer(body: dict[str, Any], in_cookie: bool) -> Response[str]:
     """200, never stored by a cache; a pair's refresh token goes to the cookie when asked."""
-    response = cookies.tokens_answer(body) if in_cookie else http.json_response(200, body)
+    response = cookies.login_answer(body, in_cookie)
     response.headers.update(NO_STORE)
     return response
 

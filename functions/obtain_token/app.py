@@ -36,9 +36,7 @@ def obtain_token() -> Response[str]:
     result = service.obtain_pair(http.raw_body(event), http.content_type(event), source_ip)
     logger.append_keys(customer_id=result.customer_id)
     metrics.add_metric(name="Logins", unit=MetricUnit.Count, value=1)
-    if in_cookie:
-        return cookies.tokens_answer(result.tokens)
-    return http.json_response(200, result.tokens)
+    return cookies.login_answer(result.tokens, in_cookie)
 
 
 @logger.inject_lambda_context(log_event=False, clear_state=True)

@@ -66,9 +66,7 @@ def login() -> Response[str]:
     result = service.login(http.raw_body(event), http.content_type(event), http.source_ip(event))
     logger.append_keys(customer_id=result.customer_id)
     metrics.add_metric(name="PasskeyLogins", unit=MetricUnit.Count, value=1)
-    if in_cookie:
-        return cookies.tokens_answer(result.tokens)
-    return http.json_response(200, result.tokens)
+    return cookies.login_answer(result.tokens, in_cookie)
 
 
 @app.get(PASSKEYS)

@@ -129,6 +129,11 @@ class CookieTransport:
             raise RefreshCookieMissing()
         return morsel.value
 
+    def login_answer(self, tokens: dict[str, str], in_cookie: bool) -> Response[str]:
+        """What every way in answers: the tokens in the body, or, when the cookie transport was
+        asked for (``requested``), the refresh token in the cookie."""
+        return self.tokens_answer(tokens) if in_cookie else json_response(200, tokens)
+
     def tokens_answer(self, tokens: dict[str, str]) -> Response[str]:
         """200 with the tokens but the refresh token, which goes into the cookie."""
         body = {name: token for name, token in tokens.items() if name != "refresh"}
