@@ -274,7 +274,9 @@ async function offerPasskeyAutofill() {
   try {
     if (!(await PublicKeyCredential.isConditionalMediationAvailable?.())) return;
     await auth.passkeyLogin({ conditional: true, signal: pending.signal });
-    await showAccount();
+    // Aborted while its sign-in was on the wire: the flow that aborted it draws the account,
+    // and a second draw in flight would wipe that flow's later notices.
+    if (!pending.signal.aborted) await showAccount();
   } catch (error) {
     if (error.name !== "AbortError") failed(error);
   } finally {

@@ -228,6 +228,7 @@ export function createAuth({ apiUrl, refreshMarginSeconds = 60, onChange = () =>
     if (!optionsAnswer.ok) throw new AuthError(optionsAnswer.status, options);
     const publicKey = PublicKeyCredential.parseRequestOptionsFromJSON(options.publicKey);
     const credential = await navigator.credentials.get({ publicKey, signal, ...(conditional ? { mediation: "conditional" } : {}) });
+    signal?.throwIfAborted(); // a credential the page no longer waits for signs nobody in
     const { answer, body } = await cookiePost("/auth/passkeys/login/", { credential: credential.toJSON() });
     if (!answer.ok) throw new AuthError(answer.status, body);
     accept(body.access);
