@@ -50,9 +50,14 @@ USER_INACTIVE = {"detail": "User is inactive", "code": "user_inactive"}
 # A session that may only enrol a second factor (shared/tokens/minting.py's scope) is allowed on
 # these routes alone (resource paths of the stage, any method); every other route gets the
 # ACCESS_DENIED gateway response with this body.
-MFA_ENROLMENT_ROUTES = ("/auth/mfa/status", "/auth/mfa/totp/activate")
+# A second factor is an authenticator app or a passkey (a passkey login satisfies MFA), so a
+# restricted session may set up either; the passkey prefix covers its options and its answer.
+MFA_ENROLMENT_ROUTES = ("/auth/mfa/status", "/auth/mfa/totp/activate", "/auth/passkeys/registration")
 MFA_ENROLMENT_REQUIRED = {
-    "detail": "Set up two-factor authentication (/auth/mfa/totp/activate/) before using this account.",
+    "detail": (
+        "Set up two-factor authentication (/auth/mfa/totp/activate/) or a passkey "
+        "(/auth/passkeys/registration/) before using this account."
+    ),
     "code": "mfa_enrolment_required",
 }
 

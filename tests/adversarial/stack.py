@@ -251,7 +251,12 @@ def warm_stack(secret: str = SIGNING_KEY, **settings: str) -> Iterator[Stack]:
         boto3.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity=ENVIRONMENT["MAIL_FROM"])
         extension = SecretsExtensionServer(0, session_token="testing", region=REGION).start()
         try:
-            functions = (*TOKEN_FUNCTIONS, "customer_profile", "staff", "mfa", "jwks", *ACCOUNT_FUNCTIONS, "mailer")
+            functions = (
+                *TOKEN_FUNCTIONS,
+                *("customer_profile", "staff", "mfa", "passkeys", "jwks"),
+                *ACCOUNT_FUNCTIONS,
+                "mailer",
+            )
             handlers = {function: cold_start(function) for function in functions}
             with patch.context() as authorizer_environment:
                 authorizer_environment.setenv("SIGNING_KEY_SOURCE", "extension")

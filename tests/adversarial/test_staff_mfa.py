@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from shared import services
 from tests.adversarial.stack import warm_stack
+from tests.authenticator import SoftwareAuthenticator
 from tests.helpers import PASSWORD
 from tests.mfa_kit import code_at
+from tests.passkeys import ORIGIN
 
 
 def bearer(pair: dict[str, str]) -> str:
@@ -36,3 +38,29 @@ def test_staff_with_mfa_required_reach_the_staff_routes_only_after_enrolling_and
         verified = stack.request("POST", "/auth/mfa/verify/", step)
         assert verified.status == 200, verified.body
         assert stack.request("GET", "/api/v1/customers/", authorization=bearer(verified.body)).status == 200
+
+
+def test_staff_with_mfa_required_may_register_a_passkey_first_and_its_login_is_a_full_session() -> None:
+    """A passkey is the other second factor: the restricted session reaches its registration
+    (and nothing else), and the passkey's login, which verifies the user, opens the staff routes."""
+    with warm_stack(ALLOWED_ORIGINS=ORIGIN) as stack:
+        staff = stack.new_customer()
+        services.customer_store().set_roles(staff, True, False, (), revoke_at=0.0)
+        restricted = bearer(stack.login(staff))
+        assert stack.request("GET", "/auth/passkeys/", authorization=restricted).status == 401
+
+        options = stack.request("POST", "/auth/passkeys/registration/options/", {}, authorization=restricted)
+        assert options.status == 200, options.body
+        authenticator = SoftwareAuthenticator()
+        credential = authenticator.create(options.body, ORIGIN)
+        registered = stack.request(
+            "POST", "/auth/passkeys/registration/", {"credential": credential}, authorization=restricted
+        )
+        assert registered.status == 201, registered.body
+        assert stack.request("GET", "/api/v1/customers/", authorization=restricted).status == 401
+
+        sign_in = stack.request("POST", "/auth/passkeys/login/options/", {})
+        assertion = authenticator.get(sign_in.body, ORIGIN)
+        signed_in = stack.request("POST", "/auth/passkeys/login/", {"credential": assertion})
+        assert signed_in.status == 200, signed_in.body
+        assert stack.request("GET", "/api/v1/customers/", authorization=bearer(signed_in.body)).status == 200

@@ -239,6 +239,7 @@ def test_given_staff_without_mfa_when_logging_in_then_the_pair_may_only_enrol(
     assert resources == [
         "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*/auth/mfa/status*",
         "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*/auth/mfa/totp/activate*",
+        "arn:aws:execute-api:us-east-1:123456789012:abc123/prod/*/auth/passkeys/registration*",
     ]
     assert refused == status  # one policy for every route: the resources alone keep /auth/user/ out
     assert json.loads(status["context"]["body"])["code"] == "mfa_enrolment_required"
