@@ -109,7 +109,7 @@ def _parser() -> argparse.ArgumentParser:
     set_password.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     command("deactivate", _deactivate, "refuse the customer's logins and refreshes; revoke their sessions")
     command("activate", _activate, "allow the customer again")
-    command("delete", _delete, "delete the customer and their email")
+    command("delete", _delete, "delete the customer, their email, provider links, passkeys and MFA")
     command("revoke-sessions", _revoke_sessions, "end every session: tokens issued before now stop working")
     staff = command("grant-staff", _grant_staff, "make the customer staff (Django's is_staff); revoke their sessions")
     staff.add_argument("--superuser", action="store_true", help="a superuser too (Django's is_superuser)")
@@ -276,9 +276,11 @@ def _activate(args: argparse.Namespace) -> int:
 
 
 def _delete(args: argparse.Namespace) -> int:
-    store = _store(_settings(args))
-    customer = _customer(store, args.email)
-    _apply_change(lambda: store.delete(customer))
+    from shared.staff.erasure import delete_customer
+
+    settings = _settings(args)
+    customer = _customer(_store(settings), args.email)
+    _apply_change(lambda: delete_customer(_dynamodb(settings), settings.TABLE_NAME, customer))
     print(f"customer {customer.customer_id} deleted")
     return 0
 

@@ -370,7 +370,9 @@ class CustomerStore:
         values = {**role_values(is_staff, is_superuser, groups), ":revoke": _number(revoke_at)}
         self._update_both(customer, f"{ROLE_ASSIGNMENT}, tokens_valid_after = :revoke", values)
 
-    def delete(self, customer: Customer) -> None:
+    def delete(self, customer: Customer, more: list[dict[str, Any]] | None = None) -> None:
+        """The customer's items, and ``more`` (what other packages keep of theirs) in the same
+        transaction: CustomerChanged if anything changed since it was read."""
         owned = "customer_id = :id"
         values = {":id": {"S": customer.customer_id}}
         self._transact(
@@ -384,6 +386,7 @@ class CustomerStore:
                         values,
                     )
                 },
+                *(more or []),
             ]
         )
 

@@ -223,6 +223,32 @@ class PasskeyStore:
             raise
         return True
 
+    def erase_writes(self, customer_id: str) -> list[dict[str, Any]]:
+        """Deletes of every passkey of the customer's and of their list, for the transaction that
+        deletes the customer; the list's delete holds only if no passkey came or went since."""
+        item = self._customer_item(customer_id)
+        if item is None:
+            return []
+        passkeys = item.get("passkeys", {"M": {}})
+        credentials = [
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": key(PASSKEY_PREFIX + credential_id),
+                    "ConditionExpression": "customer_id = :owner",
+                    "ExpressionAttributeValues": {":owner": {"S": customer_id}},
+                }
+            }
+            for credential_id in passkeys["M"]
+        ]
+        own = {
+            "TableName": self._table,
+            "Key": key(CUSTOMER_PASSKEYS_PREFIX + customer_id),
+            "ConditionExpression": "passkeys = :read",
+            "ExpressionAttributeValues": {":read": passkeys},
+        }
+        return [*credentials, {"Delete": own}]
+
     def _customer_item(self, customer_id: str) -> dict[str, Any] | None:
         item: dict[str, Any] | None = self._client.get_item(
             TableName=self._table, Key=key(CUSTOMER_PASSKEYS_PREFIX + customer_id), ConsistentRead=True

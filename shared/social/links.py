@@ -181,6 +181,29 @@ class SocialLinks:
                 raise LinksChanged() from None
             raise
 
+    def erase_writes(self, links: CustomerLinks) -> list[dict[str, Any]]:
+        """Deletes of every link of the customer's, for the transaction that deletes the customer:
+        a link left behind would keep its subject from ever signing in (as anyone) again."""
+        subjects = [
+            {
+                "Delete": {
+                    "TableName": self._table,
+                    "Key": key(_subject_key(provider, link.subject)),
+                    "ConditionExpression": "customer_id = :id",
+                    "ExpressionAttributeValues": {":id": {"S": links.customer_id}},
+                }
+            }
+            for provider, link in links.links.items()
+        ]
+        unchanged = "version = :version" if links.version else "attribute_not_exists(version)"
+        values = {":version": {"N": str(links.version)}} if links.version else {}
+        own = {
+            "TableName": self._table,
+            "Key": key(CUSTOMER_LINKS_PREFIX + links.customer_id),
+            "ConditionExpression": unchanged,
+        }
+        return [*subjects, {"Delete": own | ({"ExpressionAttributeValues": values} if values else {})}]
+
 
 def _subject_key(provider: Provider, subject: str) -> str:
     return f"{SOCIAL_PREFIX}{provider}#{subject}"
