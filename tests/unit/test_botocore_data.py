@@ -26,8 +26,10 @@ def trimmed(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def session_on(data: Path) -> Session:
+    """A session that reads botocore's data from ``data`` alone, as a bundle's botocore does."""
     session = get_session()
-    session.register_component("data_loader", Loader(extra_search_paths=[str(data)], include_default_search_paths=False))
+    loader = Loader(extra_search_paths=[str(data)], include_default_search_paths=False)
+    session.register_component("data_loader", loader)
     return session
 
 
