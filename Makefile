@@ -112,7 +112,9 @@ check-build: $(SAM) ## sam build, then every built handler imported and served a
 
 # One bundle per function, for python3.13 on arm64: its own requirements (manylinux wheels,
 # so no Docker), the handler and the shared package tree (its subpackages' .py files).
-# Byte-compiled for a faster cold start.
+# botocore's data cut to the services the clients use (tools/botocore_data.py), and everything
+# byte-compiled (Lambda's /var/task is read-only: without .pyc every cold start compiles), for a
+# faster cold start.
 # LAMBDA_ARCH=x86_64 builds the same bundles for this machine, so check-build can import them.
 LAMBDA_ARCH ?= aarch64
 LAMBDA_PIP = $(PYTHON) -m pip install --quiet --no-compile --disable-pip-version-check \
@@ -125,6 +127,7 @@ define lambda_bundle
 	cp $(ROOT)functions/$(1)/app.py "$(ARTIFACTS_DIR)/"
 	cd $(ROOT) && find shared -name "*.py" -not -path "*/__pycache__/*" -exec cp --parents {} "$(ARTIFACTS_DIR)/" \;
 	rm -rf "$(ARTIFACTS_DIR)"/bin
+	$(PYTHON) $(ROOT)tools/botocore_data.py "$(ARTIFACTS_DIR)"
 	$(PYTHON) -m compileall -q -j 0 --invalidation-mode unchecked-hash "$(ARTIFACTS_DIR)" >/dev/null
 endef
 

@@ -10,7 +10,8 @@ Peak RSS is the child's high-water mark (VmHWM) after it answered.
 Both sides start with ``-S`` and their venv's site-packages on PYTHONPATH: no ``site``
 processing (the project venv's editable-install hook alone costs ~10 ms, which no Lambda
 bundle has), the same interpreter start for both. Byte code goes to
-``bench/.baseline/pycache`` for both (Lambda bundles ship theirs compiled).
+``bench/.baseline/pycache`` for both (Lambda bundles ship theirs compiled). The functions import
+botocore as the bundles ship it, its data trimmed to the services they use (``bundle_botocore``).
 
 The functions serve an event that needs no AWS call, with every AWS endpoint pointed at a
 closed local port, so a call made at start fails at once (the token functions try to fetch
@@ -31,6 +32,7 @@ One more run per variant under ``-X importtime`` (not timed) says where the time
 from __future__ import annotations
 
 import json
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -49,10 +51,29 @@ BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 PYCACHE = BENCH / ".baseline" / "pycache"
 BASE_ENVIRONMENT = {"PATH": "/usr/bin:/bin", "PYTHONPYCACHEPREFIX": str(PYCACHE), "LANG": "C.UTF-8"}
-# What tools/check_bundles.py gives the functions: fake credentials, a closed endpoint.
+
+
+def bundle_botocore() -> Path:
+    """A folder holding botocore as the bundles ship it: the venv's copy with its data trimmed by
+    tools/botocore_data.py, as the Makefile's bundle recipe does. Made once per botocore version."""
+    import botocore
+
+    site = BENCH / ".baseline" / "bundle-botocore"
+    stamp = site / "version"
+    if stamp.exists() and stamp.read_text() == botocore.__version__:
+        return site
+    shutil.rmtree(site, ignore_errors=True)
+    shutil.copytree(Path(botocore.__file__).parent, site / "botocore", ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, str(ROOT / "tools" / "botocore_data.py"), str(site)], check=True)  # noqa: S603
+    stamp.write_text(botocore.__version__)
+    return site
+
+
+# What tools/check_bundles.py gives the functions: fake credentials, a closed endpoint; the
+# bundles' botocore ahead of the venv's.
 SERVICE_ENVIRONMENT = {
     **BASE_ENVIRONMENT,
-    "PYTHONPATH": f"{ROOT}:{sysconfig.get_path('purelib')}",
+    "PYTHONPATH": f"{ROOT}:{bundle_botocore()}:{sysconfig.get_path('purelib')}",
     "AWS_REGION": "us-east-1",
     "AWS_DEFAULT_REGION": "us-east-1",
     "AWS_ACCESS_KEY_ID": "bench",

@@ -5,7 +5,7 @@ the refresh and verify functions' cold starts load neither, the login's loads no
 HS256 stack's bundles, without cryptography, whose ssh module imports bcrypt when present).
 Per function, what its init loads and which AWS clients it makes (the endpoint closed: the
 key's fetch fails at init and is left to the first request), and that the garbage collector
-paused during init is running again."""
+paused during init is running again, with what init made frozen (no collection scans it)."""
 
 from __future__ import annotations
 
@@ -85,11 +85,27 @@ print(json.dumps({
     "loaded": [name for name in watched if sys.modules.get(name)],
     "clients": sorted(made),
     "collecting": gc.isenabled(),  # paused during init by shared/collector.py, never left off
+    # shared/collector.py froze what init made: the first collection does not scan it all.
+    "frozen": gc.get_freeze_count() > 0,
 }))
 """
 HASHER = ["argon2", "shared.customers.passwords"]
 TOKENS = ["dynamodb", "secretsmanager"]
 ACCOUNTS = ["dynamodb", "sqs"]
+# The functions whose handler imports shared/collector.py first: their init's objects are frozen.
+PAUSE_THE_COLLECTOR = {
+    "obtain_token",
+    "refresh_token",
+    "verify_token",
+    "blacklist_token",
+    "customer_profile",
+    "register",
+    "verify_email",
+    "request_mail",
+    "reset_password",
+    "change_password",
+    "current_user",
+}
 
 
 @pytest.mark.parametrize(
@@ -120,6 +136,7 @@ def test_given_a_cold_start_then_init_loads_and_makes_what_every_request_of_the_
 ) -> None:
     report = run_probe(INIT_PROBE, function)
     assert (report["loaded"], report["clients"], report["collecting"]) == (loaded, clients, True)
+    assert report["frozen"] == (function in PAUSE_THE_COLLECTOR)
 
 
 def test_given_the_authorizers_customer_check_then_its_init_makes_the_table_client() -> None:
