@@ -108,7 +108,7 @@ deploy: build ## sam deploy (CONFIG_ENV=prod for production; default: dev)
 check-build: $(SAM) ## sam build, then every built handler imported and served an event
 	$(SAM) build
 	LAMBDA_ARCH=$$(uname -m) $(SAM) build --build-dir .aws-sam/build-host --cache-dir .aws-sam/cache-host
-	$(PYTHON) tools/check_bundles.py .aws-sam/build .aws-sam/build-host
+	$(PYTHON) -m tools.check_bundles .aws-sam/build .aws-sam/build-host
 
 # One bundle per function, for python3.13 on arm64: its own requirements (manylinux wheels,
 # so no Docker), the handler and the shared package tree (its subpackages' .py files).

@@ -5,7 +5,8 @@ Usage: check_bundles.py LAMBDA_BUILD_DIR HOST_BUILD_DIR
 The Lambda build is arm64: its native libraries cannot load on an x86_64 machine, so the
 same Makefile recipe is also built for this machine (HOST_BUILD_DIR). Each host bundle's
 handler is imported and served one event from events/ in a fresh interpreter started with
-``-I -S`` and only that bundle on ``sys.path`` (no site-packages, no project checkout).
+``-I -S`` and only that bundle (and the layers it always has) on ``sys.path`` (no
+site-packages, no project checkout).
 The arm64 bundles must hold the same top-level modules as the host ones, and every
 native library in them must be an aarch64 ELF file.
 """
@@ -17,6 +18,8 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+
+from tools.gateway import read_template
 
 ROOT = Path(__file__).resolve().parent.parent
 ELF_MACHINE_AARCH64 = 183
@@ -54,7 +57,7 @@ PROBES = {
 SERVE = """
 import json, sys
 from types import SimpleNamespace
-sys.path[:0] = [sys.argv[1]]
+sys.path[:0] = [sys.argv[1], *sys.argv[3:]]
 import app
 event = json.loads(open(sys.argv[2]).read())
 context = SimpleNamespace(function_name="check", memory_limit_in_mb=512, aws_request_id="check",
@@ -80,13 +83,26 @@ ENVIRONMENT = {
 }
 
 
-def serve_one_event(bundle: Path, function: str) -> list[str]:
+def layer_folders(host_dir: Path) -> dict[str, list[str]]:
+    """Per function, the built layers it always has (a plain ``Layers`` list of this template's
+    layers), as Lambda puts them on ``sys.path`` (``/opt/python``). Conditional layers are off
+    with the template's defaults (an HMAC stack), which the probes run as."""
+    resources = read_template(ROOT / "template.yaml")["Resources"]
+    folders = {}
+    for name, resource in resources.items():
+        layers = resource.get("Properties", {}).get("Layers")
+        if resource.get("Type") == "AWS::Serverless::Function" and isinstance(layers, list):
+            folders[name] = [str(host_dir / layer["Ref"] / "python") for layer in layers if "Ref" in layer]
+    return folders
+
+
+def serve_one_event(bundle: Path, function: str, layers: list[str]) -> list[str]:
     event_name, field, expected = PROBES[function]
     environment = dict(ENVIRONMENT)
     if function == "AuthorizerFunction":
         environment.update(SIGNING_KEY_SOURCE="extension", PARAMETERS_SECRETS_EXTENSION_HTTP_PORT="9")
     result = subprocess.run(  # noqa: S603 - our own interpreter and files
-        [sys.executable, "-I", "-S", "-c", SERVE, str(bundle), str(ROOT / "events" / f"{event_name}.json")],
+        [sys.executable, "-I", "-S", "-c", SERVE, str(bundle), str(ROOT / "events" / f"{event_name}.json"), *layers],
         capture_output=True,
         text=True,
         env=environment,
@@ -126,16 +142,19 @@ def shared_modules(root: Path) -> set[str]:
 
 def main(lambda_dir: Path, host_dir: Path) -> int:
     problems: list[str] = []
+    layers = layer_folders(host_dir)
     for function in PROBES:
         arm, host = lambda_dir / function, host_dir / function
+        incomplete = []
         for bundle in (arm, host):
             if not (bundle / "app.py").is_file():
-                problems.append(f"{bundle}: no app.py")
+                incomplete.append(f"{bundle}: no app.py")
             if missing := shared_modules(ROOT) - shared_modules(bundle):
-                problems.append(f"{bundle}: the shared/ package tree lacks {sorted(missing)}")
-        if problems:
+                incomplete.append(f"{bundle}: the shared/ package tree lacks {sorted(missing)}")
+        problems += incomplete
+        if incomplete:
             continue
-        problems += serve_one_event(host, function)
+        problems += serve_one_event(host, function, layers.get(function, []))
         if top_level(arm) != top_level(host):
             problems.append(f"{function}: arm64 and host bundles differ: {top_level(arm) ^ top_level(host)}")
         problems += [f"{function}: not aarch64: {name}" for name in foreign_libraries(arm)]
