@@ -295,7 +295,14 @@ class _Handler(BaseHTTPRequestHandler):
             return model.gateway_response("MISSING_AUTHENTICATION_TOKEN", request_headers=headers)
         route, params = found
         authorizer_context = None
-        if not route.public:
+        if not route.public and model.jwt_authorizer is not None:
+            # API Gateway reads the issuer's documents from its public URL; here this very server serves them.
+            port = self.server.server_address[1]
+            decision = model.authorize_jwt(headers, route, f"http://127.0.0.1:{port}{model.base_path}")
+            if isinstance(decision, gateway.Answer):
+                return decision
+            authorizer_context = decision
+        elif not route.public:
             worker = self.server.workers[model.authorizer.function]
             decision = model.authorize(headers, method, route_path, worker.invoke)
             if isinstance(decision, gateway.Answer):

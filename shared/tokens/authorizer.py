@@ -107,7 +107,16 @@ class Caller:
 
     @classmethod
     def from_context(cls, context: Mapping[str, object] | None) -> Caller:
+        """The Lambda authorizer's flat context, or a JWT authorizer's ``claims`` (AuthorizerMode=jwt)."""
         context = context or {}
+        claims = context.get("claims")
+        if isinstance(claims, Mapping):
+            context = {
+                "user_id": claims.get("user_id"),
+                "iat": claims.get("iat"),
+                "family": claims.get("family"),
+                "groups": group_list(Roles.from_payload(dict(claims))),
+            }
         user_id, issued_at, family = context.get("user_id"), context.get("iat"), context.get("family")
         groups = context.get("groups")
         return cls(
