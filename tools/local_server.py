@@ -698,6 +698,8 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
 
     workers: dict[str, FunctionPool] = {}
     for function, code_dir in model.code_dirs.items():
+        if function == model.authorizer.function and model.jwt_authorizer is not None:
+            continue  # AuthorizerMode=jwt: the gateway decides, the authorizer function never runs
         environment = _function_environment(model, function, shared_environment)
         extension = extension_per_container(environment) if function == model.authorizer.function else None
         if environment.get("MAIL_QUEUE_URL") in queue_urls:

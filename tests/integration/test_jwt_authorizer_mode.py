@@ -23,7 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 from shared.tokens.keyset import parse
 from tests.helpers import EMAIL, PASSWORD
-from tests.local_api import local_api
+from tests.local_api import children, command_line, live_processes, local_api
 from tools import gateway
 
 RS256 = {"Algorithm": "RS256"}
@@ -174,7 +174,23 @@ def test_given_a_logged_out_session_in_jwt_mode_then_routes_that_read_the_sessio
     assert verify == (400, {"non_field_errors": ["Token is blacklisted"]})
 
 
-def test_given_an_hmac_stack_when_jwt_mode_is_asked_then_the_template_rule_refuses_it() -> None:
+def function_workers(port: int) -> set[str]:
+    """The modules of the function containers the server on ``port`` runs."""
+    (server,) = (pid for pid, _, _ in live_processes() if f"--port {port} " in command_line(pid) + " ")
+    lines = [command_line(pid) for pid in children(server)]
+    return {line.split()[-1] for line in lines if "tools.lambda_worker" in line}
+
+
+def test_given_jwt_mode_when_the_stack_runs_then_no_authorizer_function_runs(stacks: dict[str, Stack]) -> None:
+    assert "functions.authorizer.app" in function_workers(PORTS["lambda"][0])
+    running = function_workers(PORTS["jwt"][0])
+    assert "functions.customer_profile.app" in running
+    assert "functions.authorizer.app" not in running
+
+
+def test_given_an_hmac_stack_or_a_backend_proxy_when_jwt_mode_is_asked_then_the_template_rules_refuse_it() -> None:
     with pytest.raises(ValueError, match="AuthorizerMode jwt needs an asymmetric Algorithm"):
         gateway.load(overrides={"AuthorizerMode": "jwt", "Algorithm": "HS256"})
+    with pytest.raises(ValueError, match="AuthorizerMode jwt cannot set the BackendUrl proxy's identity headers"):
+        gateway.load(overrides={**JWT_MODE, "BackendUrl": "https://shop.example.com"})
     assert gateway.load(overrides=JWT_MODE).jwt_authorizer is not None
