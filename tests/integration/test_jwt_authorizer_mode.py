@@ -174,6 +174,30 @@ def test_given_a_logged_out_session_in_jwt_mode_then_routes_that_read_the_sessio
     assert verify == (400, {"non_field_errors": ["Token is blacklisted"]})
 
 
+def test_given_a_logged_out_token_in_jwt_mode_when_every_protected_route_is_asked_then_each_function_refuses_it(
+    stacks: dict[str, Stack],
+) -> None:
+    """The gateway lets a logged-out access token through on every route; no function serves it."""
+    stack = stacks["jwt"]
+    status, pair = stack.post("/auth/token/", {"email": EMAIL, "password": PASSWORD})
+    assert status == 200
+    assert stack.post("/auth/token/blacklist/", {"refresh": pair["refresh"]})[0] == 200
+    user_id = jwt.decode(pair["access"], options={"verify_signature": False})["user_id"]
+    model = gateway.load(overrides=JWT_MODE)
+    answers = {}
+    for route in model.routes:
+        if route.public or route.method not in ("GET", "ANY"):
+            continue
+        path = route.path.replace("{id}", user_id).replace("{provider}", "google") + "/"
+        # Each route with a method it serves (GET answers 405 on the POST- or DELETE-only ones).
+        statuses = (stack.call(path, f"Bearer {pair['access']}", method)[0] for method in ("GET", "POST", "DELETE"))
+        answers[route.path] = next(status for status in statuses if status != 405)
+    # Staff routes: the gateway's scope check; every other route: its function reads the session,
+    # except three that refuse an empty request first (the body checked, or no such provider here).
+    refused_first = {"/auth/password/change": 400, "/auth/passkeys/registration": 400, "/auth/social/{provider}": 404}
+    assert answers == {path: refused_first.get(path, 401) for path in answers}
+
+
 def function_workers(port: int) -> set[str]:
     """The modules of the function containers the server on ``port`` runs."""
     (server,) = (pid for pid, _, _ in live_processes() if f"--port {port} " in command_line(pid) + " ")
