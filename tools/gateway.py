@@ -158,6 +158,9 @@ class TokenAuthorizer:
 DISCOVERY_PATH = "/.well-known/openid-configuration"
 # How long API Gateway's JWT authorizers keep a key of the JWKS (shared/settings.py's JWT_AUTHORIZER_KEY_CACHE).
 JWKS_CACHE_SECONDS = 7200
+# Reading the issuer's documents from the local service: its JWKS function may still be starting
+# with every other container on a loaded machine (over 10 s seen on 2 busy cores).
+ISSUER_READ_TIMEOUT = 60
 
 
 @dataclass
@@ -178,9 +181,11 @@ class JwtAuthorizer:
 
         if self._keys is None:
             discovery = _local(self.issuer + DISCOVERY_PATH, self.issuer, local_base)
-            with urllib.request.urlopen(discovery, timeout=10) as got:  # noqa: S310 - the local service
+            with urllib.request.urlopen(discovery, timeout=ISSUER_READ_TIMEOUT) as got:  # noqa: S310 - the local service
                 jwks_uri = json.load(got)["jwks_uri"]
-            self._keys = jwt.PyJWKClient(_local(jwks_uri, self.issuer, local_base), lifespan=JWKS_CACHE_SECONDS)
+            self._keys = jwt.PyJWKClient(
+                _local(jwks_uri, self.issuer, local_base), lifespan=JWKS_CACHE_SECONDS, timeout=ISSUER_READ_TIMEOUT
+            )
         return self._keys
 
     def claims_of(self, token: str, local_base: str) -> dict[str, Any] | None:
