@@ -129,6 +129,7 @@ def test_given_a_refused_token_when_the_profile_is_asked_then_both_modes_answer_
     answers = {mode: stack.call(profile_of(stack), CASES[case](stack)) for mode, stack in stacks.items()}
     assert answers["lambda"][0] == answers["jwt"][0] == 401
     assert answers["jwt"][1] == TOKEN_INVALID
+    assert "functions.authorizer.app" not in function_workers(PORTS["jwt"][0])  # the gateway's own refusal
 
 
 def test_given_no_token_when_the_profile_is_asked_then_both_modes_answer_401(stacks: dict[str, Stack]) -> None:
