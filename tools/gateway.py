@@ -110,7 +110,7 @@ class Route:
     function: str  # logical id ("" for an HTTP proxy)
     public: bool  # Auth: Authorizer: NONE
     backend: HttpProxy | None = None
-    scopes: tuple[str, ...] = ()  # Auth: AuthorizationScopes (a JWT authorizer wants one of them)
+    scopes: tuple[str, ...] = ()  # the function's Metadata JwtAuthorizationScopes: a JWT authorizer wants one
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         if self.method not in ("ANY", method):
@@ -429,6 +429,7 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
         if res["Type"] != "AWS::Serverless::Function":
             continue
         props = res["Properties"]
+        jwt_scopes = tuple(res.get("Metadata", {}).get("JwtAuthorizationScopes", ()))
         code_dirs[name] = props["CodeUri"].rstrip("/")
         variables = {**global_env, **props.get("Environment", {}).get("Variables", {})}
         environments[name] = {
@@ -441,14 +442,13 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
             if event["Type"] != "Api" or event["Properties"].get("RestApiId", {}).get("Ref") != api_id:
                 continue
             event_props = event["Properties"]
-            event_auth = event_props.get("Auth", {})
             routes.append(
                 Route(
                     method=event_props["Method"].upper(),
                     path=event_props["Path"],
                     function=name,
-                    public=event_auth.get("Authorizer") == "NONE",
-                    scopes=tuple(event_auth.get("AuthorizationScopes", ())),
+                    public=event_props.get("Auth", {}).get("Authorizer") == "NONE",
+                    scopes=jwt_scopes,
                 )
             )
     routes += definition_routes(resolve(api_props.get("DefinitionBody", {})))
