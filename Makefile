@@ -56,11 +56,11 @@ ALLOWED_ORIGINS ?= http://localhost:$(STOREFRONT_PORT)
 # The local OpenID provider the storefront's "Sign in with Google" uses (tools/local_oidc.py).
 OIDC_PORT ?= 9400
 
-local: $(LOCAL_STAMP) ## the API on http://127.0.0.1:3000, moto behind it, the demo storefront on http://localhost:5173, a local "Google" on 9400 (PORT=, STORAGE_PORT=, PERSIST=1, STOREFRONT_PORT=, ALLOWED_ORIGINS=, OIDC_PORT=, CONTAINERS=, PARAMS=)
+local: $(LOCAL_STAMP) ## the API on http://127.0.0.1:3000, moto behind it, the demo storefront on http://localhost:5173, a local "Google" on 9400 (PORT=, STORAGE_PORT=, PERSIST=1, STOREFRONT_PORT=, ALLOWED_ORIGINS=, OIDC_PORT=, CONTAINERS=, PARAMS=, AUTHORIZER_MODE=jwt: API Gateway's JWT authorizer on an RS256 stack)
 	$(BIN)/python -m tools.local_server --port $(PORT) --storage-port $(STORAGE_PORT) $(if $(filter 1,$(PERSIST)),--persist) \
 		--storefront-port $(STOREFRONT_PORT) --allowed-origins "$(ALLOWED_ORIGINS)" $(if $(CONTAINERS),--max-containers $(CONTAINERS)) \
 		--oidc-port $(OIDC_PORT) \
-		$(if $(PARAMS),--parameter-overrides $(PARAMS))
+		$(if $(PARAMS)$(AUTHORIZER_MODE),--parameter-overrides $(if $(filter jwt,$(AUTHORIZER_MODE)),Algorithm=RS256) $(if $(AUTHORIZER_MODE),AuthorizerMode=$(AUTHORIZER_MODE)) $(PARAMS))
 
 # The storefront's browser tests drive Debian's Chromium and its chromedriver (never a downloaded browser).
 AS_ROOT := $(if $(filter 0,$(shell id -u)),,sudo)

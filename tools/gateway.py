@@ -13,6 +13,14 @@ Gateway responses carry their headers as the template maps them: static values a
 custom domain's base path mapping (``AWS::ApiGateway::BasePathMapping``), routes are served
 under that path and the function sees it in ``path``, as on AWS.
 
+With ``AuthorizerMode=jwt`` (docs/jwt-authorizer-mode.md) the template's ``AWS::ApiGateway::Authorizer``
+of ``Type: JWT`` decides instead, and no authorizer function runs: the issuer's discovery document
+and its JWKS are read over HTTP from the local service itself (as API Gateway reads them from the
+internet), the keys cached, and pyjwt checks the signature, ``iss``, ``aud``, ``exp``, ``nbf``, the
+additional claims and the method's scopes. A refused token is the ``UNAUTHORIZED`` gateway
+response, a missing scope ``ACCESS_DENIED``; an allowed one reaches the function with its claims
+in ``requestContext.authorizer.claims``, as API Gateway passes them.
+
 Not emulated: IAM and resource policies (only the authorizer's own policy is evaluated),
 mapping templates and request validation, integration timeouts, usage plans, WAF,
 stage throttling, binary media types, TLS.
@@ -31,10 +39,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
 import yaml
+
+if TYPE_CHECKING:  # tools.count_resources reads the template under the SAM CLI's interpreter, which has no pyjwt
+    import jwt
 
 TEMPLATE = Path(__file__).resolve().parent.parent / "template.yaml"
 REGION = "us-east-1"
@@ -99,6 +110,7 @@ class Route:
     function: str  # logical id ("" for an HTTP proxy)
     public: bool  # Auth: Authorizer: NONE
     backend: HttpProxy | None = None
+    scopes: tuple[str, ...] = ()  # the function's Metadata JwtAuthorizationScopes: a JWT authorizer wants one
 
     def match(self, method: str, path: str) -> dict[str, str] | None:
         if self.method not in ("ANY", method):
@@ -143,6 +155,65 @@ class TokenAuthorizer:
     ttl: int
 
 
+DISCOVERY_PATH = "/.well-known/openid-configuration"
+# How long API Gateway's JWT authorizers keep a key of the JWKS (shared/settings.py's JWT_AUTHORIZER_KEY_CACHE).
+JWKS_CACHE_SECONDS = 7200
+# Reading the issuer's documents from the local service: its JWKS function may still be starting
+# with every other container on a loaded machine (over 10 s seen on 2 busy cores).
+ISSUER_READ_TIMEOUT = 60
+
+
+@dataclass
+class JwtAuthorizer:
+    """API Gateway's JWT authorizer as its ``JwtConfiguration`` declares it."""
+
+    algorithms: tuple[str, ...]
+    issuer: str
+    audiences: tuple[str, ...]
+    claims: tuple[tuple[str, tuple[str, ...]], ...]  # additional claims: name -> expected values
+    header: str = "Authorization"
+    _keys: jwt.PyJWKClient | None = field(default=None, repr=False)
+
+    def keys(self, local_base: str) -> jwt.PyJWKClient:
+        """The issuer's JWKS, read once through its discovery document (``local_base`` stands for the
+        issuer's public address) and cached as API Gateway caches it."""
+        import jwt
+
+        if self._keys is None:
+            discovery = _local(self.issuer + DISCOVERY_PATH, self.issuer, local_base)
+            with urllib.request.urlopen(discovery, timeout=ISSUER_READ_TIMEOUT) as got:  # noqa: S310 - the local service
+                jwks_uri = json.load(got)["jwks_uri"]
+            self._keys = jwt.PyJWKClient(
+                _local(jwks_uri, self.issuer, local_base), lifespan=JWKS_CACHE_SECONDS, timeout=ISSUER_READ_TIMEOUT
+            )
+        return self._keys
+
+    def claims_of(self, token: str, local_base: str) -> dict[str, Any] | None:
+        """The token's claims when every check passes, else None (API Gateway says no more either)."""
+        import jwt
+
+        try:
+            key = self.keys(local_base).get_signing_key_from_jwt(token)
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=list(self.algorithms),
+                audience=list(self.audiences),
+                issuer=self.issuer,
+                options={"require": ["exp", "iss", "aud"]},
+            )
+        except (jwt.PyJWTError, OSError, ValueError, KeyError):
+            return None
+        if any(claims.get(name) not in expected for name, expected in self.claims):
+            return None
+        return claims
+
+
+def _local(url: str, issuer: str, local_base: str) -> str:
+    """An address under the issuer's public URL, as the local service serves it."""
+    return local_base + url.removeprefix(issuer) if url.startswith(issuer) else url
+
+
 @dataclass
 class Answer:
     """What the client sees."""
@@ -164,6 +235,7 @@ class ApiModel:
     base_path: str = ""  # the custom domain's base path mapping, "" or "/shop"
     cache: dict[str, tuple[float, dict[str, Any]]] = field(default_factory=dict)
     queue_consumers: dict[str, str] = field(default_factory=dict)  # function -> SQS queue name
+    jwt_authorizer: JwtAuthorizer | None = None  # AuthorizerMode=jwt: this decides, no function runs
 
     def route_for(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for route in self.routes:
@@ -218,6 +290,21 @@ class ApiModel:
             if self.authorizer.ttl > 0:
                 self.cache[token] = (now, policy)
         return self._evaluate(policy, method, path, headers)
+
+    def authorize_jwt(self, headers: dict[str, str], route: Route, local_base: str) -> dict[str, Any] | Answer:
+        """The JWT authorizer's step: ``requestContext.authorizer`` with the token's claims, or the
+        gateway response of a refusal (``local_base``: where the issuer's documents are served here)."""
+        assert self.jwt_authorizer is not None
+        value = (_header(headers, self.jwt_authorizer.header) or "").strip()
+        token = value.removeprefix("Bearer ").strip() if value.startswith("Bearer ") else value
+        claims = self.jwt_authorizer.claims_of(token, local_base) if token else None
+        if claims is None:
+            return self.gateway_response("UNAUTHORIZED", request_headers=headers)
+        scope = claims.get("scope")
+        held = set(scope.split()) if isinstance(scope, str) else set()
+        if route.scopes and held.isdisjoint(route.scopes):
+            return self.gateway_response("ACCESS_DENIED", request_headers=headers)
+        return {"claims": claims}
 
     def _evaluate(
         self, policy: dict[str, Any], method: str, path: str, headers: dict[str, str]
@@ -304,6 +391,7 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
     parameters.update(overrides or {})
     resources = template["Resources"]
     resolve = _Resolver(parameters, resources, template.get("Conditions", {}))
+    _check_rules(template.get("Rules", {}), resolve)
 
     api_id, api = next((name, res) for name, res in resources.items() if res["Type"] == "AWS::Serverless::Api")
     api_props = api["Properties"]
@@ -321,13 +409,13 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
     )
     responses = {
         kind: GatewayResponse(
-            status=int(value.get("StatusCode", 0) or 0),
+            status=int(resolve(value.get("StatusCode", 0)) or 0),
             headers={
                 name: str(mapped)
                 for name, header in value.get("ResponseParameters", {}).get("Headers", {}).items()
                 if (mapped := resolve(header)) is not None
             },
-            template=next(iter(value.get("ResponseTemplates", {}).values()), ""),
+            template=str(next(iter(resolve(value.get("ResponseTemplates", {})).values()), "")),
         )
         for kind, value in api_props.get("GatewayResponses", {}).items()
     }
@@ -341,6 +429,7 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
         if res["Type"] != "AWS::Serverless::Function":
             continue
         props = res["Properties"]
+        jwt_scopes = tuple(res.get("Metadata", {}).get("JwtAuthorizationScopes", ()))
         code_dirs[name] = props["CodeUri"].rstrip("/")
         variables = {**global_env, **props.get("Environment", {}).get("Variables", {})}
         environments[name] = {
@@ -359,6 +448,7 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
                     path=event_props["Path"],
                     function=name,
                     public=event_props.get("Auth", {}).get("Authorizer") == "NONE",
+                    scopes=jwt_scopes,
                 )
             )
     routes += definition_routes(resolve(api_props.get("DefinitionBody", {})))
@@ -375,7 +465,40 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
     base_path = f"/{str(mapped[0]).strip('/')}" if mapped and mapped[0] else ""
     model = ApiModel(stage, routes, authorizer, responses, environments, code_dirs, resolve(table), base_path)
     model.queue_consumers = consumers
+    model.jwt_authorizer = _jwt_authorizer(resources, resolve)
     return model
+
+
+def _check_rules(rules: dict[str, Any], resolve: _Resolver) -> None:
+    """CloudFormation's ``Rules``: parameters a deployment would refuse are refused here too."""
+    for name, rule in rules.items():
+        if "RuleCondition" in rule and not resolve.holds_expression(rule["RuleCondition"]):
+            continue
+        for assertion in rule.get("Assertions", []):
+            if not resolve.holds_expression(assertion["Assert"]):
+                raise ValueError(f"{name}: {assertion.get('AssertDescription', 'assertion failed')}")
+
+
+def _jwt_authorizer(resources: dict[str, Any], resolve: _Resolver) -> JwtAuthorizer | None:
+    """The template's ``Type: JWT`` authorizer, when its condition creates it."""
+    for resource in resources.values():
+        props = resource.get("Properties", {})
+        if resource["Type"] != "AWS::ApiGateway::Authorizer" or props.get("Type") != "JWT":
+            continue
+        if not resolve.holds(resource.get("Condition")):
+            return None
+        config = resolve(props["JwtConfiguration"])
+        (issuer,) = config["Issuers"]  # one issuer: this stack
+        return JwtAuthorizer(
+            algorithms=tuple(config["DefaultAlgorithms"]),
+            issuer=issuer["Issuer"],
+            audiences=tuple(issuer["Audiences"]),
+            claims=tuple(
+                (claim["ClaimName"], tuple(claim["ExpectedValues"])) for claim in issuer.get("AdditionalClaims", [])
+            ),
+            header=str(props["IdentitySource"]).removeprefix(REQUEST_HEADER),
+        )
+    return None
 
 
 ANY_METHOD = "x-amazon-apigateway-any-method"
@@ -483,6 +606,10 @@ class _Resolver:
         """Whether a resource with this ``Condition`` (None: unconditional) is created."""
         return condition is None or self._condition(condition)
 
+    def holds_expression(self, spec: dict[str, Any]) -> bool:
+        """A rule's condition or assertion."""
+        return self._evaluate(spec)
+
     def _ref(self, name: str) -> Any:
         if name == "AWS::NoValue":
             return None  # the property is left out, as CloudFormation does
@@ -495,6 +622,8 @@ class _Resolver:
         if name == "AWS::URLSuffix":
             return "amazonaws.com"
         resource = self._resources.get(name, {})
+        if resource.get("Type") == "AWS::Serverless::Api":
+            return API_ID  # the RestApi's id
         props = resource.get("Properties", {})
         for key in ("TableName", "Name", "QueueName"):
             if key in props:
@@ -510,6 +639,9 @@ class _Resolver:
         if "Fn::Equals" in spec:
             left, right = (self(item) for item in spec["Fn::Equals"])
             return bool(left == right)
+        if "Fn::Contains" in spec:
+            values, value = (self(item) for item in spec["Fn::Contains"])
+            return value in values
         if "Fn::Not" in spec:
             return not self._evaluate(spec["Fn::Not"][0])
         if "Fn::Or" in spec:

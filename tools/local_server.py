@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import functools
 import json
 import logging
 import os
@@ -57,6 +58,7 @@ from typing import IO, Any
 from urllib.parse import parse_qs, urlsplit
 
 import boto3
+import jwt
 
 from shared.settings import Settings
 from shared.tokens.keyset import ASYMMETRIC, parse, verification_document
@@ -295,7 +297,14 @@ class _Handler(BaseHTTPRequestHandler):
             return model.gateway_response("MISSING_AUTHENTICATION_TOKEN", request_headers=headers)
         route, params = found
         authorizer_context = None
-        if not route.public:
+        if not route.public and model.jwt_authorizer is not None:
+            # API Gateway reads the issuer's documents from its public URL; here this very server serves them.
+            port = self.server.server_address[1]
+            decision = model.authorize_jwt(headers, route, f"http://127.0.0.1:{port}{model.base_path}")
+            if isinstance(decision, gateway.Answer):
+                return decision
+            authorizer_context = decision
+        elif not route.public:
             worker = self.server.workers[model.authorizer.function]
             decision = model.authorize(headers, method, route_path, worker.invoke)
             if isinstance(decision, gateway.Answer):
@@ -691,6 +700,8 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
 
     workers: dict[str, FunctionPool] = {}
     for function, code_dir in model.code_dirs.items():
+        if function == model.authorizer.function and model.jwt_authorizer is not None:
+            continue  # AuthorizerMode=jwt: the gateway decides, the authorizer function never runs
         environment = _function_environment(model, function, shared_environment)
         extension = extension_per_container(environment) if function == model.authorizer.function else None
         if environment.get("MAIL_QUEUE_URL") in queue_urls:
@@ -727,9 +738,29 @@ def _run(args: argparse.Namespace, running: contextlib.ExitStack) -> int:
     if args.storefront_port is not None:
         origins = overrides["AllowedOrigins"] or "none: the page cannot call the API"
         print(f"storefront demo on http://localhost:{args.storefront_port}   allowed origins: {origins}")
-    _announce(args.port, endpoints, moto_server is not None, first_function, customer_id, persisted)
+    announce = functools.partial(
+        _announce, args.port, endpoints, moto_server is not None, first_function, customer_id, persisted
+    )
+    if model.jwt_authorizer is not None:
+        # API Gateway reads the issuer's documents when it creates the authorizer: ready after that.
+        threading.Thread(target=_create_jwt_authorizer, args=(model, args.port, announce), daemon=True).start()
+    else:
+        announce()
     api.serve_forever()
     return 0
+
+
+def _create_jwt_authorizer(model: gateway.ApiModel, port: int, announce: Callable[[], None]) -> None:
+    """The JWT authorizer's keys, read from this server once it serves (a failed read stops it,
+    as a failed creation fails the deployment), then the banner."""
+    assert model.jwt_authorizer is not None
+    try:
+        model.jwt_authorizer.keys(f"http://127.0.0.1:{port}{model.base_path}").get_signing_keys()
+    except (jwt.PyJWTError, OSError, ValueError, KeyError) as error:
+        say(f"the JWT authorizer cannot read the issuer's keys: {error}")
+        os.kill(os.getpid(), signal.SIGTERM)
+        return
+    announce()
 
 
 def _terminate_all(pools: list[FunctionPool]) -> None:

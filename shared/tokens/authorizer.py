@@ -112,7 +112,23 @@ class Caller:
 
     @classmethod
     def from_context(cls, context: Mapping[str, object] | None) -> Caller:
+        """The Lambda authorizer's flat context, or a JWT authorizer's ``claims`` (AuthorizerMode=jwt).
+
+        A JWT authorizer cannot confine an MFA-enrolment session to the enrolment routes as the
+        Lambda authorizer's policy does; such a session's caller claims no role, so no staff
+        route or staff read of another customer serves it.
+        """
         context = context or {}
+        claims = context.get("claims")
+        if isinstance(claims, Mapping):
+            scope = claims.get("scope")
+            restricted = isinstance(scope, str) and MFA_ENROLMENT_SCOPE in scope.split()
+            context = {
+                "user_id": claims.get("user_id"),
+                "iat": claims.get("iat"),
+                "family": claims.get("family"),
+                "groups": group_list(Roles() if restricted else Roles.from_payload(dict(claims))),
+            }
         user_id, issued_at, family = context.get("user_id"), context.get("iat"), context.get("family")
         groups = context.get("groups")
         return cls(
