@@ -469,9 +469,28 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
     return model
 
 
-def _check_rules(rules: dict[str, Any], resolve: _Resolver) -> None:
-    """CloudFormation's ``Rules``: parameters a deployment would refuse are refused here too."""
+# The rule that keeps AuthorizerMode=jwt off AWS, where SAM cannot attach the methods to the JWT
+# authorizer; the emulation attaches them itself (template.yaml, docs/jwt-authorizer-mode.md).
+EMULATION_ONLY_RULES = frozenset({"JwtAuthorizerEmulatedOnly"})
+
+
+def check_rules(
+    overrides: dict[str, str], skip: frozenset[str] = EMULATION_ONLY_RULES, template_path: Path = TEMPLATE
+) -> None:
+    """The template's ``Rules`` for these parameter values, as a deployment evaluates them (with
+    ``skip`` empty) or as the emulation does; ValueError names the first refusal."""
+    template = read_template(template_path)
+    parameters = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
+    resolve = _Resolver({**parameters, **overrides}, template["Resources"], template.get("Conditions", {}))
+    _check_rules(template.get("Rules", {}), resolve, skip)
+
+
+def _check_rules(rules: dict[str, Any], resolve: _Resolver, skip: frozenset[str] = EMULATION_ONLY_RULES) -> None:
+    """CloudFormation's ``Rules``: parameters a deployment would refuse are refused here too,
+    but for the rules in ``skip``."""
     for name, rule in rules.items():
+        if name in skip:
+            continue
         if "RuleCondition" in rule and not resolve.holds_expression(rule["RuleCondition"]):
             continue
         for assertion in rule.get("Assertions", []):

@@ -204,8 +204,19 @@ def test_given_jwt_mode_when_the_stack_runs_then_no_authorizer_function_runs(sta
 
 
 def test_given_an_hmac_stack_or_a_backend_proxy_when_jwt_mode_is_asked_then_the_template_rules_refuse_it() -> None:
-    with pytest.raises(ValueError, match="AuthorizerMode jwt needs an asymmetric Algorithm"):
+    with pytest.raises(ValueError, match="AuthorizerMode jwt needs Algorithm RS256 or ES256"):
         gateway.load(overrides={"AuthorizerMode": "jwt", "Algorithm": "HS256"})
+    with pytest.raises(ValueError, match="AuthorizerMode jwt needs Algorithm RS256 or ES256"):
+        gateway.load(overrides={"AuthorizerMode": "jwt", "Algorithm": "EdDSA"})  # not among API Gateway's
     with pytest.raises(ValueError, match="AuthorizerMode jwt cannot set the BackendUrl proxy's identity headers"):
         gateway.load(overrides={**JWT_MODE, "BackendUrl": "https://shop.example.com"})
     assert gateway.load(overrides=JWT_MODE).jwt_authorizer is not None
+
+
+def test_given_jwt_mode_when_deployed_then_cloudformation_refuses_it_and_only_the_emulation_runs_it() -> None:
+    """SAM cannot attach the methods to the JWT authorizer: a deployment would leave them on the
+    Lambda authorizer with jwt mode's gateway-response bodies, so the template's rule refuses it."""
+    with pytest.raises(ValueError, match="AuthorizerMode jwt runs in make local only"):
+        gateway.check_rules(JWT_MODE, skip=frozenset())
+    gateway.check_rules(JWT_MODE)  # the emulation skips that rule alone
+    gateway.check_rules(RS256, skip=frozenset())  # the Lambda mode deploys
