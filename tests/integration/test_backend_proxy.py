@@ -127,6 +127,18 @@ def test_the_gateway_sets_who_is_calling_and_no_client_copy_reaches_the_backend(
     assert request.header("X-Auth-Request-Groups") == ["customer"]
 
 
+def test_the_backends_root_is_proxied_too_and_only_with_a_token(stack: Stack, received: list[Received]) -> None:
+    authorization, customer_id = bearer(stack)
+
+    refused = stack.request("GET", "/")
+    answer = stack.request("GET", "/", authorization=authorization, query={"q": ["shoes"]})
+
+    [request] = received
+    assert (refused.status, answer.status) == (401, 200)
+    assert (request.method, request.path) == ("GET", "/?q=shoes")
+    assert request.header("X-Auth-Request-User") == [customer_id]
+
+
 def test_a_staff_members_groups_name_staff_and_their_django_groups(stack: Stack, received: list[Received]) -> None:
     staff = stack.new_customer()
     services.customer_store().set_roles(staff, True, False, ("support",), revoke_at=0.0)
