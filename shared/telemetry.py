@@ -46,6 +46,7 @@ class Telemetry:
         self._invocation: dict[str, Any] = {}
         self._metrics: dict[str, list[float]] = {}
         self._emf_parts: dict[tuple[tuple[str, tuple[float, ...]], ...], tuple[str, str]] = {}
+        self._scope = Invocation(self)  # holds no state of its own: one for every invocation
 
     def invocation(self, context: LambdaContext) -> Invocation:
         """One invocation: its keys on every line (``inject_lambda_context(clear_state=True)``),
@@ -59,7 +60,7 @@ class Telemetry:
         }
         self._cold_start = False
         self._metrics = {}
-        return Invocation(self)
+        return self._scope
 
     def _end_invocation(self) -> None:
         self._flush_metrics()
@@ -98,8 +99,9 @@ class Telemetry:
         if not self._metrics:
             return
         # The line's constant parts (directive, service, values) are serialised once per set of
-        # metrics: an invocation writes one of a few ("Allowed": [1.0], "Denied": [1.0], ...).
-        shape = tuple((name, tuple(values)) for name, values in self._metrics.items())
+        # metrics: an invocation writes one of a few ("Allowed": [1.0], "Denied": [1.0], ...). A
+        # list comprehension, inlined, where a generator would cost a frame per invocation.
+        shape = tuple([(name, tuple(values)) for name, values in self._metrics.items()])
         parts = self._emf_parts.get(shape)
         if parts is None:
             parts = self._emf_parts[shape] = self._serialise_emf(self._metrics)

@@ -30,8 +30,7 @@ import re
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import jwt
 
@@ -55,6 +54,7 @@ MFA_ENROLMENT_SCOPE = "mfa_enrolment"
 # The ``scope`` words of the roles (an HTTP API's JWT authorizer can require them per route).
 STAFF_SCOPE = "staff"
 SUPERUSER_SCOPE = "superuser"
+NO_SCOPE: frozenset[str] = frozenset()
 
 
 class RoleHolder(Protocol):
@@ -70,9 +70,12 @@ class RoleHolder(Protocol):
     def groups(self) -> tuple[str, ...]: ...
 
 
-@dataclass(frozen=True)
-class Roles:
-    """Django's ``is_staff``, ``is_superuser`` and group names, as a token carries them."""
+class Roles(NamedTuple):
+    """Django's ``is_staff``, ``is_superuser`` and group names, as a token carries them.
+
+    This module's records are ``NamedTuple``s: the authorizer imports it, and ``dataclasses``
+    (with ``inspect``) would be a quarter of its cold start (bench/README.md §8).
+    """
 
     is_staff: bool = False
     is_superuser: bool = False
@@ -106,10 +109,12 @@ class Roles:
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Roles:
         """The roles a validated token claims (anything malformed claims none)."""
-        groups = payload.get("groups")
+        groups, is_staff, is_superuser = payload.get("groups"), payload.get("is_staff"), payload.get("is_superuser")
+        if groups is None and is_staff is None and is_superuser is None:
+            return PLAIN  # a customer's token claims none: every such decision of the authorizer
         return cls(
-            is_staff=payload.get("is_staff") is True,
-            is_superuser=payload.get("is_superuser") is True,
+            is_staff=is_staff is True,
+            is_superuser=is_superuser is True,
             groups=tuple(name for name in groups if isinstance(name, str)) if isinstance(groups, list) else (),
         )
 
@@ -125,8 +130,7 @@ class KeySource(Protocol):
     def refetch_for_unknown_kid(self) -> KeySet: ...
 
 
-@dataclass(frozen=True)
-class ValidToken:
+class ValidToken(NamedTuple):
     """A token that passed every check; ``user_id`` is None when the claim is absent."""
 
     token_type: str
@@ -150,7 +154,7 @@ class ValidToken:
     def scope(self) -> frozenset[str]:
         """The words of the ``scope`` claim (roles, or a restriction); none when absent."""
         scope = self.payload.get(SCOPE_CLAIM)
-        return frozenset(scope.split()) if isinstance(scope, str) else frozenset()
+        return frozenset(scope.split()) if isinstance(scope, str) else NO_SCOPE
 
     @property
     def restriction(self) -> str | None:
