@@ -55,6 +55,10 @@ MFA_ENROLMENT_SCOPE = "mfa_enrolment"
 STAFF_SCOPE = "staff"
 SUPERUSER_SCOPE = "superuser"
 NO_SCOPE: frozenset[str] = frozenset()
+# pyjwt's decoders with their options merged once (``jwt.decode_complete(options=...)`` merges
+# them on every call): ``aud`` checked when the settings name an audience, else not checked.
+AUDIENCE_CHECKED = jwt.PyJWT()
+AUDIENCE_UNCHECKED = jwt.PyJWT(options={"verify_aud": False})
 
 
 class RoleHolder(Protocol):
@@ -271,14 +275,14 @@ class TokenService:
         return None
 
     def _verified(self, token: str, key: Key, audience: str | list[str] | None) -> dict[str, Any]:
-        return jwt.decode_complete(
+        decoder = AUDIENCE_UNCHECKED if audience is None else AUDIENCE_CHECKED
+        return decoder.decode_complete(
             token,
             key.verifying_key,
             algorithms=[key.alg],
             audience=audience,
             issuer=self._issuer.value,
             leeway=self._settings.LEEWAY,
-            options={"verify_aud": audience is not None},
         )
 
     def _audience(self, token_type: str) -> str | None:
