@@ -27,7 +27,6 @@ owns the key material rules (``check_signing_key``); shared/tokens/keys.py fetch
 from __future__ import annotations
 
 import json
-import secrets
 import time
 from functools import cached_property
 from typing import Any
@@ -236,6 +235,8 @@ def rotate(
 
 def generate(algorithm: str, now: int, activates_at: int | None = None) -> Key:
     """A new key: a random HMAC secret, or a private key of the asymmetric ``algorithm``."""
+    import secrets  # rotation only: the verifiers that import this module never make a key
+
     made: dict[str, Any] = {
         "kid": secrets.token_hex(8),
         "alg": algorithm,

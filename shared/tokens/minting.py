@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any, NamedTuple, Protocol
 
@@ -192,7 +191,7 @@ class TokenService:
         refresh token's claims.
         """
         now = int(self._clock())
-        family_claim = {FAMILY_CLAIM: family or uuid.uuid4().hex, **self._role_claims(roles, restriction)}
+        family_claim = {FAMILY_CLAIM: family or unique_id(), **self._role_claims(roles, restriction)}
         return {
             "refresh": self._mint(REFRESH, user_id, now, family_claim),
             "access": self._mint(ACCESS, user_id, now, family_claim),
@@ -323,7 +322,7 @@ class TokenService:
             settings.TOKEN_TYPE_CLAIM: token_type,
             "exp": now + self._lifetimes[token_type],
             "iat": now,
-            settings.JTI_CLAIM: uuid.uuid4().hex,
+            settings.JTI_CLAIM: unique_id(),
             settings.USER_ID_CLAIM: user_id,
             **(extra or {}),
         }
@@ -336,6 +335,14 @@ class TokenService:
         keyset = self._key.get()
         key = keyset.signing_key(now)
         return jwt.encode(payload, key.signing_key, algorithm=key.alg, headers=keyset.header_for(key))
+
+
+def unique_id() -> str:
+    """A new ``jti`` or family: a uuid4 hex, as simplejwt's. ``uuid`` is imported by the
+    functions that mint (botocore loads it anyway), not by the authorizer, which never does."""
+    from uuid import uuid4
+
+    return uuid4().hex
 
 
 def _int_or_none(value: object) -> int | None:
