@@ -228,13 +228,13 @@ class TokenService:
                 raise TokenError("Token has no type")
             if token_type != expected_type:
                 raise TokenError("Token has wrong type")
-        return ValidToken(
-            token_type=str(token_type),
-            exp=int(payload["exp"]),
-            iat=_int_or_none(payload.get("iat")),
-            jti=str(payload[settings.JTI_CLAIM]),
-            user_id=_user_id(payload.get(settings.USER_ID_CLAIM)),
-            payload=payload,
+        return ValidToken(  # by position, the fields' order: quicker than by keyword
+            str(token_type),
+            int(payload["exp"]),
+            _int_or_none(payload.get("iat")),
+            str(payload[settings.JTI_CLAIM]),
+            _user_id(payload.get(settings.USER_ID_CLAIM)),
+            payload,
         )
 
     def _decode(self, token: str, expected_type: str | None) -> dict[str, Any]:
