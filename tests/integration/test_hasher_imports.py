@@ -106,6 +106,10 @@ PAUSE_THE_COLLECTOR = {
     "reset_password",
     "change_password",
     "current_user",
+    "social",
+    "mfa",
+    "passkeys",
+    "staff",
 }
 
 
@@ -158,6 +162,7 @@ def test_given_a_cold_start_of_a_way_in_or_of_staff_then_init_makes_its_clients_
     report = run_probe(INIT_PROBE, function, *(["cryptography"] if with_cryptography else []))
 
     assert ("botocore.session" in report["loaded"], report["clients"], report["collecting"]) == (True, clients, True)
+    assert report["frozen"]
 
 
 def test_given_the_authorizers_customer_check_then_its_init_makes_the_table_client() -> None:
