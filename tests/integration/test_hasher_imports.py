@@ -106,6 +106,7 @@ PAUSE_THE_COLLECTOR = {
     "reset_password",
     "change_password",
     "current_user",
+    "authorizer",
     "social",
     "mfa",
     "passkeys",
