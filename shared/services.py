@@ -91,8 +91,11 @@ def issuer() -> Issuer:
 
 
 def bind_api(event: Mapping[str, Any]) -> None:
-    """Each API Gateway event names its API: the default issuer is that API's URL."""
-    issuer().bind_api(api_id_of(event))
+    """Each API Gateway event names its API: the default issuer is that API's URL (the
+    event is read only when ISSUER names the API: not on every authorizer decision)."""
+    named = issuer()
+    if named.names_the_api:
+        named.bind_api(api_id_of(event))
 
 
 @cache

@@ -9,22 +9,22 @@ level); the authorizer, which writes its logs and metrics without Powertools
 header): the template sets these variables on AWS, ``make local`` sets them from the same
 template, tests set them in fixtures.
 
-A frozen dataclass checked by ``__post_init__`` (types, ``Literal`` choices, ``Field``
-bounds), not a pydantic model: importing pydantic and building this model cost about twice
-a bare ``import jwt`` on every cold start, more than the authorizer's whole budget
-(bench/README.md, "Cold starts"). Values convert as pydantic's lax mode does: ``"300"`` is
-300, ``"true"``/``"1"``/``"on"`` are True; anything else stops the function at start.
+A plain frozen class checked when built (types, ``Literal`` choices, ``Field`` bounds), neither
+a pydantic model nor a dataclass: importing pydantic and building this model cost about twice
+a bare ``import jwt`` on every cold start, and ``dataclasses`` (which imports ``inspect``)
+a quarter of it, more than the authorizer's budget (bench/README.md, §8 and "Cold starts").
+The annotations are evaluated when the class is made (no ``from __future__ import
+annotations``), so building the settings reads them without ``get_type_hints``. Values convert
+as pydantic's lax mode does: ``"300"`` is 300, ``"true"``/``"1"``/``"on"`` are True; anything
+else stops the function at start.
 """
-
-from __future__ import annotations
 
 import operator
 import os
 import re
 import types
-from dataclasses import dataclass, field, fields
 from functools import cache
-from typing import Any, Literal, Union, get_args, get_origin, get_type_hints
+from typing import Any, Literal, Union, get_args, get_origin
 
 HMAC_ALGORITHMS = ("HS256", "HS384", "HS512")
 # An origin as browsers send it: scheme, host and an optional port; no path, no trailing slash.
@@ -61,6 +61,10 @@ class SecretStr:
     def get_secret_value(self) -> str:
         return self._value
 
+    def replaced(self, **changes: Any) -> "Settings":
+        """These settings with ``changes`` (converted and checked as at start), for tools."""
+        return Settings(**{**self.__dict__, **changes})
+
     def __repr__(self) -> str:
         return "SecretStr('**********')"
 
@@ -83,12 +87,25 @@ def Field(
 ) -> Any:
     """A setting with bounds or a pattern (the whole text must match), checked when the settings are built."""
     bounds = {name: limit for name, limit in (("ge", ge), ("gt", gt), ("le", le), ("lt", lt)) if limit is not None}
-    return field(default=default, metadata={"bounds": bounds, "pattern": pattern, "description": description})
+    return Checked(default, bounds, pattern, description)
 
 
-@dataclass(frozen=True)
+class Checked:
+    """A setting's default with the checks ``Field`` declared (the class attribute; an
+    instance holds the checked value itself)."""
+
+    __slots__ = ("bounds", "default", "description", "pattern")
+
+    def __init__(self, default: Any, bounds: dict[str, float], pattern: str | None, description: str) -> None:
+        self.default, self.bounds, self.pattern, self.description = default, bounds, pattern, description
+
+
 class Settings:
-    """Every knob of the service; unknown environment variables are ignored."""
+    """Every knob of the service; unknown environment variables are ignored.
+
+    ``Settings(NAME=value, ...)`` converts and checks every setting (the defaults too) and
+    raises ``SettingsError`` naming each bad one; a name that is no setting is a ``TypeError``.
+    """
 
     # Where things live.
     # Defaults are the names `make local` (the template at Stage=dev) uses.
@@ -235,17 +252,24 @@ class Settings:
     POWERTOOLS_METRICS_NAMESPACE: str = ""
     POWERTOOLS_LOG_LEVEL: str = Field(default="INFO", pattern=r"(?i)DEBUG|INFO|WARNING|ERROR|CRITICAL")
 
-    def __post_init__(self) -> None:
+    def __init__(self, **values: Any) -> None:
+        hints = _hints()
+        unknown = values.keys() - hints.keys()
+        if unknown:
+            raise TypeError(f"unknown settings: {', '.join(sorted(unknown))}")
         errors = []
-        for setting in fields(self):
+        for name, hint in hints.items():
+            declared = getattr(Settings, name)
+            checked = declared if isinstance(declared, Checked) else None
             try:
-                value = _converted(_hints()[setting.name], getattr(self, setting.name))
-                _check_bounds(value, setting.metadata.get("bounds", {}))
-                _check_pattern(value, setting.metadata.get("pattern"))
+                value = _converted(hint, values.get(name, checked.default if checked else declared))
+                if checked:
+                    _check_bounds(value, checked.bounds)
+                    _check_pattern(value, checked.pattern)
             except (TypeError, ValueError) as error:
-                errors.append(f"{setting.name}: {error}")
+                errors.append(f"{name}: {error}")
                 continue
-            object.__setattr__(self, setting.name, value)
+            self.__dict__[name] = value
         # A wrong entry (a trailing slash, a path, "*") would never match a browser's Origin.
         errors += [
             f"ALLOWED_ORIGINS: {origin!r} is not an origin like https://www.shop.example"
@@ -254,6 +278,19 @@ class Settings:
         ]
         if errors:
             raise SettingsError("invalid settings: " + "; ".join(errors))
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"settings are read once per container: cannot assign {name}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"settings are read once per container: cannot delete {name}")
+
+    def replaced(self, **changes: Any) -> "Settings":
+        """These settings with ``changes`` (converted and checked as at start), for tools."""
+        return Settings(**{**self.__dict__, **changes})
+
+    def __repr__(self) -> str:
+        return f"Settings({', '.join(f'{name}={value!r}' for name, value in self.__dict__.items())})"
 
     @property
     def key_publish_ahead_floor(self) -> int:
@@ -320,7 +357,7 @@ class Settings:
         return self.ALGORITHM if self.ALGORITHM in HMAC_ALGORITHMS else "HS256"
 
     @classmethod
-    def from_environ(cls, environ: dict[str, str] | None = None) -> Settings:
+    def from_environ(cls, environ: dict[str, str] | None = None) -> "Settings":
         source = os.environ if environ is None else environ
         blank_is_unset: dict[str, Any] = {name: source[name] for name in _hints() if source.get(name, "") != ""}
         return cls(**blank_is_unset)
@@ -328,7 +365,8 @@ class Settings:
 
 @cache
 def _hints() -> dict[str, Any]:
-    return get_type_hints(Settings)
+    """Each setting's type, in the order the class declares them."""
+    return dict(Settings.__annotations__)
 
 
 def _converted(hint: Any, value: Any) -> Any:

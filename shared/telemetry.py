@@ -43,27 +43,25 @@ class Telemetry:
         self._threshold = LEVELS[level.upper()]
         self._trace_header = trace_header
         self._cold_start = True
-        self._invocation: dict[str, Any] = {}
+        # The invocation's context, read into its keys only by a line that is written (an
+        # Allow writes none: its metric line carries no context).
+        self._context: LambdaContext | None = None
+        self._context_cold_start = False
         self._metrics: dict[str, list[float]] = {}
         self._emf_parts: dict[tuple[tuple[str, tuple[float, ...]], ...], tuple[str, str]] = {}
+        self._scope = Invocation(self)  # holds no state of its own: one for every invocation
 
     def invocation(self, context: LambdaContext) -> Invocation:
         """One invocation: its keys on every line (``inject_lambda_context(clear_state=True)``),
         its metrics written as one EMF line at the end, even when it raises (``log_metrics``)."""
-        self._invocation = {
-            "cold_start": self._cold_start,
-            "function_name": context.function_name,
-            "function_memory_size": context.memory_limit_in_mb,
-            "function_arn": context.invoked_function_arn,
-            "function_request_id": context.aws_request_id,
-        }
+        self._context, self._context_cold_start = context, self._cold_start
         self._cold_start = False
         self._metrics = {}
-        return Invocation(self)
+        return self._scope
 
     def _end_invocation(self) -> None:
         self._flush_metrics()
-        self._invocation = {}
+        self._context = None
 
     def info(self, message: str, **extra: Any) -> None:
         self._log("INFO", message, extra)
@@ -86,7 +84,7 @@ class Telemetry:
             "message": message,
             "timestamp": time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(now)) + f",{int(now % 1 * 1000):03d}+0000",
             "service": self._service,
-            **self._invocation,
+            **self._invocation_keys(),
             **extra,
         }
         trace_header = self._trace_header()
@@ -94,12 +92,25 @@ class Telemetry:
             line["xray_trace_id"] = trace_header.split(";")[0].replace("Root=", "")
         _write(line)
 
+    def _invocation_keys(self) -> dict[str, Any]:
+        context = self._context
+        if context is None:
+            return {}
+        return {
+            "cold_start": self._context_cold_start,
+            "function_name": context.function_name,
+            "function_memory_size": context.memory_limit_in_mb,
+            "function_arn": context.invoked_function_arn,
+            "function_request_id": context.aws_request_id,
+        }
+
     def _flush_metrics(self) -> None:
         if not self._metrics:
             return
         # The line's constant parts (directive, service, values) are serialised once per set of
-        # metrics: an invocation writes one of a few ("Allowed": [1.0], "Denied": [1.0], ...).
-        shape = tuple((name, tuple(values)) for name, values in self._metrics.items())
+        # metrics: an invocation writes one of a few ("Allowed": [1.0], "Denied": [1.0], ...). A
+        # list comprehension, inlined, where a generator would cost a frame per invocation.
+        shape = tuple([(name, tuple(values)) for name, values in self._metrics.items()])
         parts = self._emf_parts.get(shape)
         if parts is None:
             parts = self._emf_parts[shape] = self._serialise_emf(self._metrics)

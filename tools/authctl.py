@@ -22,7 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -169,7 +169,7 @@ def _settings(args: argparse.Namespace) -> Settings:
     settings = Settings.from_environ()
     region = args.region or settings.AWS_REGION
     table = args.table or (_stack_table(args.stack, region) if args.stack else settings.TABLE_NAME)
-    return replace(settings, AWS_REGION=region, TABLE_NAME=table)
+    return settings.replaced(AWS_REGION=region, TABLE_NAME=table)
 
 
 def _stack_table(stack: str, region: str) -> str:
@@ -335,7 +335,7 @@ def _rotate_keys(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     if args.algorithm:
-        settings = replace(settings, ALGORITHM=args.algorithm)
+        settings = settings.replaced(ALGORITHM=args.algorithm)
     client = boto3.session.Session().client("secretsmanager", config=client_config(settings))
     secret_id = args.secret_id or settings.SIGNING_KEY_SECRET_ID
     verification = args.verification_secret_id or settings.VERIFICATION_KEY_SECRET_ID

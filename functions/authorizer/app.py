@@ -13,12 +13,18 @@ itself: importing it would cost a third of this function's cold start.
 
 from typing import Any
 
+from shared import collector  # first: no garbage collection while init loads modules
+
+# isort: split
 from shared.services import authorizer_telemetry, bind_api, request_authorizer
 from shared.telemetry import LambdaContext
 from shared.tokens.authorizer import iam_policy
 
 telemetry = authorizer_telemetry()
 authorizer = request_authorizer()
+# The end of init (no ``warm_up``: the key comes through the extension, read by the first
+# request, and ``shared.aws`` would load botocore and Powertools).
+collector.resume()
 
 
 class AuthorizerUnavailable(RuntimeError):

@@ -10,13 +10,16 @@ verify, activation and deactivation put the refresh token in the HttpOnly cookie
 from collections.abc import Callable
 from typing import Any
 
+from shared import collector  # noqa: F401 - first: no garbage collection while init loads modules
+
+# isort: split
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.errors import NO_STORE
-from shared.services import cookie_transport, mfa_service, token_service, web_resolver
+from shared.services import cookie_transport, mfa_service, token_service, warm_up, web_resolver
 from shared.web import http
 
 VERIFY = "/auth/mfa/verify/"
@@ -41,6 +44,7 @@ for path, allowed in (
 cookies = cookie_transport()
 service = mfa_service()
 token_service()  # verify, activation and deactivation sign: the key is fetched at cold start
+warm_up()
 
 
 def secret_answer(body: dict[str, Any], in_cookie: bool) -> Response[str]:

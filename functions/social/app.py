@@ -9,12 +9,15 @@ HttpOnly cookie and the body carries the access token alone, as at ``/auth/token
 import json
 from typing import Any
 
+from shared import collector  # noqa: F401 - first: no garbage collection while init loads modules
+
+# isort: split
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.services import cookie_transport, social_service, token_service, web_resolver
+from shared.services import cookie_transport, social_service, token_service, warm_up, web_resolver
 from shared.web import http
 
 LINKED_PATH = "/auth/social/"
@@ -28,6 +31,7 @@ http.refuse_other_methods(app, PROVIDER_PATH, metrics, allowed=("POST", "DELETE"
 cookies = cookie_transport()
 service = social_service()
 token_service()  # a sign-in signs: its key is fetched at cold start
+warm_up()
 
 
 @app.post(PROVIDER_PATH)

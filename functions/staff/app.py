@@ -9,12 +9,15 @@ staff's read of any profile stay with customer_profile, whose grants are reads o
 from collections.abc import Callable
 from typing import Any
 
+from shared import collector  # noqa: F401 - first: no garbage collection while init loads modules
+
+# isort: split
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from shared.services import staff_service, web_resolver
+from shared.services import staff_service, warm_up, web_resolver
 from shared.tokens.authorizer import Caller
 from shared.web import http
 
@@ -26,6 +29,7 @@ metrics = Metrics()
 app = web_resolver()
 http.install(app, LIST_PATH, logger, metrics, allowed=("GET",))
 service = staff_service()
+warm_up()
 ACTIONS: dict[str, Callable[[Caller, str], dict[str, Any]]] = {
     "deactivate": service.deactivate,
     "activate": service.activate,

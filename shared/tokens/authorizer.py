@@ -31,8 +31,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from shared.errors import TokenError, not_valid_for_any_token_type
 from shared.tokens.minting import ACCESS, MFA_ENROLMENT_SCOPE, STAFF_SCOPE, SUPERUSER_SCOPE, Roles, TokenService
@@ -71,6 +70,8 @@ ROLE_SCOPES = frozenset((STAFF_SCOPE, SUPERUSER_SCOPE))  # the scope words of a 
 def group_list(roles: Roles) -> str:
     """The roles as the context's ``groups``: role words first (``customer`` when no role, so the
     list is never empty), then the groups that cannot pass for a role word."""
+    if not (roles.is_staff or roles.is_superuser or roles.groups):
+        return CUSTOMER_WORD  # a plain customer's token: most decisions, and the quickest answer
     words = [word for word, held in ((STAFF_SCOPE, roles.is_staff), (SUPERUSER_SCOPE, roles.is_superuser)) if held]
     named = [name for name in roles.groups if name and name not in ROLE_WORDS and GROUP_SEPARATOR not in name]
     return GROUP_SEPARATOR.join((words or [CUSTOMER_WORD]) + named)
@@ -92,8 +93,7 @@ class SessionSnapshot(Protocol):
     def revoked(self, issued_at: int | None) -> bool: ...
 
 
-@dataclass(frozen=True)
-class Caller:
+class Caller(NamedTuple):
     """Whom the authorizer allowed, as a route's function reads ``requestContext.authorizer``.
 
     API Gateway may hand numbers over as strings; a decision cached from before ``iat`` and
@@ -139,11 +139,13 @@ class Caller:
         )
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
+    """An Allow or a Deny (``NamedTuple``s here: no ``dataclasses`` in the authorizer's cold
+    start, bench/README.md §8)."""
+
     allowed: bool
     principal_id: str
-    context: dict[str, ContextValue] = field(default_factory=dict)
+    context: dict[str, ContextValue]
     # Resource paths an Allow covers (each with any trailing part); empty: every route.
     only_routes: tuple[str, ...] = ()
 
@@ -164,10 +166,14 @@ def iam_policy(decision: Decision, method_arn: str) -> dict[str, Any]:
     the ``data_classes`` package's ``__init__``, which imports every event class (~16 ms CPU of
     the authorizer's cold start, bench/README.md). A malformed ARN raises, as there.
     """
-    arn = method_arn.split(":")
-    api_id, stage, _method, *_ = arn[5].split("/")
+    # Split no further than the parts read: the route's path may be long (and hold colons).
+    arn = method_arn.split(":", 6)
+    api_id, stage, _method, *_ = arn[5].split("/", 3)
     stage_arn = f"arn:aws:execute-api:{arn[3]}:{arn[4]}:{api_id}/{stage}"
-    routes = [f"{stage_arn}/*{route}*" for route in decision.only_routes] or [f"{stage_arn}/*/*"]
+    if decision.only_routes:
+        routes = [f"{stage_arn}/*{route}*" for route in decision.only_routes]
+    else:
+        routes = [f"{stage_arn}/*/*"]
     statement = {
         "Action": "execute-api:Invoke",
         "Effect": "Allow" if decision.allowed else "Deny",
@@ -210,6 +216,7 @@ class RequestAuthorizer:
                 return _deny(USER_INACTIVE, "user_inactive")
             if session.revoked(token.iat):
                 return _deny(not_valid_for_any_token_type("Token is blacklisted"), "revoked")
+        scope = token.scope
         context: dict[str, ContextValue] = {
             "user_id": token.user_id,
             "jti": token.jti,
@@ -220,11 +227,11 @@ class RequestAuthorizer:
         }
         if token.iat is not None:
             context["iat"] = token.iat
-        if token.restriction == MFA_ENROLMENT_SCOPE:
+        if MFA_ENROLMENT_SCOPE in scope:  # token.restriction, with the scope read once
             # Cached for every route like any Allow: the policy itself names the routes.
             context["scope"] = MFA_ENROLMENT_SCOPE
             context["body"] = json.dumps(MFA_ENROLMENT_REQUIRED)
             return Decision(True, token.user_id, context, only_routes=MFA_ENROLMENT_ROUTES)
-        if token.scope - ROLE_SCOPES:
+        if scope and not scope <= ROLE_SCOPES:
             return _deny(not_valid_for_any_token_type("Token is invalid"), "unknown_scope")
         return Decision(True, token.user_id, context)

@@ -27,9 +27,7 @@ owns the key material rules (``check_signing_key``); shared/tokens/keys.py fetch
 from __future__ import annotations
 
 import json
-import secrets
 import time
-from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -55,16 +53,39 @@ def check_signing_key(key: bytes) -> bytes:
     return key
 
 
-@dataclass(frozen=True)
 class Key:
-    kid: str
-    alg: str
-    created_at: int
-    retired_at: int | None
-    activates_at: int = 0  # signers use it from then on; verifiers accept it at once
-    secret: str | None = None  # HMAC
-    private_pem: str | None = None  # asymmetric, signers only
-    public_pem: str | None = None  # asymmetric, verifiers
+    """One key of the set. A plain class, not a dataclass: the authorizer imports this module,
+    and ``dataclasses`` (with ``inspect``) would be a quarter of its cold start (bench/README.md
+    §8). No ``repr`` of the secret parts: the default one names none."""
+
+    def __init__(
+        self,
+        *,
+        kid: str,
+        alg: str,
+        created_at: int,
+        retired_at: int | None,
+        activates_at: int = 0,  # signers use it from then on; verifiers accept it at once
+        secret: str | None = None,  # HMAC
+        private_pem: str | None = None,  # asymmetric, signers only
+        public_pem: str | None = None,  # asymmetric, verifiers
+    ) -> None:
+        self.kid, self.alg, self.created_at, self.retired_at = kid, alg, created_at, retired_at
+        self.activates_at, self.secret = activates_at, secret
+        self.private_pem, self.public_pem = private_pem, public_pem
+
+    def retired(self, retired_at: int) -> Key:
+        """This key, stopped signing at ``retired_at`` (a rotation keeps it that long for verifiers)."""
+        return Key(
+            kid=self.kid,
+            alg=self.alg,
+            created_at=self.created_at,
+            retired_at=retired_at,
+            activates_at=self.activates_at,
+            secret=self.secret,
+            private_pem=self.private_pem,
+            public_pem=self.public_pem,
+        )
 
     @property
     def can_sign(self) -> bool:
@@ -101,11 +122,13 @@ class Key:
         return document
 
 
-@dataclass(frozen=True)
 class KeySet:
-    newest: Key | None  # the key the last rotation added (the document's "current")
-    legacy: Key | None
-    keys: dict[str, Key] = field(default_factory=dict)
+    """The keys a secret holds, by ``kid`` (a plain class, as ``Key``)."""
+
+    def __init__(self, *, newest: Key | None, legacy: Key | None, keys: dict[str, Key]) -> None:
+        self.newest = newest  # the key the last rotation added (the document's "current")
+        self.legacy = legacy
+        self.keys = keys
 
     @cached_property
     def _newest_first(self) -> list[Key]:
@@ -115,7 +138,10 @@ class KeySet:
 
     def active_key(self, now: float) -> Key | None:
         """The key signers use at ``now`` (verifiers hold it too, without its private part)."""
-        return next((key for key in self._newest_first if key.activates_at <= now), None)
+        for key in self._newest_first:  # a loop, not next(generator): every decision asks
+            if key.activates_at <= now:
+                return key
+        return None
 
     def signing_key(self, now: float) -> Key:
         """The newest key that can sign and whose activation time has passed."""
@@ -201,7 +227,7 @@ def rotate(
     for kid, key in keyset.keys.items():
         retired_at = key.retired_at if key.retired_at is not None else new_key.activates_at
         if moment - retired_at <= retention:
-            kept[kid] = replace(key, retired_at=retired_at)
+            kept[kid] = key.retired(retired_at)
     kept[new_key.kid] = new_key
     legacy = kept.get(keyset.legacy.kid) if keyset.legacy else None
     return serialise(KeySet(newest=new_key, legacy=legacy, keys=kept))
@@ -209,15 +235,17 @@ def rotate(
 
 def generate(algorithm: str, now: int, activates_at: int | None = None) -> Key:
     """A new key: a random HMAC secret, or a private key of the asymmetric ``algorithm``."""
-    key = Key(
-        kid=secrets.token_hex(8),
-        alg=algorithm,
-        created_at=now,
-        retired_at=None,
-        activates_at=now if activates_at is None else activates_at,
-    )
+    import secrets  # rotation only: the verifiers that import this module never make a key
+
+    made: dict[str, Any] = {
+        "kid": secrets.token_hex(8),
+        "alg": algorithm,
+        "created_at": now,
+        "retired_at": None,
+        "activates_at": now if activates_at is None else activates_at,
+    }
     if algorithm in HMAC:
-        return replace(key, secret=secrets.token_urlsafe(48))
+        return Key(**made, secret=secrets.token_urlsafe(48))
     if algorithm not in ASYMMETRIC:
         raise KeySetError(f"unsupported algorithm {algorithm}")
     from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
@@ -229,7 +257,7 @@ def generate(algorithm: str, now: int, activates_at: int | None = None) -> Key:
         private = ec.generate_private_key(ec.SECP256R1())
     else:
         private = ed25519.Ed25519PrivateKey.generate()
-    return replace(key, private_pem=_private_pem(private))
+    return Key(**made, private_pem=_private_pem(private))
 
 
 def jwks(keyset: KeySet) -> dict[str, Any]:

@@ -28,10 +28,8 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import jwt
 
@@ -55,6 +53,11 @@ MFA_ENROLMENT_SCOPE = "mfa_enrolment"
 # The ``scope`` words of the roles (an HTTP API's JWT authorizer can require them per route).
 STAFF_SCOPE = "staff"
 SUPERUSER_SCOPE = "superuser"
+NO_SCOPE: frozenset[str] = frozenset()
+# pyjwt's decoders with their options merged once (``jwt.decode_complete(options=...)`` merges
+# them on every call): ``aud`` checked when the settings name an audience, else not checked.
+AUDIENCE_CHECKED = jwt.PyJWT()
+AUDIENCE_UNCHECKED = jwt.PyJWT(options={"verify_aud": False})
 
 
 class RoleHolder(Protocol):
@@ -70,9 +73,12 @@ class RoleHolder(Protocol):
     def groups(self) -> tuple[str, ...]: ...
 
 
-@dataclass(frozen=True)
-class Roles:
-    """Django's ``is_staff``, ``is_superuser`` and group names, as a token carries them."""
+class Roles(NamedTuple):
+    """Django's ``is_staff``, ``is_superuser`` and group names, as a token carries them.
+
+    This module's records are ``NamedTuple``s: the authorizer imports it, and ``dataclasses``
+    (with ``inspect``) would be a quarter of its cold start (bench/README.md §8).
+    """
 
     is_staff: bool = False
     is_superuser: bool = False
@@ -106,10 +112,12 @@ class Roles:
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> Roles:
         """The roles a validated token claims (anything malformed claims none)."""
-        groups = payload.get("groups")
+        groups, is_staff, is_superuser = payload.get("groups"), payload.get("is_staff"), payload.get("is_superuser")
+        if groups is None and is_staff is None and is_superuser is None:
+            return PLAIN  # a customer's token claims none: every such decision of the authorizer
         return cls(
-            is_staff=payload.get("is_staff") is True,
-            is_superuser=payload.get("is_superuser") is True,
+            is_staff=is_staff is True,
+            is_superuser=is_superuser is True,
             groups=tuple(name for name in groups if isinstance(name, str)) if isinstance(groups, list) else (),
         )
 
@@ -125,8 +133,7 @@ class KeySource(Protocol):
     def refetch_for_unknown_kid(self) -> KeySet: ...
 
 
-@dataclass(frozen=True)
-class ValidToken:
+class ValidToken(NamedTuple):
     """A token that passed every check; ``user_id`` is None when the claim is absent."""
 
     token_type: str
@@ -150,7 +157,7 @@ class ValidToken:
     def scope(self) -> frozenset[str]:
         """The words of the ``scope`` claim (roles, or a restriction); none when absent."""
         scope = self.payload.get(SCOPE_CLAIM)
-        return frozenset(scope.split()) if isinstance(scope, str) else frozenset()
+        return frozenset(scope.split()) if isinstance(scope, str) else NO_SCOPE
 
     @property
     def restriction(self) -> str | None:
@@ -184,7 +191,7 @@ class TokenService:
         refresh token's claims.
         """
         now = int(self._clock())
-        family_claim = {FAMILY_CLAIM: family or uuid.uuid4().hex, **self._role_claims(roles, restriction)}
+        family_claim = {FAMILY_CLAIM: family or unique_id(), **self._role_claims(roles, restriction)}
         return {
             "refresh": self._mint(REFRESH, user_id, now, family_claim),
             "access": self._mint(ACCESS, user_id, now, family_claim),
@@ -221,13 +228,13 @@ class TokenService:
                 raise TokenError("Token has no type")
             if token_type != expected_type:
                 raise TokenError("Token has wrong type")
-        return ValidToken(
-            token_type=str(token_type),
-            exp=int(payload["exp"]),
-            iat=_int_or_none(payload.get("iat")),
-            jti=str(payload[settings.JTI_CLAIM]),
-            user_id=_user_id(payload.get(settings.USER_ID_CLAIM)),
-            payload=payload,
+        return ValidToken(  # by position, the fields' order: quicker than by keyword
+            str(token_type),
+            int(payload["exp"]),
+            _int_or_none(payload.get("iat")),
+            str(payload[settings.JTI_CLAIM]),
+            _user_id(payload.get(settings.USER_ID_CLAIM)),
+            payload,
         )
 
     def _decode(self, token: str, expected_type: str | None) -> dict[str, Any]:
@@ -267,14 +274,14 @@ class TokenService:
         return None
 
     def _verified(self, token: str, key: Key, audience: str | list[str] | None) -> dict[str, Any]:
-        return jwt.decode_complete(
+        decoder = AUDIENCE_UNCHECKED if audience is None else AUDIENCE_CHECKED
+        return decoder.decode_complete(
             token,
             key.verifying_key,
             algorithms=[key.alg],
             audience=audience,
             issuer=self._issuer.value,
             leeway=self._settings.LEEWAY,
-            options={"verify_aud": audience is not None},
         )
 
     def _audience(self, token_type: str) -> str | None:
@@ -315,7 +322,7 @@ class TokenService:
             settings.TOKEN_TYPE_CLAIM: token_type,
             "exp": now + self._lifetimes[token_type],
             "iat": now,
-            settings.JTI_CLAIM: uuid.uuid4().hex,
+            settings.JTI_CLAIM: unique_id(),
             settings.USER_ID_CLAIM: user_id,
             **(extra or {}),
         }
@@ -328,6 +335,14 @@ class TokenService:
         keyset = self._key.get()
         key = keyset.signing_key(now)
         return jwt.encode(payload, key.signing_key, algorithm=key.alg, headers=keyset.header_for(key))
+
+
+def unique_id() -> str:
+    """A new ``jti`` or family: a uuid4 hex, as simplejwt's. ``uuid`` is imported by the
+    functions that mint (botocore loads it anyway), not by the authorizer, which never does."""
+    from uuid import uuid4
+
+    return uuid4().hex
 
 
 def _int_or_none(value: object) -> int | None:

@@ -38,6 +38,8 @@ class Issuer:
 
     def __init__(self, configured: str | None) -> None:
         self._configured = configured
+        # ISSUER has the placeholder: each event's API id must be bound (``bind_api``).
+        self.names_the_api = configured is not None and API_ID_PLACEHOLDER in configured
         self._value = None if configured is None or API_ID_PLACEHOLDER in configured else configured
 
     def bind_api(self, api_id: object) -> None:

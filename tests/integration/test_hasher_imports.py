@@ -73,7 +73,8 @@ INIT_PROBE = r"""
 import gc, importlib, json, sys
 
 function = sys.argv[1]
-sys.modules["cryptography"] = None  # as in the HS256 bundles
+if "cryptography" not in sys.argv[2:]:  # as in the HS256 bundles of the functions without the layer
+    sys.modules["cryptography"] = None
 importlib.import_module(f"functions.{function}.app")
 aws = sys.modules.get("shared.aws")
 made = [] if aws is None else [
@@ -105,6 +106,11 @@ PAUSE_THE_COLLECTOR = {
     "reset_password",
     "change_password",
     "current_user",
+    "authorizer",
+    "social",
+    "mfa",
+    "passkeys",
+    "staff",
 }
 
 
@@ -137,6 +143,27 @@ def test_given_a_cold_start_then_init_loads_and_makes_what_every_request_of_the_
     report = run_probe(INIT_PROBE, function)
     assert (report["loaded"], report["clients"], report["collecting"]) == (loaded, clients, True)
     assert report["frozen"] == (function in PAUSE_THE_COLLECTOR)
+
+
+@pytest.mark.parametrize(
+    ("function", "with_cryptography", "clients"),
+    [
+        # Ways in (each request reads the table; a sign-in signs: the key too, from Secrets
+        # Manager, whose client MFA's key ring shares). Their bundles carry cryptography.
+        ("social", True, TOKENS),
+        ("mfa", True, TOKENS),
+        ("passkeys", True, TOKENS),
+        # Staff's routes read the table and queue mail; they sign nothing.
+        ("staff", False, ["dynamodb", "sqs"]),
+    ],
+)
+def test_given_a_cold_start_of_a_way_in_or_of_staff_then_init_makes_its_clients_as_the_token_functions_do(
+    function: str, with_cryptography: bool, clients: list[str]
+) -> None:
+    report = run_probe(INIT_PROBE, function, *(["cryptography"] if with_cryptography else []))
+
+    assert ("botocore.session" in report["loaded"], report["clients"], report["collecting"]) == (True, clients, True)
+    assert report["frozen"]
 
 
 def test_given_the_authorizers_customer_check_then_its_init_makes_the_table_client() -> None:
