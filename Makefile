@@ -104,11 +104,12 @@ deploy: build ## sam deploy (CONFIG_ENV=prod for production; default: dev)
 	$(SAM) deploy --config-env $(CONFIG_ENV)
 
 # sam build for Lambda (arm64), the same recipe for this machine, then every built handler
-# imported and served one event in a clean interpreter with only its bundle on sys.path.
+# imported and served one event in a clean interpreter with only its bundle (and the layers it
+# always has) on sys.path; tools/check_bundles.py reads the template with the SAM CLI's PyYAML.
 check-build: $(SAM) ## sam build, then every built handler imported and served an event
 	$(SAM) build
 	LAMBDA_ARCH=$$(uname -m) $(SAM) build --build-dir .aws-sam/build-host --cache-dir .aws-sam/cache-host
-	$(PYTHON) -m tools.check_bundles .aws-sam/build .aws-sam/build-host
+	$(SAM_VENV)/bin/python -m tools.check_bundles .aws-sam/build .aws-sam/build-host
 
 # One bundle per function, for python3.13 on arm64: its own requirements (manylinux wheels,
 # so no Docker), the handler and the shared package tree (its subpackages' .py files).
