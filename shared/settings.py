@@ -61,10 +61,6 @@ class SecretStr:
     def get_secret_value(self) -> str:
         return self._value
 
-    def replaced(self, **changes: Any) -> "Settings":
-        """These settings with ``changes`` (converted and checked as at start), for tools."""
-        return Settings(**{**self.__dict__, **changes})
-
     def __repr__(self) -> str:
         return "SecretStr('**********')"
 
