@@ -195,14 +195,13 @@ class SocialLinks:
             }
             for provider, link in links.links.items()
         ]
-        unchanged = "version = :version" if links.version else "attribute_not_exists(version)"
-        values = {":version": {"N": str(links.version)}} if links.version else {}
-        own = {
-            "TableName": self._table,
-            "Key": key(CUSTOMER_LINKS_PREFIX + links.customer_id),
-            "ConditionExpression": unchanged,
-        }
-        return [*subjects, {"Delete": own | ({"ExpressionAttributeValues": values} if values else {})}]
+        own: dict[str, Any] = {"TableName": self._table, "Key": key(CUSTOMER_LINKS_PREFIX + links.customer_id)}
+        if links.version:
+            own["ConditionExpression"] = "version = :version"
+            own["ExpressionAttributeValues"] = {":version": {"N": str(links.version)}}
+        else:  # never linked when read: no first link may land meanwhile
+            own["ConditionExpression"] = "attribute_not_exists(version)"
+        return [*subjects, {"Delete": own}]
 
 
 def _subject_key(provider: Provider, subject: str) -> str:
