@@ -387,10 +387,8 @@ def read_template(template_path: Path = TEMPLATE) -> dict[str, Any]:
 def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None) -> ApiModel:
     """Read the API, its functions and the table from the SAM template."""
     template = read_template(template_path)
-    parameters = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
-    parameters.update(overrides or {})
     resources = template["Resources"]
-    resolve = _Resolver(parameters, resources, template.get("Conditions", {}))
+    resolve = _template_resolver(template, overrides or {})
     _check_rules(template.get("Rules", {}), resolve)
 
     api_id, api = next((name, res) for name, res in resources.items() if res["Type"] == "AWS::Serverless::Api")
@@ -480,9 +478,13 @@ def check_rules(
     """The template's ``Rules`` for these parameter values, as a deployment evaluates them (with
     ``skip`` empty) or as the emulation does; ValueError names the first refusal."""
     template = read_template(template_path)
+    _check_rules(template.get("Rules", {}), _template_resolver(template, overrides), skip)
+
+
+def _template_resolver(template: dict[str, Any], overrides: dict[str, str]) -> _Resolver:
+    """The template's intrinsics resolved with its parameters' defaults, ``overrides`` on top."""
     parameters = {name: str(spec.get("Default", "")) for name, spec in template.get("Parameters", {}).items()}
-    resolve = _Resolver({**parameters, **overrides}, template["Resources"], template.get("Conditions", {}))
-    _check_rules(template.get("Rules", {}), resolve, skip)
+    return _Resolver({**parameters, **overrides}, template["Resources"], template.get("Conditions", {}))
 
 
 def _check_rules(rules: dict[str, Any], resolve: _Resolver, skip: frozenset[str] = EMULATION_ONLY_RULES) -> None:
