@@ -13,6 +13,7 @@ import logging
 import os
 import sys
 from pathlib import Path
+from typing import Any
 
 from samtranslator.parser import parser
 from samtranslator.translator.translator import Translator
@@ -24,18 +25,28 @@ HEADROOM = 50  # warn when a capability or two more would reach the limit
 CODE_LOCATIONS = {"AWS::Serverless::Function": "CodeUri", "AWS::Serverless::LayerVersion": "ContentUri"}
 
 
-def transformed_resources(template_path: Path) -> int:
-    template = read_template(template_path)
-    for resource in template["Resources"].values():
-        location = CODE_LOCATIONS.get(resource.get("Type", ""))
-        if location:  # the transform wants an uploaded artifact; where it is changes no count
-            resource.setdefault("Properties", {})[location] = "s3://bucket/artifact.zip"
+def transform(template: dict[str, Any]) -> dict[str, Any]:
+    """The SAM template as CloudFormation deploys it: SAM's transform, run here as the service runs it."""
     os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     logging.disable(logging.WARNING)  # the translator's feature-toggle and metrics notices
-    translated = Translator(managed_policy_map={}, sam_parser=parser.Parser()).translate(
+    translated: dict[str, Any] = Translator(managed_policy_map={}, sam_parser=parser.Parser()).translate(
         sam_template=template, parameter_values={}, get_managed_policy_map=lambda: {}
     )
-    return len(translated["Resources"])
+    return translated
+
+
+def with_placeholder_code(template: dict[str, Any]) -> dict[str, Any]:
+    """The template with every function's code at a placeholder S3 address: the transform wants an
+    uploaded artifact (``sam package`` writes the real ones), and where it is changes no resource."""
+    for resource in template["Resources"].values():
+        location = CODE_LOCATIONS.get(resource.get("Type", ""))
+        if location:
+            resource.setdefault("Properties", {})[location] = "s3://bucket/artifact.zip"
+    return template
+
+
+def transformed_resources(template_path: Path) -> int:
+    return len(transform(with_placeholder_code(read_template(template_path)))["Resources"])
 
 
 def main(argv: list[str]) -> int:

@@ -36,7 +36,7 @@ import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -63,6 +63,10 @@ DEFAULT_STATUS = {
     "DEFAULT_4XX": 400,
     "DEFAULT_5XX": 500,
 }
+# AuthorizerMode=jwt's statuses where they differ from the template's (SAM wants a literal
+# StatusCode): a valid token without the method's scope is DRF's 403, as API Gateway's JWT
+# authorizer answers it. make deploy-jwt writes them (tools/jwt_stack.py), the emulation answers them.
+JWT_MODE_STATUS = {"ACCESS_DENIED": 403}
 DEFAULT_MESSAGES = {
     "UNAUTHORIZED": "Unauthorized",
     "ACCESS_DENIED": "User is not authorized to access this resource",
@@ -77,7 +81,7 @@ class _CfnLoader(yaml.SafeLoader):
 
 
 def _construct_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> dict[str, Any]:
-    name = "Ref" if suffix == "Ref" else f"Fn::{suffix}"
+    name = suffix if suffix in ("Ref", "Condition") else f"Fn::{suffix}"  # !Condition is {"Condition": ...}
     if isinstance(node, yaml.ScalarNode):
         value: Any = loader.construct_scalar(node)
         if suffix == "GetAtt" and isinstance(value, str):
@@ -464,12 +468,17 @@ def load(template_path: Path = TEMPLATE, overrides: dict[str, str] | None = None
     model = ApiModel(stage, routes, authorizer, responses, environments, code_dirs, resolve(table), base_path)
     model.queue_consumers = consumers
     model.jwt_authorizer = _jwt_authorizer(resources, resolve)
+    if model.jwt_authorizer is not None:
+        for kind, status in JWT_MODE_STATUS.items():
+            model.responses[kind] = replace(model.responses[kind], status=status)
     return model
 
 
-# The rule that keeps AuthorizerMode=jwt off AWS, where SAM cannot attach the methods to the JWT
-# authorizer; the emulation attaches them itself (template.yaml, docs/jwt-authorizer-mode.md).
-EMULATION_ONLY_RULES = frozenset({"JwtAuthorizerEmulatedOnly"})
+# The rules of AuthorizerMode=jwt that concern the deployment alone (template.yaml,
+# docs/jwt-authorizer-mode.md): the SAM template cannot attach the methods (make deploy-jwt's
+# compiled template does, as the emulation does), and API Gateway must read the issuer's
+# discovery document before the stack's API serves it (the emulation serves it itself).
+EMULATION_ONLY_RULES = frozenset({"JwtModeDeploysCompiledStack", "JwtAuthorizerNeedsServedIssuer"})
 
 
 def check_rules(
