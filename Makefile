@@ -14,7 +14,7 @@ SAM := $(SAM_VENV)/bin/sam
 SAM_CLI_VERSION := 1.170.0
 STAMP := $(VENV)/.installed
 
-.PHONY: help install chromium test lint format template build check-build local bench bench-first-request bench-cold-against bench-authorizer bench-login-timing bench-account-timing bench-load deploy clean dashboard
+.PHONY: help install chromium test lint format template build check-build local bench bench-first-request bench-cold-against bench-authorizer bench-login-timing bench-account-timing bench-load deploy deploy-jwt clean dashboard
 
 # `make help` prints every target's `## ` comment, in this file's order: document a target there.
 help: ## this list
@@ -72,7 +72,7 @@ chromium: ## Debian's chromium and chromium-driver for the browser tests, instal
 # without AREA, everything (CI). Only the browser area needs Chromium.
 AREAS := unit contract adversarial integration client oidc browser
 AREA ?=
-test: install $(if $(filter-out browser,$(AREA)),,chromium) ## the test suite, about 25 minutes on 2 cores (AREA=unit, contract, adversarial, integration, client, oidc or browser: one part)
+test: install $(SAM) $(if $(filter-out browser,$(AREA)),,chromium) ## the test suite, about 25 minutes on 2 cores (AREA=unit, contract, adversarial, integration, client, oidc or browser: one part)
 	$(if $(AREA),$(if $(filter-out $(AREAS),$(AREA)),$(error AREA=$(AREA) is not one of: $(AREAS))))
 	$(BIN)/python -m pytest $(addprefix tests/,$(AREA))
 
@@ -89,6 +89,8 @@ template: install $(SAM) ## cfn-lint (seven regions), sam validate --lint and th
 	$(SAM) validate --lint --region eu-west-1
 	$(SAM) validate --lint --region us-east-1 --template examples/downstream/template.yaml
 	$(SAM_VENV)/bin/python -m tools.count_resources template.yaml examples/downstream/template.yaml
+	$(SAM_VENV)/bin/python -m tools.jwt_stack template.yaml --placeholder-code --out .aws-sam/jwt-stack-check.json
+	$(BIN)/cfn-lint --regions $(TEMPLATE_REGIONS) -- .aws-sam/jwt-stack-check.json
 
 $(SAM):
 	$(PYTHON) -m venv $(SAM_VENV)
@@ -102,6 +104,15 @@ build: $(SAM) ## sam build: one arm64 bundle per function (needs python3.13 on P
 CONFIG_ENV ?= default
 deploy: build ## sam deploy (CONFIG_ENV=prod for production; default: dev)
 	$(SAM) deploy --config-env $(CONFIG_ENV)
+
+# AuthorizerMode=jwt (docs/jwt-authorizer-mode.md): SAM cannot attach the API's methods to a REST JWT
+# authorizer, so the packaged template is transformed here and its API compiled into CloudFormation's
+# own resources (tools/jwt_stack.py), then deployed. The config env must set Algorithm=RS256 or ES256
+# and CustomDomainName or Issuer; deploy AuthorizerMode=lambda first (the issuer must be served).
+deploy-jwt: build ## sam package, the protected methods attached to API Gateway's JWT authorizer, sam deploy (CONFIG_ENV=)
+	$(SAM) package --config-env $(CONFIG_ENV) --output-template-file .aws-sam/packaged.yaml
+	$(SAM_VENV)/bin/python -m tools.jwt_stack .aws-sam/packaged.yaml --out .aws-sam/jwt-stack.json
+	$(SAM) deploy --config-env $(CONFIG_ENV) --template-file .aws-sam/jwt-stack.json
 
 # sam build for Lambda (arm64), the same recipe for this machine, then every built handler
 # imported and served one event in a clean interpreter with only its bundle (and the layers it

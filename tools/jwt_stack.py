@@ -29,7 +29,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tools.count_resources import transform, with_placeholder_code
 from tools.gateway import JWT_MODE_STATUS, read_template
 
 SAM_API = "Api"
@@ -47,6 +46,8 @@ INTEGRATION_KEYS = {"type": "Type", "httpMethod": "IntegrationHttpMethod", "uri"
 
 def compile_jwt_stack(sam_template: dict[str, Any]) -> dict[str, Any]:
     """The CloudFormation template of ``sam_template`` in jwt mode (its code already uploaded)."""
+    from tools.count_resources import transform  # samtranslator: the SAM CLI's interpreter only
+
     scopes = {
         name: list(resource.get("Metadata", {}).get("JwtAuthorizationScopes", []))
         for name, resource in sam_template["Resources"].items()
@@ -232,8 +233,7 @@ def _method(
         "ResourceId": resource_id,
         "HttpMethod": method,
         "AuthorizationType": "JWT" if guarded else "NONE",
-        "Integration": {INTEGRATION_KEYS[key]: value for key, value in integration.items()}
-        | {"Type": "AWS_PROXY"},
+        "Integration": {INTEGRATION_KEYS[key]: value for key, value in integration.items()} | {"Type": "AWS_PROXY"},
     }
     if guarded:
         properties["AuthorizerId"] = {"Ref": JWT_AUTHORIZER}
@@ -303,13 +303,17 @@ def main(argv: list[str]) -> int:
     arguments = parser.parse_args(argv)
     template = read_template(arguments.template)
     if arguments.placeholder_code:
+        from tools.count_resources import with_placeholder_code
+
         template = with_placeholder_code(template)
     stack = compile_jwt_stack(template)
     arguments.out.parent.mkdir(parents=True, exist_ok=True)
     arguments.out.write_text(json.dumps(stack, indent=1, sort_keys=True) + "\n")
     methods = [r for r in stack["Resources"].values() if r["Type"] == "AWS::ApiGateway::Method"]
     guarded = sum(1 for method in methods if method["Properties"]["AuthorizationType"] == "JWT")
-    print(f"{arguments.out}: {len(methods)} methods, {guarded} on the JWT authorizer, {len(stack['Resources'])} resources")
+    print(
+        f"{arguments.out}: {len(methods)} methods, {guarded} on the JWT authorizer, {len(stack['Resources'])} resources"
+    )
     return 0
 
 

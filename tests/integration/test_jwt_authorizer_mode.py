@@ -146,7 +146,7 @@ def test_given_a_customer_token_when_a_staff_route_is_asked_then_both_modes_refu
         mode: stack.call("/api/v1/customers/", f"Bearer {stack.pair['access']}") for mode, stack in stacks.items()
     }
     assert answers["lambda"] == (403, NO_PERMISSION)  # the staff function's own refusal
-    assert answers["jwt"] == (401, NO_PERMISSION)  # the missing scope; ACCESS_DENIED keeps its one status
+    assert answers["jwt"] == (403, NO_PERMISSION)  # the missing scope: the gateway's ACCESS_DENIED, DRF's 403
 
 
 def test_given_a_good_access_token_when_the_profile_is_asked_then_both_modes_serve_the_caller(
@@ -177,12 +177,15 @@ def test_given_a_logged_out_token_in_jwt_mode_when_every_protected_route_is_aske
         # Each route with a method it serves (GET answers 405 on the POST- or DELETE-only ones).
         statuses = (stack.call(path, f"Bearer {pair['access']}", method)[0] for method in ("GET", "POST", "DELETE"))
         answers[route.path] = next(status for status in statuses if status != 405)
-    # Staff routes: the gateway's scope check; every other route: its function reads the session,
-    # except three that refuse an empty request first (the body checked, or no such provider here).
+    # Staff routes: the gateway's scope check (403); every other route: its function reads the
+    # session, except three that refuse an empty request first (the body checked, or no such provider).
     refused_first = {"/auth/password/change": 400, "/auth/passkeys/registration": 400, "/auth/social/{provider}": 404}
-    assert answers == {path: refused_first.get(path, 401) for path in answers}
+    staff = {route.path for route in model.routes if route.scopes}
+    assert "/api/v1/customers" in staff
+    assert "/api/v1/customers/{id}" not in staff
+    assert answers == {path: 403 if path in staff else refused_first.get(path, 401) for path in answers}
     # The staff route's refusal is the gateway's (the missing scope), before any function.
-    assert stack.call("/api/v1/customers/", f"Bearer {pair['access']}") == (401, NO_PERMISSION)
+    assert stack.call("/api/v1/customers/", f"Bearer {pair['access']}") == (403, NO_PERMISSION)
     assert stack.post("/auth/token/verify/", {"token": pair["access"]}) == (
         400,
         {"non_field_errors": ["Token is blacklisted"]},
@@ -213,10 +216,11 @@ def test_given_an_hmac_stack_or_a_backend_proxy_when_jwt_mode_is_asked_then_the_
     assert gateway.load(overrides=JWT_MODE).jwt_authorizer is not None
 
 
-def test_given_jwt_mode_when_deployed_then_cloudformation_refuses_it_and_only_the_emulation_runs_it() -> None:
-    """SAM cannot attach the methods to the JWT authorizer: a deployment would leave them on the
-    Lambda authorizer with jwt mode's gateway-response bodies, so the template's rule refuses it."""
-    with pytest.raises(ValueError, match="AuthorizerMode jwt runs in make local only"):
-        gateway.check_rules(JWT_MODE, skip=frozenset())
-    gateway.check_rules(JWT_MODE)  # the emulation skips that rule alone
+def test_given_jwt_mode_when_the_sam_template_is_deployed_then_cloudformation_refuses_it() -> None:
+    """SAM cannot attach the methods to the JWT authorizer: deployed from template.yaml they would
+    stay on the Lambda authorizer with jwt mode's gateway-response bodies, so its rule refuses it
+    (make deploy-jwt deploys the compiled template, tests/integration/test_jwt_stack.py)."""
+    with pytest.raises(ValueError, match="AuthorizerMode jwt deploys with make deploy-jwt"):
+        gateway.check_rules({**JWT_MODE, "CustomDomainName": "auth.example.com"}, skip=frozenset())
+    gateway.check_rules(JWT_MODE)  # the emulation skips the deployment's rules alone
     gateway.check_rules(RS256, skip=frozenset())  # the Lambda mode deploys
