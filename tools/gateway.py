@@ -664,8 +664,8 @@ class _Resolver:
         return self._evaluate(self._conditions[name])
 
     def _evaluate(self, spec: dict[str, Any]) -> bool:
-        if "Condition" in spec or "Fn::Condition" in spec:
-            return self._condition(spec.get("Condition") or spec["Fn::Condition"])
+        if "Condition" in spec:
+            return self._condition(spec["Condition"])
         if "Fn::Equals" in spec:
             left, right = (self(item) for item in spec["Fn::Equals"])
             return bool(left == right)

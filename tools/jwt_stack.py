@@ -164,9 +164,8 @@ def _without_unused_conditions(template: dict[str, Any]) -> None:
         if not isinstance(value, dict):
             return set()
         found = {str(value["Fn::If"][0])} if "Fn::If" in value else set()
-        for key in ("Condition", "Fn::Condition"):  # a resource's or output's, or one inside another
-            if isinstance(value.get(key), str):
-                found.add(value[key])
+        if isinstance(value.get("Condition"), str):  # a resource's or output's, or one inside another
+            found.add(value["Condition"])
         return found.union(*(named(item) for item in value.values()))
 
     used = named({key: value for key, value in template.items() if key != "Conditions"})
