@@ -111,7 +111,7 @@ deploy: build ## sam deploy (CONFIG_ENV=prod for production; default: dev)
 # and CustomDomainName or Issuer; deploy AuthorizerMode=lambda first (the issuer must be served).
 deploy-jwt: build ## sam package, the protected methods attached to API Gateway's JWT authorizer, sam deploy (CONFIG_ENV=)
 	$(SAM) package --config-env $(CONFIG_ENV) --output-template-file .aws-sam/packaged.yaml
-	$(SAM_VENV)/bin/python -m tools.jwt_stack .aws-sam/packaged.yaml --out .aws-sam/jwt-stack.json
+	$(SAM_VENV)/bin/python -m tools.jwt_stack .aws-sam/packaged.yaml --config-env $(CONFIG_ENV) --out .aws-sam/jwt-stack.json
 	$(SAM) deploy --config-env $(CONFIG_ENV) --template-file .aws-sam/jwt-stack.json
 
 # sam build for Lambda (arm64), the same recipe for this machine, then every built handler

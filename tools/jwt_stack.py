@@ -24,8 +24,10 @@ import argparse
 import copy
 import hashlib
 import json
+import os
 import re
 import sys
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -292,6 +294,15 @@ def _redeploy(resources: dict[str, Any], compiled: dict[str, Any]) -> None:
             properties["DeploymentId"] = {"Ref": name}
 
 
+def deployment_region(config_env: str, config: Path = Path("samconfig.toml")) -> str:
+    """The region ``sam deploy --config-env`` deploys to: SAM's transform writes its partition into
+    the roles' managed policy ARNs (``arn:aws-cn:`` in China), so the compile step uses it too."""
+    parameters = tomllib.loads(config.read_text()).get(config_env, {}).get("deploy", {}).get("parameters", {})
+    if "region" not in parameters:
+        raise ValueError(f"samconfig.toml sets no region for {config_env}.deploy")
+    return str(parameters["region"])
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("template", type=Path, help="the template sam package wrote (or template.yaml)")
@@ -299,7 +310,13 @@ def main(argv: list[str]) -> int:
     parser.add_argument(
         "--placeholder-code", action="store_true", help="functions' code at a placeholder S3 address (checks only)"
     )
+    parser.add_argument("--config-env", default="default", help="the samconfig.toml environment (its region)")
+    parser.add_argument("--samconfig", type=Path, default=Path("samconfig.toml"))
     arguments = parser.parse_args(argv)
+    try:
+        os.environ["AWS_DEFAULT_REGION"] = deployment_region(arguments.config_env, arguments.samconfig)
+    except ValueError as error:
+        parser.error(str(error))
     template = read_template(arguments.template)
     if arguments.placeholder_code:
         from tools.count_resources import with_placeholder_code

@@ -104,6 +104,7 @@ class Caller(NamedTuple):
     issued_at: int | None
     family: str | None
     groups: tuple[str, ...] = ()
+    enrolment_only: bool = False  # an MFA-enrolment session: the enrolment routes alone serve it
 
     @property
     def is_staff(self) -> bool:
@@ -115,8 +116,8 @@ class Caller(NamedTuple):
         """The Lambda authorizer's flat context, or a JWT authorizer's ``claims`` (AuthorizerMode=jwt).
 
         A JWT authorizer cannot confine an MFA-enrolment session to the enrolment routes as the
-        Lambda authorizer's policy does; such a session's caller claims no role, so no staff
-        route or staff read of another customer serves it.
+        Lambda authorizer's policy does: such a caller claims no role and is ``enrolment_only``,
+        which the route's function enforces (``shared.web.http.caller``).
         """
         context = context or {}
         claims = context.get("claims")
@@ -128,6 +129,7 @@ class Caller(NamedTuple):
                 "iat": claims.get("iat"),
                 "family": claims.get("family"),
                 "groups": group_list(Roles() if restricted else Roles.from_payload(dict(claims))),
+                "scope": MFA_ENROLMENT_SCOPE if restricted else "",
             }
         user_id, issued_at, family = context.get("user_id"), context.get("iat"), context.get("family")
         groups = context.get("groups")
@@ -136,7 +138,13 @@ class Caller(NamedTuple):
             issued_at=int(issued_at) if isinstance(issued_at, int | str) and str(issued_at).isdigit() else None,
             family=str(family) if family else None,
             groups=tuple(str(groups).split(GROUP_SEPARATOR)) if groups else (),
+            enrolment_only=context.get("scope") == MFA_ENROLMENT_SCOPE,
         )
+
+    def may_use(self, resource: str) -> bool:
+        """Whether the route at API Gateway ``resource`` path serves this caller: the Lambda
+        authorizer's policy answers the same (``*<route>*`` for an enrolment session)."""
+        return not self.enrolment_only or any(route in resource for route in MFA_ENROLMENT_ROUTES)
 
 
 class Decision(NamedTuple):

@@ -24,7 +24,7 @@ from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import APIGatewayProxyEvent
 
-from shared.errors import ApiError, MethodNotAllowed, ParseError
+from shared.errors import ApiError, AuthenticationFailed, MethodNotAllowed, ParseError
 
 if TYPE_CHECKING:
     from aws_lambda_powertools.event_handler.middlewares import NextMiddleware
@@ -167,10 +167,17 @@ def source_ip(event: APIGatewayProxyEvent) -> str:
 
 
 def caller(event: APIGatewayProxyEvent) -> Caller:
-    """Whom the authorizer allowed (``requestContext.authorizer``): customer, ``iat``, family."""
-    from shared.tokens.authorizer import Caller
+    """Whom the authorizer allowed (``requestContext.authorizer``): customer, ``iat``, family.
 
-    return Caller.from_context(event.raw_event.get("requestContext", {}).get("authorizer"))
+    An MFA-enrolment session on another route is refused as the Lambda authorizer refuses it
+    (its policy confines the session; API Gateway's JWT authorizer cannot, AuthorizerMode=jwt).
+    """
+    from shared.tokens.authorizer import MFA_ENROLMENT_REQUIRED, Caller
+
+    found = Caller.from_context(event.raw_event.get("requestContext", {}).get("authorizer"))
+    if not found.may_use(event.resource or ""):
+        raise AuthenticationFailed(MFA_ENROLMENT_REQUIRED["detail"], MFA_ENROLMENT_REQUIRED["code"])
+    return found
 
 
 def refuse_other_methods(app: WebResolver, path: str, metrics: Metrics, allowed: tuple[str, ...]) -> None:

@@ -158,6 +158,32 @@ def test_given_a_good_access_token_when_the_profile_is_asked_then_both_modes_ser
     assert "functions.authorizer.app" not in function_workers(PORTS["jwt"][0])  # the caller came from the claims
 
 
+MFA_ENROLMENT_REQUIRED = {
+    "detail": (
+        "Set up two-factor authentication (/auth/mfa/totp/activate/) or a passkey "
+        "(/auth/passkeys/registration/) before using this account."
+    ),
+    "code": "mfa_enrolment_required",
+}
+
+
+def test_given_an_mfa_enrolment_session_when_it_leaves_the_enrolment_routes_then_both_modes_refuse_it(
+    stacks: dict[str, Stack],
+) -> None:
+    """A staff member without a second factor gets a session for the enrolment routes alone
+    (RequireStaffMfa): the Lambda authorizer's policy confines it, in jwt mode the function does."""
+    answers = {}
+    for mode, stack in stacks.items():
+        session = f"Bearer {stack.resign(scope='mfa_enrolment')}"
+        answers[mode] = {
+            path: stack.call(path, session) for path in ("/auth/user/", profile_of(stack), "/auth/mfa/status/")
+        }
+    for mode in answers:
+        assert answers[mode]["/auth/user/"] == (401, MFA_ENROLMENT_REQUIRED), mode
+        assert answers[mode][profile_of(stacks[mode])] == (401, MFA_ENROLMENT_REQUIRED), mode
+        assert answers[mode]["/auth/mfa/status/"][0] == 200, mode  # an enrolment route serves it
+
+
 def test_given_a_logged_out_token_in_jwt_mode_when_every_protected_route_is_asked_then_each_function_refuses_it(
     stacks: dict[str, Stack],
 ) -> None:

@@ -25,10 +25,10 @@ SAM_PYTHON = ROOT / ".tools/sam/bin/python"  # make test installs it ($(SAM) in 
 JWT_MODE = {"Algorithm": "RS256", "AuthorizerMode": "jwt"}
 
 
-def compile_stack(template: Path, out: Path) -> dict[str, Any]:
+def compile_stack(template: Path, out: Path, *options: str) -> dict[str, Any]:
     assert SAM_PYTHON.exists(), "the SAM CLI's interpreter is missing: make test installs it"
     subprocess.run(
-        [str(SAM_PYTHON), "-m", "tools.jwt_stack", str(template), "--placeholder-code", "--out", str(out)],
+        [str(SAM_PYTHON), "-m", "tools.jwt_stack", str(template), "--placeholder-code", "--out", str(out), *options],
         cwd=ROOT,
         check=True,
         capture_output=True,
@@ -172,3 +172,33 @@ def test_given_the_compiled_stack_when_its_rules_are_evaluated_then_jwt_deploys_
         gateway.check_rules({"Algorithm": "RS256"}, frozenset(), path)  # the API's own URL does not exist yet
     with pytest.raises(ValueError, match="needs Algorithm RS256 or ES256"):
         gateway.check_rules({"Algorithm": "HS256", "CustomDomainName": "auth.example.com"}, frozenset(), path)
+
+
+def test_given_a_deployment_region_in_another_partition_when_compiled_then_the_roles_name_its_policies(
+    tmp_path: Path,
+) -> None:
+    """SAM's transform writes the partition into the roles' managed policy ARNs: the compile step
+    takes the region ``sam deploy`` uses, from the config env's ``region`` in samconfig.toml."""
+    config = tmp_path / "samconfig.toml"
+    config.write_text('version = 0.1\n[china.deploy.parameters]\nregion = "cn-north-1"\n')
+    china = compile_stack(
+        ROOT / "template.yaml", tmp_path / "stack.json", "--config-env", "china", "--samconfig", str(config)
+    )
+    policies = {
+        json.dumps(arn)
+        for role in of_type(china, "AWS::IAM::Role").values()
+        for arn in role["Properties"].get("ManagedPolicyArns", [])
+    }
+    assert '"arn:aws-cn:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"' in policies
+    assert not any(arn.startswith('"arn:aws:') for arn in policies)
+    missing = subprocess.run(
+        [str(SAM_PYTHON), "-m", "tools.jwt_stack", "template.yaml", "--out", str(tmp_path / "x.json")]
+        + ["--config-env", "nowhere"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert missing.returncode == 2
+    assert "samconfig.toml sets no region for nowhere.deploy" in missing.stderr
+    assert "Traceback" not in missing.stderr
