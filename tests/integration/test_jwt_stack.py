@@ -22,13 +22,14 @@ from tools.jwt_stack import JWT_API, SAM_ONLY_RULE
 
 ROOT = Path(__file__).resolve().parents[2]
 SAM_PYTHON = ROOT / ".tools/sam/bin/python"  # make test installs it ($(SAM) in the Makefile)
+COMPILE = (str(SAM_PYTHON), "-m", "tools.jwt_stack")
 JWT_MODE = {"Algorithm": "RS256", "AuthorizerMode": "jwt"}
 
 
 def compile_stack(template: Path, out: Path, *options: str) -> dict[str, Any]:
     assert SAM_PYTHON.exists(), "the SAM CLI's interpreter is missing: make test installs it"
     subprocess.run(
-        [str(SAM_PYTHON), "-m", "tools.jwt_stack", str(template), "--placeholder-code", "--out", str(out), *options],
+        [*COMPILE, str(template), "--placeholder-code", "--out", str(out), *options],
         cwd=ROOT,
         check=True,
         capture_output=True,
@@ -192,8 +193,7 @@ def test_given_a_deployment_region_in_another_partition_when_compiled_then_the_r
     assert '"arn:aws-cn:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"' in policies
     assert not any(arn.startswith('"arn:aws:') for arn in policies)
     missing = subprocess.run(
-        [str(SAM_PYTHON), "-m", "tools.jwt_stack", "template.yaml", "--out", str(tmp_path / "x.json")]
-        + ["--config-env", "nowhere"],
+        [*COMPILE, "template.yaml", "--out", str(tmp_path / "x.json"), "--config-env", "nowhere"],
         cwd=ROOT,
         capture_output=True,
         text=True,
