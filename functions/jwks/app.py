@@ -3,7 +3,6 @@
 from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
@@ -11,6 +10,7 @@ from shared.services import jwks_document, openid_configuration, web_resolver
 from shared.settings import JWKS_MAX_AGE
 from shared.tokens.oidc import DISCOVERY_PATH, JWKS_PATH
 from shared.web import http
+from shared.web.rest_resolver import Response
 
 PATH = JWKS_PATH
 # Verifiers may cache both documents this long; rotation publishes a new kid long enough before

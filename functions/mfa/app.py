@@ -14,13 +14,13 @@ from shared import collector  # noqa: F401 - first: no garbage collection while 
 
 # isort: split
 from aws_lambda_powertools import Logger, Metrics
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.errors import NO_STORE
 from shared.services import cookie_transport, mfa_service, token_service, warm_up, web_resolver
 from shared.web import http
+from shared.web.rest_resolver import Response
 
 VERIFY = "/auth/mfa/verify/"
 STATUS = "/auth/mfa/status/"

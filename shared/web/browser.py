@@ -23,12 +23,12 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.shared.cookies import Cookie, SameSite
 
 from shared.errors import ApiError, AuthenticationFailed, OriginNotAllowed, RefreshCookieMissing
 from shared.settings import Settings
 from shared.web.http import json_response
+from shared.web.rest_resolver import Response
 
 TRANSPORT_HEADER = "X-Token-Transport"
 COOKIE_TRANSPORT = "cookie"

@@ -171,3 +171,40 @@ def test_given_the_authorizers_customer_check_then_its_init_makes_the_table_clie
     report = run_probe(INIT_PROBE, "authorizer", environment={**template, "AUTHORIZER_CHECK_CUSTOMER": "true"})
 
     assert (report["loaded"], report["clients"], report["collecting"]) == (["botocore.session"], ["dynamodb"], True)
+
+
+RESOLVER_PROBE = r"""
+import importlib, json, sys
+
+if "cryptography" not in sys.argv[2:]:  # as in the bundles of the functions without the layer
+    sys.modules["cryptography"] = None
+importlib.import_module(f"functions.{sys.argv[1]}.app")
+from aws_lambda_powertools.event_handler import APIGatewayRestResolver, Response
+from aws_lambda_powertools.event_handler import api_gateway
+others = ("asyncio", "aws_lambda_powertools.event_handler.appsync", "aws_lambda_powertools.event_handler.bedrock_agent",
+          "aws_lambda_powertools.event_handler.vpc_lattice", "aws_lambda_powertools.event_handler.lambda_function_url",
+          "aws_lambda_powertools.event_handler.http_resolver")
+print(json.dumps({
+    "others": [name for name in others if sys.modules.get(name)],
+    "same": APIGatewayRestResolver is api_gateway.APIGatewayRestResolver and Response is api_gateway.Response,
+}))
+"""
+HTTP_FUNCTIONS = sorted(
+    path.parent.name
+    for path in (ROOT / "functions").glob("*/app.py")
+    if "rest_resolver" in path.read_text() or "web_resolver" in path.read_text()
+)
+
+
+@pytest.mark.parametrize("function", HTTP_FUNCTIONS)
+def test_given_an_http_function_cold_start_then_it_loads_powertools_rest_resolver_and_no_other(function: str) -> None:
+    """shared/web/rest_resolver.py: event_handler's ``__init__`` would load every resolver (AppSync's
+    asyncio among them), ~40 ms of CPU; the names it exports from api_gateway stay importable."""
+    with_cryptography = ["cryptography"] if function in ("social", "mfa", "passkeys") else []
+    report = run_probe(RESOLVER_PROBE, function, *with_cryptography)
+
+    assert report == {"others": [], "same": True}
+
+
+def test_given_the_http_functions_then_every_one_is_probed() -> None:
+    assert len(HTTP_FUNCTIONS) == 16
