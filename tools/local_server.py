@@ -503,8 +503,15 @@ def seed_demo_customer(environment: dict[str, str]) -> str:
         return existing.customer_id if existing else "?"
 
 
-class Stopped(Exception):
-    """SIGINT, SIGTERM or SIGHUP arrived: stop everything started here."""
+class Stopped(BaseException):
+    """SIGINT, SIGTERM or SIGHUP arrived: stop everything started here.
+
+    A ``BaseException``, as ``KeyboardInterrupt`` is: raised by the signal handler wherever the
+    main thread is, it must not be taken for a request's error. As an ``Exception`` it was, when
+    the signal came while the accept loop handed a request over: socketserver's
+    ``_handle_request_noblock`` caught it, printed it, and went on serving, the stop signals
+    already ignored, so a server under load never stopped.
+    """
 
 
 def _stop_on_signals() -> None:

@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +19,14 @@ import requests
 
 from tests.client.server import run_authctl
 from tests.helpers import ROOT
-from tests.local_api import free_port, server_environment, start_server, stop_server, wait_for_banner
+from tests.local_api import (
+    free_port,
+    process_group,
+    server_environment,
+    start_server,
+    stop_server,
+    wait_for_banner,
+)
 
 EXIT_WITHIN = 10  # seconds: "a few seconds", with room for a loaded machine
 
@@ -119,6 +127,39 @@ def test_given_a_running_server_when_it_gets_sigterm_then_it_and_every_worker_st
     wait_for_banner(server)
 
     stop_server(server, signal.SIGTERM)  # asserts exit code 0 and no process of its group left
+
+
+def test_given_requests_in_flight_when_the_server_gets_sigterm_then_it_stops_within_seconds() -> None:
+    """The signal arrives while the accept loop hands requests over: the stop must not be taken
+    for a request's error (it was, and a server under load never stopped)."""
+    port = free_port()
+    server = start_server("--port", str(port), "--storage-port", str(free_port()))
+    wait_for_banner(server)
+    threading.Thread(target=server.stdout.read, daemon=True).start()  # type: ignore[union-attr]
+    done = threading.Event()
+
+    def keep_calling() -> None:
+        while not done.is_set():
+            with contextlib.suppress(requests.RequestException):
+                requests.get(f"http://127.0.0.1:{port}/no-such-route/", timeout=5)
+
+    callers = [threading.Thread(target=keep_calling, daemon=True) for _ in range(24)]
+    for caller in callers:
+        caller.start()
+    try:
+        time.sleep(1.5)
+        started = time.monotonic()
+        server.send_signal(signal.SIGTERM)
+        code = server.wait(timeout=EXIT_WITHIN * 3)  # raises on a server that goes on serving
+        elapsed = time.monotonic() - started
+        while process_group(server.pid) and time.monotonic() - started < EXIT_WITHIN:
+            time.sleep(0.05)
+        survivors = process_group(server.pid)
+    finally:
+        done.set()
+        stop_server(server)  # whatever is left is killed
+    assert (code, survivors) == (0, [])
+    assert elapsed < EXIT_WITHIN
 
 
 def test_given_a_server_started_with_sigint_ignored_when_it_gets_sigint_then_it_still_stops() -> None:
