@@ -28,6 +28,7 @@ import os
 import re
 import sys
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -91,16 +92,23 @@ def compile_jwt_stack(sam_template: dict[str, Any]) -> dict[str, Any]:
     return stack
 
 
+def _rewritten(value: Any, rule: Callable[[dict[str, Any]], Any]) -> Any:
+    """``value`` with each mapping ``rule`` answers for (not None) replaced by that answer; the
+    others rewritten inside. ``rule`` rewrites what its answer holds itself."""
+    if isinstance(value, list):
+        return [_rewritten(item, rule) for item in value]
+    if not isinstance(value, dict):
+        return value
+    answer = rule(value)
+    if answer is not None:
+        return answer
+    return {key: _rewritten(item, rule) for key, item in value.items()}
+
+
 def _renamed(template: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
     """``template`` with the resources in ``names`` renamed everywhere they are referenced."""
 
-    def walk(value: Any) -> Any:
-        if isinstance(value, list):
-            return [walk(item) for item in value]
-        if isinstance(value, str):
-            return value
-        if not isinstance(value, dict):
-            return value
+    def reference(value: dict[str, Any]) -> Any:
         if set(value) == {"Ref"} and value["Ref"] in names:
             return {"Ref": names[value["Ref"]]}
         if set(value) == {"Fn::GetAtt"} and value["Fn::GetAtt"][0] in names:
@@ -113,10 +121,10 @@ def _renamed(template: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
                 lambda found: "${" + names.get(found.group(1), found.group(1)) + found.group(2),
                 text,
             )
-            return {"Fn::Sub": text if variables is None else [text, walk(variables)]}
-        return {key: walk(item) for key, item in value.items()}
+            return {"Fn::Sub": text if variables is None else [text, _rewritten(variables, reference)]}
+        return None
 
-    renamed = walk(template)
+    renamed: dict[str, Any] = _rewritten(template, reference)
     resources = renamed["Resources"]
     for old, new in names.items():
         if old in resources:
@@ -127,23 +135,19 @@ def _renamed(template: dict[str, Any], names: dict[str, str]) -> dict[str, Any]:
             resource["DependsOn"] = names.get(depends, depends)
         elif isinstance(depends, list):
             resource["DependsOn"] = [names.get(name, name) for name in depends]
-    return dict(renamed)
+    return renamed
 
 
 def _jwt_mode_only(template: dict[str, Any]) -> dict[str, Any]:
     """The template with ``AuthorizerMode`` fixed to jwt: its condition true everywhere, the
     SAM template's refusal of jwt dropped."""
 
-    def walk(value: Any) -> Any:
-        if isinstance(value, list):
-            return [walk(item) for item in value]
-        if not isinstance(value, dict):
-            return value
+    def mode_branch(value: dict[str, Any]) -> Any:
         if set(value) == {"Fn::If"} and value["Fn::If"][0] == MODE_CONDITION:
-            return walk(value["Fn::If"][1])
-        return {key: walk(item) for key, item in value.items()}
+            return _rewritten(value["Fn::If"][1], mode_branch)
+        return None
 
-    fixed = dict(walk(template))
+    fixed: dict[str, Any] = _rewritten(template, mode_branch)
     fixed["Parameters"]["AuthorizerMode"] = {
         **fixed["Parameters"]["AuthorizerMode"],
         "Default": "jwt",
