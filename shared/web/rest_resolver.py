@@ -2,8 +2,8 @@
 
 That package's ``__init__`` imports every resolver Powertools has (AppSync, which loads
 ``asyncio``, Bedrock agents, VPC Lattice, function URLs, AppSync events, the HTTP resolver):
-about 40 ms of CPU in every HTTP function's init, a sixth of the refresh's cold start
-(bench/README.md, "Cold starts"). The functions use ``APIGatewayRestResolver`` alone. So the
+18 ms of CPU in every HTTP function's init (the refresh's import: 222 → 204 ms, bench/README.md,
+"Cold starts"). The functions use ``APIGatewayRestResolver`` alone. So the
 package is registered without running its ``__init__``, its ``api_gateway`` module imported,
 and the package given the names its ``__init__`` takes from there: ``from
 aws_lambda_powertools.event_handler import Response`` answers the same objects as before, and

@@ -199,7 +199,7 @@ HTTP_FUNCTIONS = sorted(
 @pytest.mark.parametrize("function", HTTP_FUNCTIONS)
 def test_given_an_http_function_cold_start_then_it_loads_powertools_rest_resolver_and_no_other(function: str) -> None:
     """shared/web/rest_resolver.py: event_handler's ``__init__`` would load every resolver (AppSync's
-    asyncio among them), ~40 ms of CPU; the names it exports from api_gateway stay importable."""
+    asyncio among them), 18 ms of CPU; the names it exports from api_gateway stay importable."""
     with_cryptography = ["cryptography"] if function in ("social", "mfa", "passkeys") else []
     report = run_probe(RESOLVER_PROBE, function, *with_cryptography)
 
