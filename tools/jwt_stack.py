@@ -247,16 +247,22 @@ def _method(
     return {"Type": "AWS::ApiGateway::Method", "Properties": properties}
 
 
-def _scopes_of(operation: dict[str, Any], resources: dict[str, Any], scopes: dict[str, list[str]]) -> list[str]:
-    """The JWT scopes of the function the route invokes (its alias resolved to the function)."""
-    uri = operation["x-amazon-apigateway-integration"]["uri"]["Fn::Sub"]
-    target = re.search(r"functions/\$\{(\w+?)(?:\.Arn)?\}/invocations", uri if isinstance(uri, str) else uri[0])
+def invoked_function(resources: dict[str, Any], uri: dict[str, Any]) -> str:
+    """The logical id of the function a Lambda proxy integration's ``Uri`` invokes (an alias
+    resolved to its function)."""
+    text = uri["Fn::Sub"] if isinstance(uri["Fn::Sub"], str) else uri["Fn::Sub"][0]
+    target = re.search(r"functions/\$\{(\w+?)(?:\.Arn)?\}/invocations", text)
     if target is None:
-        raise ValueError(f"no function in the integration {uri!r}")
+        raise ValueError(f"no function in the integration {text!r}")
     name = target.group(1)
     if resources[name]["Type"] == "AWS::Lambda::Alias":
-        name = resources[name]["Properties"]["FunctionName"]["Ref"]
-    return scopes[name]
+        return str(resources[name]["Properties"]["FunctionName"]["Ref"])
+    return name
+
+
+def _scopes_of(operation: dict[str, Any], resources: dict[str, Any], scopes: dict[str, list[str]]) -> list[str]:
+    """The JWT scopes of the function the route invokes."""
+    return scopes[invoked_function(resources, operation["x-amazon-apigateway-integration"]["uri"])]
 
 
 def _gateway_response(kind: str, response: dict[str, Any]) -> dict[str, Any]:

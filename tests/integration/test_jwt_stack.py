@@ -9,7 +9,6 @@ scopes and the gateway responses the jwt-mode tests exercise are the deployed on
 from __future__ import annotations
 
 import json
-import re
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ import pytest
 import yaml
 
 from tools import gateway
-from tools.jwt_stack import JWT_API, SAM_ONLY_RULE
+from tools.jwt_stack import JWT_API, SAM_ONLY_RULE, invoked_function
 
 ROOT = Path(__file__).resolve().parents[2]
 SAM_PYTHON = ROOT / ".tools/sam/bin/python"  # make test installs it ($(SAM) in the Makefile)
@@ -63,13 +62,6 @@ def deployed_routes(stack: dict[str, Any]) -> dict[tuple[str, str], dict[str, An
     }
 
 
-def invoked_function(stack: dict[str, Any], uri: dict[str, Any]) -> str:
-    name = re.search(r"functions/\$\{(\w+?)(?:\.Arn)?\}/invocations", uri["Fn::Sub"])
-    assert name is not None
-    target = stack["Resources"][name.group(1)]
-    return str(target["Properties"]["FunctionName"]["Ref"]) if target["Type"] == "AWS::Lambda::Alias" else name.group(1)
-
-
 def test_given_the_compiled_stack_when_its_methods_are_read_then_they_are_the_emulations_routes_with_its_guards(
     stack: dict[str, Any],
 ) -> None:
@@ -79,7 +71,7 @@ def test_given_the_compiled_stack_when_its_methods_are_read_then_they_are_the_em
     assert set(deployed) == set(expected)
     for key, props in deployed.items():
         route = expected[key]
-        assert invoked_function(stack, props["Integration"]["Uri"]) == route.function, key
+        assert invoked_function(stack["Resources"], props["Integration"]["Uri"]) == route.function, key
         assert props["Integration"]["Type"] == "AWS_PROXY"
         if route.public:
             assert props["AuthorizationType"] == "NONE", key
